@@ -1,0 +1,308 @@
+import CMPShim
+import Glibc
+
+/// `exit(code)` unwinds the whole program; it is not an mp error, so
+/// `try/catch` does not stop it.
+public struct ExitRequest: Error {
+  public let code: Int32
+}
+
+extension Interpreter {
+  nonisolated(unsafe) static var coreRegistered = false
+
+  /// Adds (or replaces) a built-in every new module will see.
+  public static func register(_ b: Builtin) { builtins[b.name] = b }
+
+  static func registerCoreBuiltins() {
+    guard !coreRegistered else { return }
+    coreRegistered = true
+    func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
+      if builtins[name] == nil { register(Builtin(name, lo, hi, doc, fn)) }
+    }
+    reg("print", 0, -1, "print(a, b, ...): write the values' str forms, joined by spaces, as one line") { args, _ in
+      var line = ""
+      for (i, a) in args.enumerated() {
+        if i > 0 { line += " " }
+        line += a.str
+      }
+      line += "\n"
+      writeAll(1, line)
+      return .nil
+    }
+    reg("str", 0, 1, "str(x): x as text (strings stay as they are)") { a, _ in .str(a.first?.str ?? "") }
+    reg("repr", 1, 1, "repr(x): x as mp would write it (strings quoted)") { a, _ in .str(a[0].repr) }
+    reg("type", 1, 1, "type(x): the name of x's type, e.g. \"int\", \"list\", \"queue\"") { a, _ in .str(a[0].typeName) }
+    reg("int", 0, 2, "int(x[, base]): convert a float (truncating), bool or string to an int") { a, _ in
+      guard let x = a.first else { return .int(0) }
+      return try toInt(x, base: a.count > 1 ? a[1] : nil)
+    }
+    reg("float", 0, 1, "float(x): convert an int or string to a float") { a, _ in
+      guard let x = a.first else { return .float(0) }
+      switch x {
+      case .float: return x
+      case .int(let i): return .float(Double(i))
+      case .bool(let b): return .float(b ? 1 : 0)
+      case .str(let s):
+        let t = s.trimmed()
+        if let d = Double(t) { return .float(d) }
+        switch t.lowercased() {
+        case "inf", "+inf", "infinity": return .float(.infinity)
+        case "-inf", "-infinity": return .float(-.infinity)
+        case "nan": return .float(.nan)
+        default: throw MPError("value", "cannot convert \(x.repr) to a float")
+        }
+      default: throw MPError("type", "float() needs a number or string, found \(x.typeName)")
+      }
+    }
+    reg("bool", 0, 1, "bool(x): whether x is truthy") { a, _ in .bool(a.first?.isTruthy ?? false) }
+    reg("len", 1, 1, "len(x): number of items in a list, map, range, or characters in a string") { a, _ in
+      switch a[0] {
+      case .list(let l): return .int(l.items.count)
+      case .str(let s): return .int(s.unicodeScalars.count)
+      case .map(let m): return .int(m.count)
+      case .object(let o):
+        if let r = o as? RangeObject { return .int(r.count) }
+        if let n = try o.callMethod("size", [], Interpreter.current!) { return n }
+        throw MPError("type", "len() of a \(o.typeName) is not defined")
+      default: throw MPError("type", "len() needs a list, string, map or range, found \(a[0].typeName)")
+      }
+    }
+    reg("range", 1, 3, "range(stop) / range(start, stop[, step]): the ints from start up to (not including) stop") { a, _ in
+      var ints: [Int] = []
+      for v in a {
+        guard case .int(let i) = v else { throw MPError("type", "range() needs ints, found \(v.typeName)") }
+        ints.append(i)
+      }
+      let (start, stop, step) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count > 2 ? ints[2] : 1)
+      if step == 0 { throw MPError("value", "range() step must not be zero") }
+      return .object(RangeObject(start, stop, step))
+    }
+    reg("list", 0, 1, "list(x): a new list of the items of x (a list, string, map's keys, range, queue)") { a, i in
+      .list(ListRef(a.isEmpty ? [] : try i.iterate(a[0])))
+    }
+    reg("abs", 1, 1, "abs(x): absolute value") { a, _ in
+      switch a[0] {
+      case .int(let i):
+        if i == Int.min { throw MPError("overflow", "integer overflow in abs()") }
+        return .int(Swift.abs(i))
+      case .float(let d): return .float(Swift.abs(d))
+      default: throw MPError("type", "abs() needs a number, found \(a[0].typeName)")
+      }
+    }
+    reg("min", 1, -1, "min(a, b, ...) or min(list): the smallest") { a, i in try extreme(a, i, "min", less: true) }
+    reg("max", 1, -1, "max(a, b, ...) or max(list): the largest") { a, i in try extreme(a, i, "max", less: false) }
+    reg("sum", 1, 2, "sum(items[, start]): add the items up") { a, i in
+      var total = a.count > 1 ? a[1] : .int(0)
+      for x in try i.iterate(a[0]) { total = try add(total, x, noLoc) }
+      return total
+    }
+    reg("round", 1, 2, "round(x[, digits]): nearest int (ties to even), or a float with that many digits") { a, _ in
+      let d: Double
+      switch a[0] {
+      case .int(let i): if a.count == 1 { return .int(i) }; d = Double(i)
+      case .float(let f): d = f
+      default: throw MPError("type", "round() needs a number, found \(a[0].typeName)")
+      }
+      if a.count > 1 {
+        guard case .int(let n) = a[1] else { throw MPError("type", "round() digits must be an int") }
+        let text = FormatSpec.cFormat(d, precision: max(0, min(n, 100)), conv: "f")
+        return .float(Double(text) ?? d)
+      }
+      let r = d.rounded(.toNearestOrEven)
+      guard let i = Int(exactly: r) else { throw MPError("overflow", "round() of \(formatFloat(d)) does not fit in an int") }
+      return .int(i)
+    }
+    reg("sorted", 1, 2, "sorted(items[, key]): a new sorted list; key(x) gives the sort key") { a, i in
+      .list(ListRef(try i.sortValues(try i.iterate(a[0]), key: a.count > 1 ? a[1] : nil)))
+    }
+    reg("reversed", 1, 1, "reversed(items): a new list in reverse order") { a, i in .list(ListRef(try i.iterate(a[0]).reversed())) }
+    reg("enumerate", 1, 2, "enumerate(items[, start]): [[0, a], [1, b], ...]") { a, i in
+      var n = 0
+      if a.count > 1 {
+        guard case .int(let s) = a[1] else { throw MPError("type", "enumerate() start must be an int") }
+        n = s
+      }
+      var out: [Value] = []
+      for x in try i.iterate(a[0]) {
+        out.append(.list(ListRef([.int(n), x])))
+        n += 1
+      }
+      return .list(ListRef(out))
+    }
+    reg("zip", 1, -1, "zip(a, b, ...): [[a0, b0], [a1, b1], ...] up to the shortest") { a, i in
+      let lists = try a.map { try i.iterate($0) }
+      let n = lists.map(\.count).min() ?? 0
+      return .list(ListRef((0..<n).map { k in .list(ListRef(lists.map { $0[k] })) }))
+    }
+    reg("keys", 1, 1, "keys(m): a map's keys in insertion order") { a, _ in
+      guard case .map(let m) = a[0] else { throw MPError("type", "keys() needs a map, found \(a[0].typeName)") }
+      return .list(ListRef(m.keys.map { $0.value }))
+    }
+    reg("values", 1, 1, "values(m): a map's values in insertion order") { a, _ in
+      guard case .map(let m) = a[0] else { throw MPError("type", "values() needs a map, found \(a[0].typeName)") }
+      return .list(ListRef(m.values))
+    }
+    reg("contains", 2, 2, "contains(collection, x): x in a list, a key of a map, a substring") { a, _ in
+      .bool(try MPLanguage.contains(a[0], a[1], noLoc))
+    }
+    reg("assert", 1, 2, "assert(cond[, message]): raise an \"assert\" error if cond is falsy") { a, _ in
+      if !a[0].isTruthy {
+        throw MPError("assert", a.count > 1 ? "assertion failed: \(a[1].str)" : "assertion failed")
+      }
+      return .nil
+    }
+    reg("random", 0, 0, "random(): a float in [0, 1)") { _, _ in .float(Random.shared.nextDouble()) }
+    reg("randint", 2, 2, "randint(a, b): an int between a and b, both included") { a, _ in
+      guard case .int(let lo) = a[0], case .int(let hi) = a[1] else { throw MPError("type", "randint() needs two ints") }
+      guard lo <= hi else { throw MPError("value", "randint(\(lo), \(hi)): empty range") }
+      let span = UInt64(bitPattern: Int64(hi &- lo)) &+ 1
+      let r = span == 0 ? Random.shared.next() : Random.shared.next() % span
+      return .int(lo &+ Int(truncatingIfNeeded: r))
+    }
+    reg("seed", 1, 1, "seed(n): make random() and randint() repeatable") { a, _ in
+      guard case .int(let n) = a[0] else { throw MPError("type", "seed() needs an int") }
+      Random.shared.seed(UInt64(bitPattern: Int64(n)))
+      return .nil
+    }
+    reg("exit", 0, 1, "exit([code]): end the program (in a child: end that process)") { a, _ in
+      var code: Int32 = 0
+      if let c = a.first {
+        guard case .int(let i) = c else { throw MPError("type", "exit() needs an int code") }
+        code = Int32(truncatingIfNeeded: i)
+      }
+      throw ExitRequest(code: code)
+    }
+    reg("now", 0, 0, "now(): monotonic seconds as a float, for timing (like time.perf_counter)") { _, _ in .float(Timing.now()) }
+    reg("sleep", 1, 1, "sleep(seconds): pause this process (Ctrl-C interrupts)") { a, _ in
+      let secs: Double
+      switch a[0] {
+      case .int(let i): secs = Double(i)
+      case .float(let d): secs = d
+      default: throw MPError("type", "sleep() needs a number of seconds, found \(a[0].typeName)")
+      }
+      guard secs >= 0, secs.isFinite else { throw MPError("value", "sleep() needs a non-negative number of seconds") }
+      try interruptibleSleep(secs)
+      return .nil
+    }
+  }
+
+  /// The interpreter of this process (there is one).
+  nonisolated(unsafe) public static var current: Interpreter? = nil
+
+  func sortValues(_ items: [Value], key: Value?) throws -> [Value] {
+    var failure: Error? = nil
+    let keyed: [(Value, Value)] = try items.map { item in (item, try key.map { k in try call(k, [item]) } ?? item) }
+    let sorted = keyed.sorted { a, b in
+      if failure != nil { return false }
+      do { return try lessThan(a.1, b.1, "<", noLoc) } catch {
+        failure = error
+        return false
+      }
+    }
+    if let failure { throw failure }
+    return sorted.map { $0.0 }
+  }
+}
+
+/// Sleeps until the deadline, resuming after signals, but stopping with an
+/// "interrupt" error on Ctrl-C.
+public func interruptibleSleep(_ secs: Double) throws {
+  let deadline = Timing.now() + secs
+  while true {
+    let left = deadline - Timing.now()
+    if left <= 0 { return }
+    var ts = timespec(tv_sec: Int(left), tv_nsec: Int((left - Double(Int(left))) * 1e9))
+    if nanosleep(&ts, nil) != 0 && errno == EINTR && mp_interrupt_flag != 0 {
+      mp_interrupt_flag = 0
+      throw MPError("interrupt", "interrupted")
+    }
+  }
+}
+
+func toInt(_ x: Value, base: Value?) throws -> Value {
+  switch x {
+  case .int: return x
+  case .bool(let b): return .int(b ? 1 : 0)
+  case .float(let d):
+    guard d.isFinite, let i = Int(exactly: d.rounded(.towardZero)) else {
+      throw MPError("overflow", "int() of \(formatFloat(d)) does not fit in 64 bits")
+    }
+    return .int(i)
+  case .str(let s):
+    var radix = 10
+    if let b = base {
+      guard case .int(let r) = b, r >= 2, r <= 36 else { throw MPError("value", "int() base must be an int from 2 to 36") }
+      radix = r
+    }
+    var t = s.trimmed().replacingUnderscores()
+    if radix == 16, t.lowercased().hasPrefix("0x") { t.removeFirst(2) }
+    guard let i = Int(t, radix: radix) else { throw MPError("value", "cannot convert \(x.repr) to an int") }
+    return .int(i)
+  default: throw MPError("type", "int() needs a number or string, found \(x.typeName)")
+  }
+}
+
+func extreme(_ a: [Value], _ interp: Interpreter, _ name: String, less: Bool) throws -> Value {
+  let items = a.count == 1 ? try interp.iterate(a[0]) : a
+  guard var best = items.first else { throw MPError("value", "\(name)() of an empty sequence") }
+  for x in items.dropFirst() {
+    if less ? try lessThan(x, best, "<", noLoc) : try lessThan(best, x, "<", noLoc) { best = x }
+  }
+  return best
+}
+
+extension String {
+  func trimmed() -> String {
+    var u = Substring(self).drop(while: { $0.isWhitespace })
+    while let c = u.last, c.isWhitespace { u.removeLast() }
+    return String(u)
+  }
+  func replacingUnderscores() -> String { String(self.filter { $0 != "_" }) }
+}
+
+/// xoshiro256**: fast, good enough for experiments, and reseedable so a
+/// forked child does not repeat its parent's numbers.
+public final class Random {
+  nonisolated(unsafe) public static let shared = Random()
+  private var s: (UInt64, UInt64, UInt64, UInt64) = (1, 2, 3, 4)
+
+  init() {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    seed(UInt64(ts.tv_nsec) ^ (UInt64(ts.tv_sec) << 20) ^ UInt64(getpid()))
+  }
+
+  public func seed(_ n: UInt64) {
+    var x = n
+    func splitmix() -> UInt64 {
+      x &+= 0x9E37_79B9_7F4A_7C15
+      var z = x
+      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+      return z ^ (z >> 31)
+    }
+    s = (splitmix(), splitmix(), splitmix(), splitmix())
+  }
+
+  /// Mixes in the pid and time: called in every forked child.
+  public func reseedForChild() {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    seed(next() ^ UInt64(getpid()) &* 0x9E37_79B9 ^ UInt64(ts.tv_nsec))
+  }
+
+  public func next() -> UInt64 {
+    func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    let result = rotl(s.1 &* 5, 7) &* 9
+    let t = s.1 << 17
+    s.2 ^= s.0
+    s.3 ^= s.1
+    s.1 ^= s.2
+    s.0 ^= s.3
+    s.2 ^= t
+    s.3 = rotl(s.3, 45)
+    return result
+  }
+
+  public func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}

@@ -1,0 +1,200 @@
+/// Calls and loops over iterables.
+extension Compiler {
+  mutating func compileCall(_ callee: Expr, _ args: [Expr], _ loc: SourceLocation) throws -> ExprCode {
+    if case .member(let obj, let name, let mloc) = callee {
+      return try compileMethodCall(obj, name, args, mloc)
+    }
+    let f = try compileExpr(callee)
+    let argCodes = try args.map { try compileExpr($0) }
+    let interp = self.interp, vm = self.vm
+    let at = callee.loc
+    switch argCodes.count {
+    case 0:
+      return { fp in
+        let fv = try f(fp)
+        if case .function(let c) = fv { return try interp.enter(c, base: vm.pointee.sp, argc: 0, loc: at) }
+        return try interp.callValue(fv, [], at)
+      }
+    case 1:
+      let a0 = argCodes[0]
+      return { fp in
+        let fv = try f(fp)
+        let x = try a0(fp)
+        if case .function(let c) = fv {
+          let base = vm.pointee.sp
+          try interp.push(x, loc: at)
+          return try interp.enter(c, base: base, argc: 1, loc: at)
+        }
+        return try interp.callValue(fv, [x], at)
+      }
+    case 2:
+      let a0 = argCodes[0], a1 = argCodes[1]
+      return { fp in
+        let fv = try f(fp)
+        if case .function(let c) = fv {
+          let base = vm.pointee.sp
+          try interp.push(try a0(fp), loc: at)
+          let y: Value
+          do { y = try a1(fp) } catch {
+            base.deinitialize(count: 1)
+            vm.pointee.sp = base
+            throw error
+          }
+          try interp.pushOrRelease(y, base: base, count: 1, loc: at)
+          return try interp.enter(c, base: base, argc: 2, loc: at)
+        }
+        let x = try a0(fp)
+        return try interp.callValue(fv, [x, try a1(fp)], at)
+      }
+    default:
+      return { fp in
+        let fv = try f(fp)
+        if case .function(let c) = fv {
+          let base = vm.pointee.sp
+          var n = 0
+          do {
+            for a in argCodes {
+              let v = try a(fp)
+              try interp.push(v, loc: at)
+              n += 1
+            }
+          } catch {
+            base.deinitialize(count: n)
+            vm.pointee.sp = base
+            throw error
+          }
+          return try interp.enter(c, base: base, argc: n, loc: at)
+        }
+        var vals: [Value] = []
+        vals.reserveCapacity(argCodes.count)
+        for a in argCodes { vals.append(try a(fp)) }
+        return try interp.callValue(fv, vals, at)
+      }
+    }
+  }
+
+  mutating func compileMethodCall(_ obj: Expr, _ name: String, _ args: [Expr], _ loc: SourceLocation) throws -> ExprCode {
+    let oc = try compileExpr(obj)
+    let argCodes = try args.map { try compileExpr($0) }
+    let interp = self.interp
+    if argCodes.count == 1 && (name == "push" || name == "append") {
+      let a0 = argCodes[0]
+      return { fp in
+        let o = try oc(fp)
+        let x = try a0(fp)
+        if case .list(let l) = o {
+          l.items.append(x)
+          return .nil
+        }
+        return try interp.callMethod(o, name, [x], loc)
+      }
+    }
+    return { fp in
+      let o = try oc(fp)
+      var vals: [Value] = []
+      vals.reserveCapacity(argCodes.count)
+      for a in argCodes { vals.append(try a(fp)) }
+      return try interp.callMethod(o, name, vals, loc)
+    }
+  }
+
+  mutating func compileFor(_ pattern: Pattern, _ iter: Expr, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
+    let it = try compileExpr(iter)
+    let bind: (Frame, Value) throws -> Void
+    switch pattern {
+    case .single(let d):
+      let store = storeDecl(d)
+      bind = { fp, v in store(fp, v) }
+    case .unpack(let decls):
+      let stores = decls.map { storeDecl($0) }
+      let n = decls.count
+      bind = { fp, v in
+        guard case .list(let l) = v, l.items.count == n else {
+          let what = { () -> String in
+            if case .list(let l) = v { return "a list of \(l.items.count)" }
+            return "a \(v.typeName)"
+          }()
+          throw MPError("value", "cannot unpack \(what) into \(n) names", at: loc)
+        }
+        for (i, s) in stores.enumerated() { s(fp, l.items[i]) }
+      }
+    }
+    for d in pattern.decls { localNames.append(d.name) }
+    loopDepth += 1
+    let b = try compileBlock(body)
+    loopDepth -= 1
+    let vm = self.vm, interp = self.interp
+    return { fp in
+      // nil: keep looping; otherwise the loop ends with this flow.
+      @inline(__always) func step(_ x: Value) throws -> Flow? {
+        try bind(fp, x)
+        switch try b(fp) {
+        case .next, .continueLoop: break
+        case .breakLoop: return .next
+        case .returned: return .returned
+        }
+        vm.pointee.ticks &-= 1
+        if vm.pointee.ticks <= 0 { try interp.slowTick() }
+        return nil
+      }
+      let v = try it(fp)
+      switch v {
+      case .list(let l):
+        var i = 0
+        while i < l.items.count {
+          if let f = try step(l.items[i]) { return f }
+          i += 1
+        }
+      case .str(let s):
+        for ch in s.unicodeScalars {
+          if let f = try step(.str(String(ch))) { return f }
+        }
+      case .map(let m):
+        for k in m.keys {
+          if let f = try step(k.value) { return f }
+        }
+      case .object(let o):
+        if let r = o as? RangeObject {
+          var i = r.start
+          while r.step > 0 ? i < r.stop : i > r.stop {
+            if let f = try step(.int(i)) { return f }
+            let (n, o) = i.addingReportingOverflow(r.step)
+            if o { break }
+            i = n
+          }
+        } else if let next = try o.makeIterator(interp) {
+          while let x = try next() {
+            if let f = try step(x) { return f }
+          }
+        } else {
+          throw MPError("type", "cannot iterate over a \(o.typeName)", at: loc)
+        }
+      default:
+        throw MPError("type", "cannot iterate over a value of type \(v.typeName) (expected a list, string, map, range or queue)", at: loc)
+      }
+      return .next
+    }
+  }
+}
+
+extension Interpreter {
+  /// Pushes an argument; on failure releases the `count` already pushed at `base`.
+  @inline(__always)
+  func pushOrRelease(_ v: Value, base: Frame, count: Int, loc: SourceLocation) throws {
+    do {
+      try push(v, loc: loc)
+    } catch {
+      base.deinitialize(count: count)
+      vm.pointee.sp = base
+      throw error
+    }
+  }
+
+  /// Calls anything that is not an mp closure (built-ins, callable objects).
+  func callValue(_ f: Value, _ args: [Value], _ loc: SourceLocation) throws -> Value {
+    switch f {
+    case .builtin(let b): return try callBuiltin(b, args, loc: loc)
+    default: return try call(f, args, at: loc)
+    }
+  }
+}

@@ -1,0 +1,315 @@
+/// Expressions. Common operand shapes get closures of their own (a local
+/// compared with a constant, an int added to a local) because loops spend
+/// their time there.
+extension Compiler {
+  mutating func compileExpr(_ e: Expr, name: String? = nil) throws -> ExprCode {
+    switch e {
+    case .literal(let v, _):
+      return { _ in v }
+    case .interp(let pieces, let loc):
+      return try compileInterpolation(pieces, loc)
+    case .name(let ref):
+      return try compileNameRead(ref)
+    case .list(let items, _):
+      let codes = try items.map { try compileExpr($0) }
+      return { fp in
+        var out: [Value] = []
+        out.reserveCapacity(codes.count)
+        for c in codes { out.append(try c(fp)) }
+        return .list(ListRef(out))
+      }
+    case .map(let entries, _):
+      let codes = try entries.map { (try compileExpr($0.0), try compileExpr($0.1), $0.0.loc) }
+      return { fp in
+        let m = MapRef()
+        for (k, v, loc) in codes {
+          let kv = try k(fp)
+          guard let key = MapKey(kv) else {
+            throw MPError("type", "map keys must be strings, ints or bools, found \(kv.typeName)", at: loc)
+          }
+          m[key] = try v(fp)
+        }
+        return .map(m)
+      }
+    case .unary(let op, let x, let loc):
+      if op == "not" {
+        let c = try compileCond(x)
+        return { fp in .bool(!(try c(fp))) }
+      }
+      let c = try compileExpr(x)
+      return { fp in try negate(try c(fp), loc) }
+    case .binary(let op, let a, let b, let loc):
+      return try compileBinary(op, a, b, loc)
+    case .call(let callee, let args, let loc):
+      return try compileCall(callee, args, loc)
+    case .index(let a, let i, let loc):
+      let ac = try compileExpr(a), ic = try compileExpr(i)
+      return { fp in try indexValue(try ac(fp), try ic(fp), loc) }
+    case .member(let a, let name, let loc):
+      let ac = try compileExpr(a)
+      let interp = self.interp
+      return { fp in try interp.getMember(try ac(fp), name, loc) }
+    case .function(let fn):
+      let make = try compileFunction(fn)
+      return { fp in make(fp) }
+    }
+  }
+
+  /// Compiles an expression used as a condition straight to a Bool.
+  mutating func compileCond(_ e: Expr) throws -> CondCode {
+    switch e {
+    case .binary(let op, let a, let b, let loc) where ["<", "<=", ">", ">=", "==", "!="].contains(op):
+      let l = try compileExpr(a), r = try compileExpr(b)
+      let slow: CondCode
+      switch op {
+      case "<": slow = { fp in try lessThan(try l(fp), try r(fp), "<", loc) }
+      case "<=": slow = { fp in try lessOrEqual(try l(fp), try r(fp), "<=", loc) }
+      case ">": slow = { fp in try lessThan(try r(fp), try l(fp), ">", loc, swapped: true) }
+      case ">=": slow = { fp in try lessOrEqual(try r(fp), try l(fp), ">=", loc, swapped: true) }
+      case "==": slow = { fp in valuesEqual(try l(fp), try r(fp)) }
+      default: slow = { fp in !valuesEqual(try l(fp), try r(fp)) }
+      }
+      // `local < 10`: no closure call for either operand when both are ints.
+      if case .name(let ref) = a, case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage,
+        case .literal(.int(let k), _) = b
+      {
+        switch op {
+        case "<": return { fp in if case .int(let x) = fp[s] { return x < k }; return try slow(fp) }
+        case "<=": return { fp in if case .int(let x) = fp[s] { return x <= k }; return try slow(fp) }
+        case ">": return { fp in if case .int(let x) = fp[s] { return x > k }; return try slow(fp) }
+        case ">=": return { fp in if case .int(let x) = fp[s] { return x >= k }; return try slow(fp) }
+        case "==": return { fp in if case .int(let x) = fp[s] { return x == k }; return try slow(fp) }
+        default: return { fp in if case .int(let x) = fp[s] { return x != k }; return try slow(fp) }
+        }
+      }
+      return slow
+    case .binary("and", let a, let b, _):
+      let l = try compileCond(a), r = try compileCond(b)
+      return { fp in try l(fp) && r(fp) }
+    case .binary("or", let a, let b, _):
+      let l = try compileCond(a), r = try compileCond(b)
+      return { fp in try l(fp) || r(fp) }
+    case .unary("not", let x, _):
+      let c = try compileCond(x)
+      return { fp in !(try c(fp)) }
+    case .literal(let v, _):
+      let t = v.isTruthy
+      return { _ in t }
+    default:
+      let c = try compileExpr(e)
+      return { fp in try c(fp).isTruthy }
+    }
+  }
+
+  mutating func compileBinary(_ op: String, _ a: Expr, _ b: Expr, _ loc: SourceLocation) throws -> ExprCode {
+    switch op {
+    case "and":
+      let l = try compileExpr(a), r = try compileExpr(b)
+      return { fp in
+        let x = try l(fp)
+        return x.isTruthy ? try r(fp) : x
+      }
+    case "or":
+      let l = try compileExpr(a), r = try compileExpr(b)
+      return { fp in
+        let x = try l(fp)
+        return x.isTruthy ? x : try r(fp)
+      }
+    case "<", "<=", ">", ">=", "==", "!=":
+      let c = try compileCond(.binary(op, a, b, loc))
+      return { fp in .bool(try c(fp)) }
+    default: break
+    }
+    let l = try compileExpr(a)
+    // `local + 1`, `n - 2`: the int fast path without a second closure call.
+    if case .literal(.int(let k), _) = b, op == "+" || op == "-" {
+      if case .name(let ref) = a, case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage {
+        if op == "+" {
+          return { fp in
+            if case .int(let x) = fp[s] {
+              let (r, o) = x.addingReportingOverflow(k)
+              if !o { return .int(r) }
+            }
+            return try add(fp[s], .int(k), loc)
+          }
+        }
+        return { fp in
+          if case .int(let x) = fp[s] {
+            let (r, o) = x.subtractingReportingOverflow(k)
+            if !o { return .int(r) }
+          }
+          return try subtract(fp[s], .int(k), loc)
+        }
+      }
+    }
+    let r = try compileExpr(b)
+    switch op {
+    case "+": return { fp in try add(try l(fp), try r(fp), loc) }
+    case "-": return { fp in try subtract(try l(fp), try r(fp), loc) }
+    case "*": return { fp in try multiply(try l(fp), try r(fp), loc) }
+    case "/": return { fp in try divide(try l(fp), try r(fp), loc) }
+    case "//": return { fp in try floorDivide(try l(fp), try r(fp), loc) }
+    case "%": return { fp in try modulo(try l(fp), try r(fp), loc) }
+    case "in": return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
+    case "not in": return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) }
+    default:
+      throw MPError.syntax("unknown operator '\(op)'", at: loc)
+    }
+  }
+
+  func compileInterpolation(_ pieces: [InterpPiece], _ loc: SourceLocation) throws -> ExprCode {
+    var parts: [(String?, ExprCode?, String?, SourceLocation)] = []
+    var me = self
+    for p in pieces {
+      switch p {
+      case .text(let s): parts.append((s, nil, nil, loc))
+      case .expr(let e, let spec): parts.append((nil, try me.compileExpr(e), spec, e.loc))
+      }
+    }
+    return { fp in
+      var out = ""
+      for (text, code, spec, at) in parts {
+        if let text {
+          out += text
+        } else if let code {
+          let v = try code(fp)
+          if let spec {
+            out += try FormatSpec.apply(spec, to: v, at: at)
+          } else {
+            out += v.str
+          }
+        }
+      }
+      return .str(out)
+    }
+  }
+
+  // MARK: names
+
+  func compileNameRead(_ ref: NameRef) throws -> ExprCode {
+    switch ref.binding {
+    case .local(let d):
+      guard case .local(let s) = d.storage else { return try globalRead(ref) }
+      if d.isCaptured {
+        return { fp in cellAt(fp, s)?.value ?? .nil }
+      }
+      return { fp in fp[s] }
+    case .upvalue(let i):
+      let selfSlot = function?.selfSlot ?? -1
+      return { fp in
+        if case .function(let me) = fp[selfSlot] { return me.cells[i].value }
+        return .nil
+      }
+    case .global, .unresolved:
+      return try globalRead(ref)
+    }
+  }
+
+  func globalRead(_ ref: NameRef) throws -> ExprCode {
+    let i = try module.slot(ref.name)
+    let values = module.values, defined = module.defined
+    let m = module, locals = localNames, name = ref.name, loc = ref.loc
+    return { _ in
+      if defined[i] { return values[i] }
+      throw undefinedName(name, m, locals, loc)
+    }
+  }
+
+  /// Code that stores a value into a name that already exists.
+  func compileNameWrite(_ ref: NameRef) throws -> (Frame, Value) throws -> Void {
+    switch ref.binding {
+    case .local(let d):
+      guard case .local(let s) = d.storage else { break }
+      if d.isCaptured {
+        return { fp, v in
+          if let c = cellAt(fp, s) { c.value = v } else { fp[s] = .object(Cell(v)) }
+        }
+      }
+      return { fp, v in fp[s] = v }
+    case .upvalue(let i):
+      let selfSlot = function?.selfSlot ?? -1
+      return { fp, v in
+        if case .function(let me) = fp[selfSlot] { me.cells[i].value = v }
+      }
+    case .global, .unresolved: break
+    }
+    let i = try module.slot(ref.name)
+    let values = module.values, defined = module.defined
+    let m = module, locals = localNames, name = ref.name, loc = ref.loc
+    return { _, v in
+      if defined[i] {
+        values[i] = v
+        return
+      }
+      var e = undefinedName(name, m, locals, loc)
+      e.message = "cannot assign to '\(name)': it was never declared (use 'let \(name) = ...' first)"
+      throw e
+    }
+  }
+
+  mutating func compileAssign(_ target: Expr, _ op: String?, _ value: Expr, _ loc: SourceLocation) throws -> StmtCode {
+    let v: ExprCode
+    if let op, case .name = target {
+      v = try compileBinary(op, target, value, loc)
+    } else {
+      v = try compileExpr(value)
+    }
+    switch target {
+    case .name(let ref):
+      // `i += 1` on a plain local int: no closure calls at all.
+      if op == "+", case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage,
+        case .literal(.int(let k), _) = value
+      {
+        return { fp in
+          if case .int(let x) = fp[s] {
+            let (r, o) = x.addingReportingOverflow(k)
+            if !o {
+              fp[s] = .int(r)
+              return .next
+            }
+          }
+          fp[s] = try add(fp[s], .int(k), loc)
+          return .next
+        }
+      }
+      let write = try compileNameWrite(ref)
+      return { fp in
+        try write(fp, try v(fp))
+        return .next
+      }
+    case .index(let obj, let idx, let iloc):
+      let oc = try compileExpr(obj), ic = try compileExpr(idx)
+      if let op {
+        return { fp in
+          let o = try oc(fp), i = try ic(fp)
+          let old = try indexValue(o, i, iloc)
+          let r = try binaryOperator(op)(old, try v(fp), loc)
+          try setIndex(o, i, r, iloc)
+          return .next
+        }
+      }
+      return { fp in
+        let o = try oc(fp), i = try ic(fp)
+        try setIndex(o, i, try v(fp), iloc)
+        return .next
+      }
+    case .member(let obj, let name, let mloc):
+      let oc = try compileExpr(obj)
+      let interp = self.interp
+      if let op {
+        return { fp in
+          let o = try oc(fp)
+          let old = try interp.getMember(o, name, mloc)
+          try interp.setMember(o, name, try binaryOperator(op)(old, try v(fp), loc), mloc)
+          return .next
+        }
+      }
+      return { fp in
+        try interp.setMember(try oc(fp), name, try v(fp), mloc)
+        return .next
+      }
+    default:
+      throw MPError.syntax("cannot assign to this expression", at: loc)
+    }
+  }
+}

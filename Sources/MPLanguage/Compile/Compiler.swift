@@ -1,0 +1,315 @@
+/// Turns resolved syntax trees into Swift closures, once. Running a program
+/// is then calling closures that index frame slots directly: no tree walk,
+/// no name lookup, no dictionary on the hot path.
+struct Compiler {
+  unowned let interp: Interpreter
+  let vm: UnsafeMutablePointer<VMState>
+  let module: ModuleScope
+  let echo: Bool
+  /// The function being compiled (nil at top level).
+  var function: FnNode? = nil
+  var loopDepth = 0
+  var blockDepth = 0
+  /// Local names seen so far in this function, for "did you mean" hints.
+  var localNames: [String] = []
+
+  init(interp: Interpreter, module: ModuleScope, echo: Bool) {
+    self.interp = interp
+    self.vm = interp.vm
+    self.module = module
+    self.echo = echo
+  }
+
+  mutating func compileTopLevel(_ stmts: [Stmt]) throws -> StmtCode {
+    try compileBlock(stmts, isFunctionBody: true)
+  }
+
+  // MARK: blocks and statements
+
+  mutating func compileBlock(_ stmts: [Stmt], isFunctionBody: Bool = false) throws -> StmtCode {
+    if !isFunctionBody { blockDepth += 1 }
+    defer { if !isFunctionBody { blockDepth -= 1 } }
+    var codes: [StmtCode] = []
+    // Hoisted local functions that inner functions capture need their cell
+    // before any closure over them is made.
+    for s in stmts {
+      if case .fnDecl(let d, _) = s, d.isCaptured, case .local(let slot) = d.storage {
+        codes.append { fp in
+          fp[slot] = .object(Cell(.nil))
+          return .next
+        }
+      }
+    }
+    for s in stmts { codes.append(try compileStatement(s)) }
+    switch codes.count {
+    case 0: return { _ in .next }
+    case 1: return codes[0]
+    case 2:
+      let a = codes[0], b = codes[1]
+      return { fp in
+        let f = try a(fp)
+        if case .next = f { return try b(fp) }
+        return f
+      }
+    default:
+      return { fp in
+        for c in codes {
+          let f = try c(fp)
+          if case .next = f { continue }
+          return f
+        }
+        return .next
+      }
+    }
+  }
+
+  var isTopLevelStatement: Bool { function == nil && blockDepth == 0 }
+
+  mutating func compileStatement(_ s: Stmt) throws -> StmtCode {
+    switch s {
+    case .expr(let e):
+      let code = try compileExpr(e)
+      if echo && isTopLevelStatement {
+        let interp = self.interp
+        return { fp in
+          let v = try code(fp)
+          if case .nil = v {} else { interp.echo?(v) }
+          return .next
+        }
+      }
+      return { fp in
+        _ = try code(fp)
+        return .next
+      }
+    case .letDecl(let d, let e):
+      let code = try compileExpr(e, name: d.name)
+      let store = storeDecl(d)
+      localNames.append(d.name)
+      return { fp in
+        store(fp, try code(fp))
+        return .next
+      }
+    case .assign(let target, let op, let value, let loc):
+      return try compileAssign(target, op, value, loc)
+    case .fnDecl(let d, let fn):
+      localNames.append(d.name)
+      let make = try compileFunction(fn)
+      let store = storeFunctionDecl(d)
+      return { fp in
+        store(fp, make(fp))
+        return .next
+      }
+    case .ret(let e, let loc):
+      guard function != nil else {
+        throw MPError.syntax("'return' outside a function", at: loc)
+      }
+      let vm = self.vm
+      guard let e else {
+        return { _ in
+          vm.pointee.retval = .nil
+          return .returned
+        }
+      }
+      let code = try compileExpr(e)
+      return { fp in
+        vm.pointee.retval = try code(fp)
+        return .returned
+      }
+    case .ifElse(let arms, let elseBody):
+      return try compileIf(arms, elseBody)
+    case .whileLoop(let cond, let body, _):
+      return try compileWhile(cond, body)
+    case .forLoop(let pattern, let iter, let body, let loc):
+      return try compileFor(pattern, iter, body, loc)
+    case .breakLoop(let loc):
+      guard loopDepth > 0 else { throw MPError.syntax("'break' outside a loop", at: loc) }
+      return { _ in .breakLoop }
+    case .continueLoop(let loc):
+      guard loopDepth > 0 else { throw MPError.syntax("'continue' outside a loop", at: loc) }
+      return { _ in .continueLoop }
+    case .with(let e, let d, let body, let loc):
+      return try compileWith(e, d, body, loc)
+    case .tryCatch(let body, let d, let handler, let loc):
+      return try compileTry(body, d, handler, loc)
+    case .throwValue(let e, let loc):
+      let code = try compileExpr(e)
+      return { fp in throw Interpreter.thrown(try code(fp), at: loc) }
+    case .importFile(let path, let d, let loc):
+      let interp = self.interp
+      let store = storeDecl(d)
+      let file = loc.file
+      return { fp in
+        let m = try interp.importModule(path, from: file, at: loc)
+        store(fp, .object(m))
+        return .next
+      }
+    case .time(let body, let loc):
+      let code = try compileBlock(body)
+      let interp = self.interp
+      return { fp in
+        let t = Timing.start(interp)
+        defer { Timing.report(t, interp, label: "time (line \(loc.line))") }
+        return try code(fp)
+      }
+    }
+  }
+
+  mutating func compileIf(_ arms: [(Expr, [Stmt])], _ elseBody: [Stmt]?) throws -> StmtCode {
+    var compiled: [(CondCode, StmtCode)] = []
+    for (c, b) in arms { compiled.append((try compileCond(c), try compileBlock(b))) }
+    let elseCode = try elseBody.map { try compileBlock($0) }
+    if compiled.count == 1 {
+      let (c, b) = compiled[0]
+      if let e = elseCode {
+        return { fp in try c(fp) ? try b(fp) : try e(fp) }
+      }
+      return { fp in try c(fp) ? try b(fp) : .next }
+    }
+    return { fp in
+      for (c, b) in compiled where try c(fp) { return try b(fp) }
+      if let e = elseCode { return try e(fp) }
+      return .next
+    }
+  }
+
+  mutating func compileWhile(_ cond: Expr, _ body: [Stmt]) throws -> StmtCode {
+    let c = try compileCond(cond)
+    loopDepth += 1
+    let b = try compileBlock(body)
+    loopDepth -= 1
+    let vm = self.vm, interp = self.interp
+    return { fp in
+      while try c(fp) {
+        switch try b(fp) {
+        case .next, .continueLoop: break
+        case .breakLoop: return .next
+        case .returned: return .returned
+        }
+        vm.pointee.ticks &-= 1
+        if vm.pointee.ticks <= 0 { try interp.slowTick() }
+      }
+      return .next
+    }
+  }
+
+  mutating func compileWith(_ e: Expr, _ d: Decl?, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
+    let code = try compileExpr(e)
+    let store = d.map { storeDecl($0) }
+    if let d { localNames.append(d.name) }
+    let b = try compileBlock(body)
+    let interp = self.interp
+    return { fp in
+      let v = try code(fp)
+      guard case .object(let o) = v, let entered = try o.enter(interp) else {
+        throw MPError("type", "'with' needs a lock, semaphore or pool, found \(v.typeName)", at: loc)
+      }
+      store?(fp, entered)
+      var failed = true
+      defer { if failed { try? o.exit(interp) } }
+      let f = try b(fp)
+      failed = false
+      do {
+        try o.exit(interp)
+      } catch let e as MPError {
+        throw e.located(loc)
+      }
+      return f
+    }
+  }
+
+  mutating func compileTry(_ body: [Stmt], _ d: Decl?, _ handler: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
+    let b = try compileBlock(body)
+    let store = d.map { storeDecl($0) }
+    if let d { localNames.append(d.name) }
+    let h = try compileBlock(handler)
+    let vm = self.vm
+    return { fp in
+      let sp = vm.pointee.sp, depth = vm.pointee.depth
+      do {
+        return try b(fp)
+      } catch let e as MPError {
+        // Frames below were already unwound by their own defers.
+        vm.pointee.sp = sp
+        vm.pointee.depth = depth
+        store?(fp, Interpreter.errorValue(e))
+        return try h(fp)
+      }
+    }
+  }
+
+  // MARK: storing names
+
+  /// Stores into a freshly declared name. A captured local gets a new cell
+  /// each time, so closures made in a loop each see their own iteration.
+  func storeDecl(_ d: Decl) -> (Frame, Value) -> Void {
+    switch d.storage {
+    case .global, .unresolved:
+      let m = module
+      let i = (try? module.slot(d.name)) ?? 0
+      return { _, v in m.define(i, v) }
+    case .local(let s):
+      if d.isCaptured { return { fp, v in fp[s] = .object(Cell(v)) } }
+      return { fp, v in fp[s] = v }
+    }
+  }
+
+  /// A hoisted function declaration fills the cell made at block entry.
+  func storeFunctionDecl(_ d: Decl) -> (Frame, Value) -> Void {
+    if case .local(let s) = d.storage, d.isCaptured {
+      return { fp, v in
+        if let c = cellAt(fp, s) { c.value = v } else { fp[s] = .object(Cell(v)) }
+      }
+    }
+    return storeDecl(d)
+  }
+
+  // MARK: functions
+
+  /// Compiles a function literal; the result makes a closure in the current frame.
+  mutating func compileFunction(_ fn: FnNode) throws -> (Frame) -> Value {
+    let proto = FunctionProto(node: fn, module: module)
+    var inner = Compiler(interp: interp, module: module, echo: false)
+    inner.function = fn
+    inner.localNames = fn.params.map { $0.decl.name }
+    proto.defaults = try fn.params.map { p in try p.defaultValue.map { try inner.compileExpr($0) } }
+    if fn.isArrow, fn.body.count == 1, case .ret(let e?, _) = fn.body[0] {
+      proto.exprBody = try inner.compileExpr(e)
+    } else {
+      proto.body = try inner.compileBlock(fn.body, isFunctionBody: true)
+    }
+    if fn.upvalues.isEmpty {
+      let shared = Closure(proto, [])
+      return { _ in .function(shared) }
+    }
+    let sources = fn.upvalues
+    let selfSlot = function?.selfSlot ?? -1
+    return { fp in
+      var cells: [Cell] = []
+      cells.reserveCapacity(sources.count)
+      for src in sources {
+        switch src {
+        case .parentLocal(let d):
+          if case .local(let s) = d.storage, let c = cellAt(fp, s) {
+            cells.append(c)
+          } else {
+            cells.append(Cell(.nil))
+          }
+        case .parentUpvalue(let i):
+          if selfSlot >= 0, case .function(let me) = fp[selfSlot], i < me.cells.count {
+            cells.append(me.cells[i])
+          } else {
+            cells.append(Cell(.nil))
+          }
+        }
+      }
+      return .function(Closure(proto, cells))
+    }
+  }
+}
+
+/// The cell in a captured local's slot (nil before its declaration ran).
+@inline(__always)
+func cellAt(_ fp: Frame, _ s: Int) -> Cell? {
+  if case .object(let o) = fp[s], type(of: o) == Cell.self { return unsafeDowncast(o, to: Cell.self) }
+  return nil
+}

@@ -1,0 +1,98 @@
+/// An mp error: what went wrong, where, and (for runtime errors) the mp call
+/// stack. Errors are values: `try/catch` turns them into maps, `join` carries
+/// them across processes.
+public struct MPError: Error, @unchecked Sendable {
+  /// One of the kinds of SPEC §2 ("name", "type", ...), or "syntax".
+  public var kind: String
+  public var message: String
+  public var loc: SourceLocation?
+  /// Innermost first: function name and where in it the error passed.
+  public var trace: [TraceEntry] = []
+  /// For `throw v`: the thrown value, as a codec-free description is not enough.
+  public var value: Value? = nil
+  /// True when the input simply ended too early (the REPL keeps reading).
+  public var isIncomplete = false
+  /// Where the error currently is inside the innermost unrecorded function;
+  /// the call site that catches it turns that into a trace entry.
+  var pendingLoc: SourceLocation? = nil
+
+  public init(_ kind: String, _ message: String, at loc: SourceLocation? = nil) {
+    self.kind = kind
+    self.message = message
+    self.loc = loc
+    self.pendingLoc = loc
+  }
+
+  public struct TraceEntry: Sendable, Equatable {
+    public var function: String
+    public var loc: SourceLocation
+  }
+
+  static func syntax(_ message: String, at loc: SourceLocation, incomplete: Bool = false) -> MPError {
+    var e = MPError("syntax", message, at: loc)
+    e.isIncomplete = incomplete
+    return e
+  }
+
+  /// Gives a location to an error raised by a built-in that did not know it.
+  func located(_ loc: SourceLocation) -> MPError {
+    if self.loc != nil { return self }
+    var e = self
+    e.loc = loc
+    e.pendingLoc = loc
+    return e
+  }
+}
+
+/// Where source text is kept so that errors can quote the offending line.
+public final class SourceRegistry: @unchecked Sendable {
+  public static let shared = SourceRegistry()
+  private var files: [String: [Substring]] = [:]
+
+  public func register(file: String, text: String) {
+    files[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+  }
+
+  public func line(_ loc: SourceLocation) -> String? {
+    guard let lines = files[loc.file], loc.line >= 1, loc.line <= lines.count else { return nil }
+    var s = String(lines[loc.line - 1])
+    if s.hasSuffix("\r") { s.removeLast() }
+    return s
+  }
+}
+
+extension MPError {
+  /// The full diagnostic: `path:line:col: error: message`, the source line,
+  /// a caret under the column, then the call stack innermost first.
+  public func render(color: Bool = false) -> String {
+    var out = ""
+    let head = color ? "\u{1B}[1;31merror:\u{1B}[0m" : "error:"
+    if let loc {
+      out += "\(loc): \(head) \(message)\n"
+      if let line = SourceRegistry.shared.line(loc) {
+        let expanded = line.replacingTabs()
+        out += "    \(expanded)\n"
+        let caretCol = max(0, min(loc.column - 1, line.unicodeScalars.count))
+        var pad = ""
+        for (i, ch) in line.unicodeScalars.enumerated() where i < caretCol {
+          pad += ch == "\t" ? "    " : " "
+        }
+        out += "    \(pad)^\n"
+      }
+    } else {
+      out += "\(head) \(message)\n"
+    }
+    for t in trace {
+      out += "  at \(t.function) (\(t.loc))\n"
+    }
+    return out
+  }
+}
+
+extension String {
+  func replacingTabs() -> String {
+    var s = ""
+    for ch in unicodeScalars { if ch == "\t" { s += "    " } else { s.unicodeScalars.append(ch) } }
+    return s
+  }
+}

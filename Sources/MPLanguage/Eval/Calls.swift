@@ -1,0 +1,150 @@
+import CMPShim
+
+/// Calling functions: frames live on the value stack, arguments are pushed
+/// where the callee's frame will start, so a call allocates nothing.
+extension Interpreter {
+  /// Runs closure `c` whose `argc` arguments are already initialised at
+  /// `base` (with `vm.sp == base + argc`). Takes ownership of the arguments.
+  @inline(__always)
+  func enter(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Value {
+    let p = c.proto
+    let vm = self.vm
+    let size = p.frameSize
+    var argc = argc
+    if argc != p.nparams || base + size > vm.pointee.stackEnd || vm.pointee.depth >= maxCallDepth
+      || UInt(mp_stack_pointer()) < vm.pointee.stackFloor
+    {
+      argc = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
+    }
+    if size > argc { (base + argc).initialize(repeating: .nil, count: size - argc) }
+    vm.pointee.sp = base + size
+    vm.pointee.depth += 1
+    defer {
+      base.deinitialize(count: size)
+      vm.pointee.sp = base
+      vm.pointee.depth -= 1
+    }
+    vm.pointee.ticks &-= 1
+    if vm.pointee.ticks <= 0 { try slowTick() }
+    do {
+      if !p.capturedParams.isEmpty {
+        for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
+      }
+      if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }
+      if let e = p.exprBody { return try e(base) }
+      if case .returned = try p.body(base) {
+        let r = vm.pointee.retval
+        vm.pointee.retval = .nil
+        return r
+      }
+      return .nil
+    } catch var e as MPError {
+      e.trace.append(.init(function: p.name, loc: e.pendingLoc ?? p.loc))
+      e.pendingLoc = loc
+      throw e
+    }
+  }
+
+  /// The slow cases of `enter`: missing arguments that have defaults (filled
+  /// in; returns the new argument count), or an error after releasing the
+  /// arguments.
+  func prepareSlowCall(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Int {
+    let p = c.proto
+    let vm = self.vm
+    func fail(_ e: MPError) throws -> Never {
+      base.deinitialize(count: argc)
+      vm.pointee.sp = base
+      throw e
+    }
+    if vm.pointee.depth >= maxCallDepth || UInt(mp_stack_pointer()) < vm.pointee.stackFloor
+      || base + max(p.frameSize, argc) > vm.pointee.stackEnd
+    {
+      try fail(MPError("recursion", "recursion depth exceeded (\(vm.pointee.depth) nested calls, in '\(p.name)')", at: loc))
+    }
+    if argc > p.nparams || argc < p.nrequired {
+      let expected: String
+      if p.nrequired == p.nparams {
+        expected = "\(p.nparams) argument\(p.nparams == 1 ? "" : "s")"
+      } else if argc > p.nparams {
+        expected = "at most \(p.nparams) argument\(p.nparams == 1 ? "" : "s")"
+      } else {
+        expected = "at least \(p.nrequired) argument\(p.nrequired == 1 ? "" : "s")"
+      }
+      try fail(MPError("type", "\(p.name)() takes \(expected), got \(argc)", at: loc))
+    }
+    // Defaults run in the callee's frame, so a default can use earlier
+    // parameters, and a fresh `[]` is made at every call (unlike Python).
+    (base + argc).initialize(repeating: .nil, count: p.nparams - argc)
+    vm.pointee.sp = base + p.nparams
+    do {
+      for i in argc..<p.nparams {
+        if let d = p.defaults[i] { base[i] = try d(base) }
+      }
+    } catch {
+      base.deinitialize(count: p.nparams)
+      vm.pointee.sp = base
+      throw error
+    }
+    return p.nparams
+  }
+
+  /// Pushes one value on the value stack (arguments for a call).
+  @inline(__always)
+  func push(_ v: Value, loc: SourceLocation) throws {
+    let sp = vm.pointee.sp
+    guard sp < vm.pointee.stackEnd else {
+      throw MPError("recursion", "recursion depth exceeded (value stack full)", at: loc)
+    }
+    sp.initialize(to: v)
+    vm.pointee.sp = sp + 1
+  }
+
+  /// Calls any callable value with arguments from Swift: built-ins use this
+  /// to call back into mp (sorted's key, a pool's function, spawn's target).
+  public func call(_ f: Value, _ args: [Value], at loc: SourceLocation? = nil) throws -> Value {
+    let where_ = loc ?? SourceLocation(file: "<builtin>", line: 0, column: 0)
+    switch f {
+    case .function(let c):
+      let base = vm.pointee.sp
+      var n = 0
+      do {
+        for a in args {
+          try push(a, loc: where_)
+          n += 1
+        }
+      } catch {
+        base.deinitialize(count: n)
+        vm.pointee.sp = base
+        throw error
+      }
+      return try enter(c, base: base, argc: n, loc: where_)
+    case .builtin(let b):
+      return try callBuiltin(b, args, loc: where_)
+    case .object(let o):
+      if let r = try o.call(args, self) { return r }
+      throw MPError("type", "cannot call a \(o.typeName) (it is not a function)", at: loc)
+    default:
+      throw MPError("type", "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
+    }
+  }
+
+  @inline(__always)
+  func callBuiltin(_ b: Builtin, _ args: [Value], loc: SourceLocation) throws -> Value {
+    if args.count < b.minArgs || (b.maxArgs >= 0 && args.count > b.maxArgs) {
+      throw MPError("type", "\(b.name)() takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(args.count)", at: loc)
+    }
+    do {
+      return try b.fn(args, self)
+    } catch let e as MPError {
+      throw e.located(loc)
+    }
+  }
+
+  static func arityText(_ lo: Int, _ hi: Int) -> String {
+    func n(_ k: Int) -> String { "\(k) argument\(k == 1 ? "" : "s")" }
+    if lo == hi { return n(lo) }
+    if hi < 0 { return "at least \(n(lo))" }
+    if lo == 0 { return "at most \(n(hi))" }
+    return "\(lo) to \(hi) arguments"
+  }
+}

@@ -1,0 +1,345 @@
+import Glibc
+
+/// Arithmetic, comparison and indexing, with Python's rules where SPEC §3
+/// does not say otherwise: ints never wrap (overflow is an error), `/` gives
+/// a float, `//` and `%` floor.
+
+@inline(__always)
+func add(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  switch (a, b) {
+  case (.int(let x), .int(let y)):
+    let (r, o) = x.addingReportingOverflow(y)
+    if o { throw overflow("+", loc) }
+    return .int(r)
+  case (.float(let x), .float(let y)): return .float(x + y)
+  case (.int(let x), .float(let y)): return .float(Double(x) + y)
+  case (.float(let x), .int(let y)): return .float(x + Double(y))
+  case (.str(let x), .str(let y)): return .str(x + y)
+  case (.list(let x), .list(let y)): return .list(ListRef(x.items + y.items))
+  default: throw operandError("+", a, b, loc)
+  }
+}
+
+@inline(__always)
+func subtract(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  switch (a, b) {
+  case (.int(let x), .int(let y)):
+    let (r, o) = x.subtractingReportingOverflow(y)
+    if o { throw overflow("-", loc) }
+    return .int(r)
+  case (.float(let x), .float(let y)): return .float(x - y)
+  case (.int(let x), .float(let y)): return .float(Double(x) - y)
+  case (.float(let x), .int(let y)): return .float(x - Double(y))
+  default: throw operandError("-", a, b, loc)
+  }
+}
+
+func multiply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  switch (a, b) {
+  case (.int(let x), .int(let y)):
+    let (r, o) = x.multipliedReportingOverflow(by: y)
+    if o { throw overflow("*", loc) }
+    return .int(r)
+  case (.float(let x), .float(let y)): return .float(x * y)
+  case (.int(let x), .float(let y)): return .float(Double(x) * y)
+  case (.float(let x), .int(let y)): return .float(x * Double(y))
+  case (.str(let s), .int(let n)), (.int(let n), .str(let s)):
+    guard n > 0 else { return .str("") }
+    guard s.utf8.count.multipliedReportingOverflow(by: n).overflow == false, s.utf8.count * n <= 1 << 32 else {
+      throw MPError("value", "string repetition too large", at: loc)
+    }
+    return .str(String(repeating: s, count: n))
+  case (.list(let l), .int(let n)), (.int(let n), .list(let l)):
+    guard n > 0 else { return .list(ListRef([])) }
+    guard l.items.count.multipliedReportingOverflow(by: n).overflow == false, l.items.count * n <= 1 << 28 else {
+      throw MPError("value", "list repetition too large", at: loc)
+    }
+    var out: [Value] = []
+    out.reserveCapacity(l.items.count * n)
+    for _ in 0..<n { out.append(contentsOf: l.items) }
+    return .list(ListRef(out))
+  default: throw operandError("*", a, b, loc)
+  }
+}
+
+func numbers(_ a: Value, _ b: Value) -> (Double, Double)? {
+  switch (a, b) {
+  case (.int(let x), .int(let y)): return (Double(x), Double(y))
+  case (.float(let x), .float(let y)): return (x, y)
+  case (.int(let x), .float(let y)): return (Double(x), y)
+  case (.float(let x), .int(let y)): return (x, Double(y))
+  default: return nil
+  }
+}
+
+func divide(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  guard let (x, y) = numbers(a, b) else { throw operandError("/", a, b, loc) }
+  if y == 0 { throw MPError("zero", "division by zero", at: loc) }
+  return .float(x / y)
+}
+
+func floorDivide(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  if case .int(let x) = a, case .int(let y) = b {
+    if y == 0 { throw MPError("zero", "integer division by zero", at: loc) }
+    if x == Int.min && y == -1 { throw overflow("//", loc) }
+    var q = x / y
+    if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
+    return .int(q)
+  }
+  guard let (x, y) = numbers(a, b) else { throw operandError("//", a, b, loc) }
+  if y == 0 { throw MPError("zero", "division by zero", at: loc) }
+  return .float((x / y).rounded(.down))
+}
+
+func modulo(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+  if case .int(let x) = a, case .int(let y) = b {
+    if y == 0 { throw MPError("zero", "integer modulo by zero", at: loc) }
+    if y == -1 { return .int(0) }
+    var r = x % y
+    if r != 0 && ((r < 0) != (y < 0)) { r += y }
+    return .int(r)
+  }
+  guard let (x, y) = numbers(a, b) else { throw operandError("%", a, b, loc) }
+  if y == 0 { throw MPError("zero", "modulo by zero", at: loc) }
+  var r = fmod(x, y)
+  if r != 0 && ((r < 0) != (y < 0)) { r += y }
+  return .float(r)
+}
+
+func negate(_ a: Value, _ loc: SourceLocation) throws -> Value {
+  switch a {
+  case .int(let x):
+    if x == Int.min { throw overflow("-", loc) }
+    return .int(-x)
+  case .float(let x): return .float(-x)
+  default: throw MPError("type", "cannot negate a \(a.typeName) (unary '-' needs a number)", at: loc)
+  }
+}
+
+func binaryOperator(_ op: String) -> (Value, Value, SourceLocation) throws -> Value {
+  switch op {
+  case "+": return add
+  case "-": return subtract
+  case "*": return multiply
+  case "/": return divide
+  case "//": return floorDivide
+  default: return modulo
+  }
+}
+
+func overflow(_ op: String, _ loc: SourceLocation) -> MPError {
+  MPError("overflow", "integer overflow in '\(op)' (ints are 64-bit; use floats for bigger numbers)", at: loc)
+}
+
+func operandError(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) -> MPError {
+  var hint = ""
+  if op == "+", case .str = a { hint = " (use str(x) to join a \(b.typeName) to a string, or \"{x}\")" }
+  if op == "+", case .str = b { hint = " (use str(x) to join a \(a.typeName) to a string, or \"{x}\")" }
+  return MPError("type", "unsupported operand types for '\(op)': \(a.typeName) and \(b.typeName)\(hint)", at: loc)
+}
+
+// MARK: comparison
+
+/// Structural equality for data, identity for functions and handles;
+/// `1 == 1.0`; maps compare without regard to order.
+func valuesEqual(_ a: Value, _ b: Value) -> Bool {
+  switch (a, b) {
+  case (.nil, .nil): return true
+  case (.bool(let x), .bool(let y)): return x == y
+  case (.int(let x), .int(let y)): return x == y
+  case (.float(let x), .float(let y)): return x == y
+  case (.int(let x), .float(let y)): return Double(x) == y && Double(x) <= 9.2e18 && Int(exactly: y) == x
+  case (.float(let x), .int(let y)): return Double(y) == x && Int(exactly: x) == y
+  case (.str(let x), .str(let y)): return x == y
+  case (.list(let x), .list(let y)):
+    if x === y { return true }
+    guard x.items.count == y.items.count else { return false }
+    for i in 0..<x.items.count where !valuesEqual(x.items[i], y.items[i]) { return false }
+    return true
+  case (.map(let x), .map(let y)):
+    if x === y { return true }
+    guard x.count == y.count else { return false }
+    for (i, k) in x.keys.enumerated() {
+      guard let v = y[k], valuesEqual(x.values[i], v) else { return false }
+    }
+    return true
+  case (.function(let x), .function(let y)): return x === y
+  case (.builtin(let x), .builtin(let y)): return x === y
+  case (.object(let x), .object(let y)): return x === y || ((x as? RangeObject)?.same(y) ?? false)
+  default: return false
+  }
+}
+
+func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false) throws -> Bool {
+  switch (a, b) {
+  case (.int(let x), .int(let y)): return x < y
+  case (.float(let x), .float(let y)): return x < y
+  case (.int(let x), .float(let y)): return Double(x) < y
+  case (.float(let x), .int(let y)): return x < Double(y)
+  case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
+  case (.list(let x), .list(let y)):
+    for i in 0..<min(x.items.count, y.items.count) {
+      if valuesEqual(x.items[i], y.items[i]) { continue }
+      return try lessThan(x.items[i], y.items[i], op, loc)
+    }
+    return x.items.count < y.items.count
+  case (.bool(let x), .bool(let y)): return !x && y
+  default:
+    let (l, r) = swapped ? (b, a) : (a, b)
+    throw MPError("type", "cannot compare \(l.typeName) and \(r.typeName) with '\(op)'", at: loc)
+  }
+}
+
+func lessOrEqual(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false) throws -> Bool {
+  if case .int(let x) = a, case .int(let y) = b { return x <= y }
+  if case .float(let x) = a, case .float(let y) = b { return x <= y }
+  return try !lessThan(b, a, op, loc, swapped: !swapped)
+}
+
+/// `x in c`: list membership, substring, map key, range membership.
+func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
+  switch c {
+  case .list(let l): return l.items.contains { valuesEqual($0, x) }
+  case .str(let s):
+    guard case .str(let sub) = x else {
+      throw MPError("type", "'in <string>' needs a string on the left, found \(x.typeName)", at: loc)
+    }
+    return sub.isEmpty || s.contains(sub)
+  case .map(let m):
+    guard let k = MapKey(x) else { return false }
+    return m.contains(k)
+  case .object(let o):
+    if let r = o as? RangeObject, case .int(let i) = x { return r.contains(i) }
+    throw MPError("type", "'in' needs a list, string, map or range on the right, found \(o.typeName)", at: loc)
+  default:
+    throw MPError("type", "'in' needs a list, string, map or range on the right, found \(c.typeName)", at: loc)
+  }
+}
+
+// MARK: indexing
+
+/// A Python-style index: negative counts from the end.
+func normalizeIndex(_ i: Value, count: Int, what: String, _ loc: SourceLocation) throws -> Int {
+  var k: Int
+  switch i {
+  case .int(let x): k = x
+  case .bool, .float, .str, .nil, .list, .map, .function, .builtin, .object:
+    throw MPError("type", "\(what) index must be an int, found \(i.typeName)", at: loc)
+  }
+  if k < 0 { k += count }
+  guard k >= 0 && k < count else {
+    if case .int(let x) = i {
+      throw MPError("index", "\(what) index \(x) out of range (length \(count))", at: loc)
+    }
+    throw MPError("index", "\(what) index out of range", at: loc)
+  }
+  return k
+}
+
+func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
+  switch a {
+  case .list(let l):
+    if case .int(let x) = i, x >= 0, x < l.items.count { return l.items[x] }
+    return l.items[try normalizeIndex(i, count: l.items.count, what: "list", loc)]
+  case .map(let m):
+    guard let k = MapKey(i) else {
+      throw MPError("type", "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
+    }
+    guard let v = m[k] else {
+      throw MPError("key", "key \(i.repr) not found in map", at: loc)
+    }
+    return v
+  case .str(let s):
+    let scalars = s.unicodeScalars
+    let k = try normalizeIndex(i, count: scalars.count, what: "string", loc)
+    return .str(String(scalars[scalars.index(scalars.startIndex, offsetBy: k)]))
+  case .object(let o):
+    if let r = o as? RangeObject {
+      let k = try normalizeIndex(i, count: r.count, what: "range", loc)
+      return .int(r.start + k * r.step)
+    }
+    throw MPError("type", "cannot index a \(o.typeName)", at: loc)
+  default:
+    throw MPError("type", "cannot index a value of type \(a.typeName)", at: loc)
+  }
+}
+
+func setIndex(_ a: Value, _ i: Value, _ v: Value, _ loc: SourceLocation) throws {
+  switch a {
+  case .list(let l):
+    let k = try normalizeIndex(i, count: l.items.count, what: "list", loc)
+    l.items[k] = v
+  case .map(let m):
+    guard let k = MapKey(i) else {
+      throw MPError("type", "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
+    }
+    m[k] = v
+  case .str:
+    throw MPError("type", "strings cannot be changed in place; build a new one", at: loc)
+  default:
+    throw MPError("type", "cannot assign into a value of type \(a.typeName) with [...]", at: loc)
+  }
+}
+
+// MARK: errors as values
+
+func undefinedName(_ name: String, _ m: ModuleScope, _ locals: [String], _ loc: SourceLocation) -> MPError {
+  var msg = "undefined name '\(name)'"
+  if let s = nearestName(name, among: locals + m.definedNames) { msg += "; did you mean '\(s)'?" }
+  return MPError("name", msg, at: loc)
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a typo.
+public func nearestName(_ name: String, among candidates: [String]) -> String? {
+  let a = Array(name.unicodeScalars)
+  var best: (String, Int)? = nil
+  for c in Set(candidates) where c != name {
+    let b = Array(c.unicodeScalars)
+    if abs(a.count - b.count) > 2 { continue }
+    var prev = Array(0...b.count)
+    for i in 1...max(a.count, 1) where a.count > 0 {
+      var cur = [i] + Array(repeating: 0, count: b.count)
+      for j in stride(from: 1, through: b.count, by: 1) {
+        cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+      }
+      prev = cur
+    }
+    let d = prev[b.count]
+    if d <= max(1, min(a.count, b.count) / 3), best == nil || d < best!.1 || (d == best!.1 && c < best!.0) {
+      best = (c, d)
+    }
+  }
+  return best?.0
+}
+
+extension Interpreter {
+  /// `throw v`: a map with "kind" and "message" (a caught error) is raised
+  /// again as that error; anything else is a "user" error carrying `v`.
+  static func thrown(_ v: Value, at loc: SourceLocation) -> MPError {
+    if case .map(let m) = v, case .str(let kind)? = m[.str("kind")], case .str(let msg)? = m[.str("message")] {
+      var e = MPError(kind, msg, at: loc)
+      e.value = m[.str("value")]
+      return e
+    }
+    var e = MPError("user", v.str, at: loc)
+    e.value = v
+    return e
+  }
+
+  /// The map a `catch e` block sees.
+  public static func errorValue(_ e: MPError) -> Value {
+    let m = MapRef()
+    m[.str("kind")] = .str(e.kind)
+    m[.str("message")] = .str(e.message)
+    if let v = e.value { m[.str("value")] = v }
+    if let l = e.loc {
+      m[.str("file")] = .str(l.file)
+      m[.str("line")] = .int(l.line)
+      m[.str("column")] = .int(l.column)
+    }
+    if !e.trace.isEmpty {
+      m[.str("trace")] = .list(ListRef(e.trace.map { .str("\($0.function) (\($0.loc))") }))
+    }
+    return .map(m)
+  }
+}

@@ -1,0 +1,58 @@
+import CMPShim
+import Glibc
+
+/// The evaluator's registers, behind a pointer that compiled closures
+/// capture: no reference counting and no exclusivity checks on the hot path.
+struct VMState {
+  /// First free slot of the value stack; a call's frame starts here.
+  var sp: Frame
+  var stackEnd: Frame
+  var retval: Value = .nil
+  var depth = 0
+  /// Counts down at every loop iteration and call; at zero the slow path
+  /// checks for Ctrl-C and the step limit.
+  var ticks = 0
+  /// Steps left before a "step limit" error (tests and fuzzing); Int.max if unlimited.
+  var stepsLeft = Int.max
+  /// The native stack must not grow below this address.
+  var stackFloor: UInt = 0
+  /// Processes started (spawn, pool workers), for timing lines.
+  var processesStarted = 0
+}
+
+let tickInterval = 4096
+/// Python's default is 1,000; mp allows more but stops long before the
+/// native stack could overflow (the byte bound below catches wide frames).
+public let maxCallDepth = 5_000
+let valueStackSize = 1 << 20
+
+extension Interpreter {
+  static func makeVM() -> UnsafeMutablePointer<VMState> {
+    let stack = Frame.allocate(capacity: valueStackSize)
+    let vm = UnsafeMutablePointer<VMState>.allocate(capacity: 1)
+    vm.initialize(to: VMState(sp: stack, stackEnd: stack + valueStackSize))
+    vm.pointee.ticks = tickInterval
+    // Leave 1 MiB of the native stack for Swift code that runs below the
+    // deepest mp call (printing, error rendering, built-ins).
+    var lim = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_STACK.rawValue), &lim)
+    let size = lim.rlim_cur == rlim_t.max ? UInt(8 << 20) : UInt(min(lim.rlim_cur, 64 << 20))
+    vm.pointee.stackFloor = UInt(mp_stack_pointer()) &- size &+ (1 << 20)
+    return vm
+  }
+
+  /// The periodic check: Ctrl-C and the step limit.
+  func slowTick() throws {
+    vm.pointee.ticks = tickInterval
+    if mp_interrupt_flag != 0 {
+      mp_interrupt_flag = 0
+      throw MPError("interrupt", "interrupted")
+    }
+    if vm.pointee.stepsLeft != Int.max {
+      vm.pointee.stepsLeft -= tickInterval
+      if vm.pointee.stepsLeft <= 0 {
+        throw MPError("timeout", "step limit reached")
+      }
+    }
+  }
+}

@@ -1,0 +1,265 @@
+/// Expression rules, lowest precedence first.
+extension Parser {
+  /// expression = orExpr
+  mutating func parseExpression() throws -> Expr {
+    try nested { p in try p.parseOr() }
+  }
+
+  /// orExpr = andExpr { "or" andExpr }
+  mutating func parseOr() throws -> Expr {
+    var e = try parseAnd()
+    while checkKeyword(.or) {
+      let t = next()
+      e = .binary("or", e, try parseAnd(), t.loc)
+    }
+    return e
+  }
+
+  /// andExpr = notExpr { "and" notExpr }
+  mutating func parseAnd() throws -> Expr {
+    var e = try parseNot()
+    while checkKeyword(.and) {
+      let t = next()
+      e = .binary("and", e, try parseNot(), t.loc)
+    }
+    return e
+  }
+
+  /// notExpr = "not" notExpr | comparison
+  mutating func parseNot() throws -> Expr {
+    if checkKeyword(.not) {
+      let t = next()
+      let operand = try nested { p in try p.parseNot() }
+      return .unary("not", operand, t.loc)
+    }
+    return try parseComparison()
+  }
+
+  static let comparisonOps: Set<String> = ["==", "!=", "<", "<=", ">", ">="]
+
+  /// comparison = sum [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in" ) sum ]
+  mutating func parseComparison() throws -> Expr {
+    let left = try parseSum()
+    guard let (op, t) = comparisonOperator() else { return left }
+    let right = try parseSum()
+    if let (op2, t2) = comparisonOperator() {
+      throw MPError.syntax(
+        "comparisons do not chain: write 'a \(op) b and b \(op2) c' instead of 'a \(op) b \(op2) c'", at: t2.loc)
+    }
+    return .binary(op, left, right, t.loc)
+  }
+
+  mutating func comparisonOperator() -> (String, Token)? {
+    let t = tok
+    switch t.kind {
+    case .op(let o) where Parser.comparisonOps.contains(o):
+      _ = next()
+      return (o, t)
+    case .keyword(.in):
+      _ = next()
+      return ("in", t)
+    case .keyword(.not) where tokens[pos + 1].isKeyword(.in):
+      _ = next()
+      _ = next()
+      return ("not in", t)
+    default:
+      return nil
+    }
+  }
+
+  /// sum = term { ( "+" | "-" ) term }
+  mutating func parseSum() throws -> Expr {
+    var e = try parseTerm()
+    while true {
+      let t = tok
+      guard case .op(let o) = t.kind, o == "+" || o == "-" else { return e }
+      _ = next()
+      e = .binary(o, e, try parseTerm(), t.loc)
+    }
+  }
+
+  /// term = unary { ( "*" | "/" | "//" | "%" ) unary }
+  mutating func parseTerm() throws -> Expr {
+    var e = try parseUnary()
+    while true {
+      let t = tok
+      guard case .op(let o) = t.kind, o == "*" || o == "/" || o == "//" || o == "%" else { return e }
+      _ = next()
+      e = .binary(o, e, try parseUnary(), t.loc)
+    }
+  }
+
+  /// unary = "-" unary | postfix
+  mutating func parseUnary() throws -> Expr {
+    if check("-") {
+      let t = next()
+      let operand = try nested { p in try p.parseUnary() }
+      if case .literal(.int(let v), _) = operand, v != Int.min { return .literal(.int(-v), t.loc) }
+      if case .literal(.float(let v), _) = operand { return .literal(.float(-v), t.loc) }
+      return .unary("-", operand, t.loc)
+    }
+    if check("+") {
+      throw error("unexpected '+' (mp has no unary plus)")
+    }
+    return try parsePostfix()
+  }
+
+  /// postfix = primary { "(" arguments ")" | "[" expression "]" | "." NAME }
+  mutating func parsePostfix() throws -> Expr {
+    var e = try parsePrimary()
+    while true {
+      let t = tokens[pos]  // a call or index must start on the same line
+      if t.isOp("(") {
+        _ = next()
+        let args = try parseArguments()
+        e = .call(e, args, t.loc)
+      } else if t.isOp("[") {
+        _ = next()
+        let idx = try withNewlines(skipped: true) { p in
+          let i = try p.parseExpression()
+          _ = try p.expect("]", "after the index")
+          return i
+        }
+        e = .index(e, idx, t.loc)
+      } else if t.isOp(".") {
+        _ = next()
+        let (name, loc) = try expectName("a member name after '.'")
+        e = .member(e, name, loc)
+      } else {
+        return e
+      }
+    }
+  }
+
+  /// arguments = [ expression { "," expression } [ "," ] ]
+  mutating func parseArguments() throws -> [Expr] {
+    try withNewlines(skipped: true) { p in
+      var args: [Expr] = []
+      while !p.check(")") {
+        args.append(try p.parseExpression())
+        if !p.match(",") {
+          guard p.check(")") else {
+            throw p.error("expected ')' or ',' after an argument, found \(p.tok.display)")
+          }
+          break
+        }
+      }
+      _ = p.next()
+      return args
+    }
+  }
+
+  /// primary = NUMBER | STRING | "true" | "false" | "nil" | NAME | "(" expression ")"
+  ///         | list | map | "fn" "(" params ")" ( block | "=>" expression )
+  mutating func parsePrimary() throws -> Expr {
+    let t = tok
+    switch t.kind {
+    case .int(let v):
+      _ = next()
+      return .literal(.int(v), t.loc)
+    case .float(let v):
+      _ = next()
+      return .literal(.float(v), t.loc)
+    case .string(let parts):
+      _ = next()
+      return try stringExpr(parts, t.loc)
+    case .keyword(.true):
+      _ = next()
+      return .literal(.bool(true), t.loc)
+    case .keyword(.false):
+      _ = next()
+      return .literal(.bool(false), t.loc)
+    case .keyword(.nil):
+      _ = next()
+      return .literal(.nil, t.loc)
+    case .ident(let n):
+      _ = next()
+      return .name(NameRef(n, t.loc))
+    case .keyword(.fn):
+      _ = next()
+      return .function(try parseFunctionRest(name: "<anonymous>", start: t.loc))
+    case .op("("):
+      _ = next()
+      return try withNewlines(skipped: true) { p in
+        let e = try p.parseExpression()
+        _ = try p.expect(")", "to close '(' at line \(t.loc.line)")
+        return e
+      }
+    case .op("["):
+      _ = next()
+      return try parseList(t)
+    case .op("{"):
+      _ = next()
+      return try parseMap(t)
+    case .eof:
+      throw error("expected an expression, found end of input")
+    case .newline:
+      throw error("expected an expression, found end of line")
+    default:
+      throw error("expected an expression, found \(t.display)")
+    }
+  }
+
+  /// list = "[" [ expression { "," expression } [ "," ] ] "]"
+  mutating func parseList(_ open: Token) throws -> Expr {
+    try withNewlines(skipped: true) { p in
+      var items: [Expr] = []
+      while !p.check("]") {
+        items.append(try p.parseExpression())
+        if !p.match(",") {
+          guard p.check("]") else {
+            throw p.error("expected ']' or ',' in the list opened at line \(open.loc.line), found \(p.tok.display)")
+          }
+          break
+        }
+      }
+      _ = p.next()
+      return .list(items, open.loc)
+    }
+  }
+
+  /// map = "{" [ expression ":" expression { "," expression ":" expression } [ "," ] ] "}"
+  mutating func parseMap(_ open: Token) throws -> Expr {
+    try withNewlines(skipped: true) { p in
+      var entries: [(Expr, Expr)] = []
+      while !p.check("}") {
+        let k = try p.parseExpression()
+        _ = try p.expect(":", "between a map key and its value")
+        let v = try p.parseExpression()
+        entries.append((k, v))
+        if !p.match(",") {
+          guard p.check("}") else {
+            throw p.error("expected '}' or ',' in the map opened at line \(open.loc.line), found \(p.tok.display)")
+          }
+          break
+        }
+      }
+      _ = p.next()
+      return .map(entries, open.loc)
+    }
+  }
+
+  /// Parses each `{expr}` hole of a string literal with a parser of its own.
+  mutating func stringExpr(_ parts: [StringPart], _ loc: SourceLocation) throws -> Expr {
+    if parts.count == 1, case .text(let s) = parts[0] { return .literal(.str(s), loc) }
+    var pieces: [InterpPiece] = []
+    for part in parts {
+      switch part {
+      case .text(let s):
+        pieces.append(.text(s))
+      case .hole(let source, let at, let spec):
+        let toks = try Lexer.tokenize(source, file: file, line: at.line, column: at.column)
+        var sub = Parser(tokens: toks, file: file)
+        sub.newlineModes = [true]
+        sub.depth = depth
+        let e = try sub.parseExpression()
+        if case .eof = sub.tok.kind {} else {
+          throw sub.error("expected '}' after the interpolated expression, found \(sub.tok.display)")
+        }
+        if let spec { try FormatSpec.validate(spec, at: at) }
+        pieces.append(.expr(e, spec: spec))
+      }
+    }
+    return .interp(pieces, loc)
+  }
+}

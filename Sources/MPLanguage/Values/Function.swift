@@ -1,0 +1,150 @@
+/// Compiled code: an expression or a statement turned into a Swift closure
+/// once, run many times. `Frame` points at the current function's slots.
+public typealias Frame = UnsafeMutablePointer<Value>
+typealias ExprCode = (Frame) throws -> Value
+typealias CondCode = (Frame) throws -> Bool
+typealias StmtCode = (Frame) throws -> Flow
+
+/// How a statement finished.
+enum Flow {
+  case next
+  case breakLoop
+  case continueLoop
+  case returned
+}
+
+/// Everything about a function that does not change between closures made
+/// from it.
+public final class FunctionProto {
+  public let name: String
+  public let paramNames: [String]
+  let nrequired: Int
+  /// Default-value code, run in the callee's frame when an argument is missing.
+  var defaults: [ExprCode?] = []
+  let frameSize: Int
+  let selfSlot: Int
+  /// Parameter slots an inner function captures: boxed in cells on entry.
+  let capturedParams: [Int]
+  var body: StmtCode = { _ in .next }
+  var exprBody: ExprCode? = nil
+  public let loc: SourceLocation
+  public let sourceText: String
+  public unowned let module: ModuleScope
+  let upvalueSources: [FnNode.UpvalueSource]
+
+  init(node: FnNode, module: ModuleScope) {
+    name = node.name
+    paramNames = node.params.map { $0.decl.name }
+    nrequired = node.params.filter { $0.defaultValue == nil }.count
+    frameSize = node.frameSize
+    selfSlot = node.selfSlot
+    var cap: [Int] = []
+    for p in node.params where p.decl.isCaptured {
+      if case .local(let s) = p.decl.storage { cap.append(s) }
+    }
+    capturedParams = cap
+    loc = node.loc
+    sourceText = node.sourceText
+    self.module = module
+    upvalueSources = node.upvalues
+  }
+
+  var nparams: Int { paramNames.count }
+}
+
+/// A function value: code plus the variables it captured.
+public final class Closure {
+  public let proto: FunctionProto
+  public let cells: [Cell]
+  init(_ proto: FunctionProto, _ cells: [Cell]) {
+    self.proto = proto
+    self.cells = cells
+  }
+}
+
+/// A function written in Swift. `minArgs...maxArgs` is checked before `fn` runs
+/// (maxArgs -1: any number).
+public final class Builtin {
+  public let name: String
+  public let minArgs: Int
+  public let maxArgs: Int
+  /// One line for `:help`.
+  public let doc: String
+  public let fn: ([Value], Interpreter) throws -> Value
+
+  public init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String,
+              _ fn: @escaping ([Value], Interpreter) throws -> Value) {
+    self.name = name
+    self.minArgs = minArgs
+    self.maxArgs = maxArgs
+    self.doc = doc
+    self.fn = fn
+  }
+}
+
+/// A module's globals: a name table fixed at compile time and a value array
+/// indexed by slot, so a global read is one load and one flag check.
+public final class ModuleScope: MPObject {
+  public let name: String
+  public let file: String
+  public private(set) var names: [String] = []
+  private var index: [String: Int] = [:]
+  static let capacity = 16_384
+  let values: UnsafeMutablePointer<Value>
+  let defined: UnsafeMutablePointer<Bool>
+  /// True while its top level runs, so a circular import sees a partial module.
+  var isLoading = false
+
+  public init(name: String, file: String) {
+    self.name = name
+    self.file = file
+    values = .allocate(capacity: ModuleScope.capacity)
+    defined = .allocate(capacity: ModuleScope.capacity)
+    defined.initialize(repeating: false, count: ModuleScope.capacity)
+  }
+
+  deinit {
+    for i in 0..<names.count where defined[i] { (values + i).deinitialize(count: 1) }
+    values.deallocate()
+    defined.deallocate()
+  }
+
+  /// The slot for a global name, allocated on first sight.
+  func slot(_ name: String) throws -> Int {
+    if let i = index[name] { return i }
+    guard names.count < ModuleScope.capacity else {
+      throw MPError("value", "too many global names in \(file) (at most \(ModuleScope.capacity))")
+    }
+    index[name] = names.count
+    names.append(name)
+    return names.count - 1
+  }
+
+  public func get(_ name: String) -> Value? {
+    guard let i = index[name], defined[i] else { return nil }
+    return values[i]
+  }
+
+  public func set(_ name: String, _ v: Value) {
+    guard let i = try? slot(name) else { return }
+    define(i, v)
+  }
+
+  @inline(__always)
+  func define(_ i: Int, _ v: Value) {
+    if defined[i] {
+      values[i] = v
+    } else {
+      (values + i).initialize(to: v)
+      defined[i] = true
+    }
+  }
+
+  /// Names that have a value (for completion and suggestions).
+  public var definedNames: [String] { names.indices.filter { defined[$0] }.map { names[$0] } }
+
+  public override var typeName: String { "module" }
+  public override var repr: String { "<module \(name)>" }
+  public override func member(_ name: String) throws -> Value? { get(name) }
+  public override var memberNames: [String] { definedNames }
+}

@@ -1,0 +1,147 @@
+/// An mp value. Numbers, booleans and nil are inline; strings are Swift
+/// strings; lists, maps, functions and runtime handles are references, so a
+/// list passed to a function is the same list (reference semantics inside one
+/// process; the codec copies them between processes).
+public enum Value {
+  case `nil`
+  case bool(Bool)
+  case int(Int)
+  case float(Double)
+  case str(String)
+  case list(ListRef)
+  case map(MapRef)
+  case function(Closure)
+  case builtin(Builtin)
+  /// Runtime handles (lock, queue, process, ...), modules, bound methods.
+  case object(MPObject)
+
+  /// Falsy: nil, false, 0, 0.0, "", [], {}.
+  @inline(__always)
+  public var isTruthy: Bool {
+    switch self {
+    case .nil: return false
+    case .bool(let b): return b
+    case .int(let i): return i != 0
+    case .float(let d): return d != 0
+    case .str(let s): return !s.isEmpty
+    case .list(let l): return !l.items.isEmpty
+    case .map(let m): return m.count != 0
+    default: return true
+    }
+  }
+
+  /// The name `type(v)` returns.
+  public var typeName: String {
+    switch self {
+    case .nil: return "nil"
+    case .bool: return "bool"
+    case .int: return "int"
+    case .float: return "float"
+    case .str: return "string"
+    case .list: return "list"
+    case .map: return "map"
+    case .function, .builtin: return "function"
+    case .object(let o): return o.typeName
+    }
+  }
+}
+
+/// A mutable list with reference semantics.
+public final class ListRef {
+  public var items: [Value]
+  public init(_ items: [Value]) { self.items = items }
+}
+
+/// The keys a map accepts. Bools stay distinct from ints (unlike Python,
+/// where `{1: "a", true: "b"}` has one entry); a float key that is a whole
+/// number is the same key as that int, so `m[1.0]` finds `m[1]`.
+public enum MapKey: Hashable {
+  case int(Int)
+  case str(String)
+  case bool(Bool)
+
+  public var value: Value {
+    switch self {
+    case .int(let i): return .int(i)
+    case .str(let s): return .str(s)
+    case .bool(let b): return .bool(b)
+    }
+  }
+
+  /// The key for a value, or nil if the value cannot be a key.
+  public init?(_ v: Value) {
+    switch v {
+    case .int(let i): self = .int(i)
+    case .str(let s): self = .str(s)
+    case .bool(let b): self = .bool(b)
+    case .float(let d):
+      guard d.rounded() == d, let i = Int(exactly: d) else { return nil }
+      self = .int(i)
+    default: return nil
+    }
+  }
+}
+
+/// An insertion-ordered map.
+public final class MapRef {
+  public private(set) var keys: [MapKey] = []
+  public private(set) var values: [Value] = []
+  private var index: [MapKey: Int] = [:]
+
+  public init() {}
+
+  public var count: Int { keys.count }
+
+  public subscript(key: MapKey) -> Value? {
+    get { index[key].map { values[$0] } }
+    set {
+      if let v = newValue {
+        if let i = index[key] {
+          values[i] = v
+        } else {
+          index[key] = keys.count
+          keys.append(key)
+          values.append(v)
+        }
+      } else if let i = index.removeValue(forKey: key) {
+        keys.remove(at: i)
+        values.remove(at: i)
+        for j in i..<keys.count { index[keys[j]] = j }
+      }
+    }
+  }
+
+  public func contains(_ key: MapKey) -> Bool { index[key] != nil }
+}
+
+/// A variable captured by an inner function: the declaring frame and every
+/// closure that captured it share this box.
+public final class Cell: MPObject {
+  public var value: Value
+  public init(_ v: Value) { value = v }
+  public override var typeName: String { "cell" }
+}
+
+/// Base class of every runtime object mp code can hold: locks, queues,
+/// processes, modules, bound methods. Equality is identity.
+open class MPObject {
+  public init() {}
+  open var typeName: String { "object" }
+  /// How `print` and `repr` show it: `<lock 3>`.
+  open var repr: String { "<\(typeName)>" }
+  /// `obj.name`; nil means "no such member".
+  open func member(_ name: String) throws -> Value? { nil }
+  /// `obj.name = v`; false means "no such settable member".
+  open func setMember(_ name: String, _ value: Value) throws -> Bool { false }
+  /// `obj.name(args)`; nil means "no such method".
+  open func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? { nil }
+  /// `obj(args)`; nil means "not callable".
+  open func call(_ args: [Value], _ interp: Interpreter) throws -> Value? { nil }
+  /// Names offered by REPL completion after `obj.`.
+  open var memberNames: [String] { [] }
+  /// `with obj { }` entry and exit; nil from enter means "not usable with `with`".
+  open func enter(_ interp: Interpreter) throws -> Value? { nil }
+  open func exit(_ interp: Interpreter) throws {}
+  /// `for x in obj`: the next item, or nil when done. nil from makeIterator means "not iterable".
+  open func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? { nil }
+}
