@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
   name: "mp",
-  platforms: [.macOS(.v13)],
   products: [
     .executable(name: "mp", targets: ["mp"]),
   ],
@@ -12,22 +11,31 @@ let package = Package(
   ],
   targets: [
     // System calls Swift cannot reach directly: variadic prctl, wait macros,
-    // signal flags, snprintf for number formatting.
+    // the SIGINT flag, snprintf for number formatting.
     .target(name: "CMPShim"),
-    // The language: lexer, parser, resolver, closure compiler, values, built-ins.
-    .target(
-      name: "MPLanguage",
-      dependencies: ["CMPShim"]
+    // libedit's readline-compatible API (Debian: libedit-dev).
+    .systemLibrary(
+      name: "CLibEdit",
+      pkgConfig: "libedit",
+      providers: [.apt(["libedit-dev"])]
     ),
-    // The command-line tool: scripts, -e, stdin, `mp test`.
+    // The language: lexer, parser, resolver, closure compiler, values, built-ins.
+    .target(name: "MPLanguage", dependencies: ["CMPShim"]),
+    // The REPL: a line-editor seam over libedit, commands, completion.
+    .target(name: "MPRepl", dependencies: ["MPLanguage", "CLibEdit", "CMPShim"]),
+    // `mp test`: expectation comments and how output is matched against them.
+    .target(name: "MPTesting"),
+    // The command-line tool.
     .executableTarget(
       name: "mp",
       dependencies: [
-        "MPLanguage",
+        "MPLanguage", "MPRepl", "MPTesting", "CMPShim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "MPLanguageTests", dependencies: ["MPLanguage"]),
+    .testTarget(name: "MPReplTests", dependencies: ["MPRepl", "MPLanguage"]),
+    .testTarget(name: "MPTestingTests", dependencies: ["MPTesting"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1,21 +1,82 @@
-import MPLanguage
+import ArgumentParser
+import CMPShim
 import Glibc
+import MPLanguage
+import MPRepl
 
-let interp = Interpreter(mainFile: "<main>")
-let args = CommandLine.arguments
-if args.count > 2 && args[1] == "-e" {
-  do {
-    try interp.runEntry(args[2], file: "<-e>")
-  } catch let e as MPError {
-    writeAll(2, e.render())
-    exit(1)
+/// `mp`: the REPL; `mp FILE [args...]`: run a script; `mp -e CODE`;
+/// `mp -`: a script from stdin; `mp test [PATHS...]`.
+struct MPCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mp",
+    abstract: "A scripting language and REPL for experimenting with concurrency.",
+    discussion: """
+      With no FILE, starts the REPL (statements from stdin when it is not a terminal).
+      'mp test [PATHS...]' runs .mp files and checks their '# expect' comments.
+      """,
+    version: mpVersion)
+
+  @Option(name: [.customShort("e"), .long], help: "Run CODE and exit.")
+  var eval: String?
+
+  @Flag(name: .long, help: "Print a timing line (wall, CPU, children, processes) to stderr at the end.")
+  var time = false
+
+  @Argument(help: "The script to run ('-' reads it from stdin).")
+  var file: String?
+
+  @Argument(parsing: .captureForPassthrough, help: "Arguments for the script, in the global list 'argv'.")
+  var args: [String] = []
+
+  func run() throws {
+    mp_install_sigint()
+    let interp = Interpreter(mainFile: file ?? "<main>")
+    interp.argv = args
+    let mark = Timing.start(interp)
+    defer { if time { Timing.report(mark, interp) } }
+    if let code = eval {
+      try finish { try interp.runMain(source: code, file: "<-e>") }
+      return
+    }
+    guard let file else {
+      let status = Repl.run(interp)
+      if status != 0 { throw ExitCode(status) }
+      return
+    }
+    let source: String
+    if file == "-" {
+      var text = ""
+      while let line = readLine(strippingNewline: false) { text += line }
+      source = text
+    } else {
+      guard let s = Interpreter.readFile(file) else {
+        writeAll(2, "mp: cannot read '\(file)': \(String(cString: strerror(errno == 0 ? ENOENT : errno)))\n")
+        throw ExitCode(2)
+      }
+      source = s
+    }
+    try finish { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
   }
-} else if args.count > 1 {
-  guard let text = Interpreter.readFile(args[1]) else { writeAll(2, "cannot read \(args[1])\n"); exit(2) }
-  do {
-    try interp.runMain(source: text, file: args[1])
-  } catch let e as MPError {
-    writeAll(2, e.render())
-    exit(e.kind == "syntax" ? 2 : 1)
+
+  /// Maps how a program ended to the exit codes of SPEC §4.
+  func finish(_ body: () throws -> Void) throws {
+    do {
+      try body()
+    } catch let e as MPError {
+      writeAll(2, e.render(color: isatty(2) != 0))
+      if e.kind == "interrupt" { throw ExitCode(130) }
+      throw ExitCode(e.kind == "syntax" ? 2 : 1)
+    } catch let x as ExitRequest {
+      throw ExitCode(x.code)
+    }
   }
+}
+
+let mpVersion = "0.1.0"
+
+let argv = Array(CommandLine.arguments.dropFirst())
+if argv.first == "test" {
+  TestCommand.main(Array(argv.dropFirst()))
+} else {
+  MPCommand.main(argv)
 }

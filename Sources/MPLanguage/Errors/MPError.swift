@@ -49,8 +49,18 @@ public final class SourceRegistry: @unchecked Sendable {
   public static let shared = SourceRegistry()
   private var files: [String: [Substring]] = [:]
 
-  public func register(file: String, text: String) {
-    files[file] = text.split(separator: "\n", omittingEmptySubsequences: false)
+  public func register(file: String, text: String, firstLine: Int = 1) {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    if firstLine <= 1 {
+      files[file] = lines
+      return
+    }
+    // REPL entries arrive piece by piece; keep earlier lines for messages.
+    var all = files[file] ?? []
+    if all.count < firstLine - 1 { all += Array(repeating: "", count: firstLine - 1 - all.count) }
+    all.removeSubrange((firstLine - 1)..<all.count)
+    all += lines
+    files[file] = all
   }
 
   public func line(_ loc: SourceLocation) -> String? {

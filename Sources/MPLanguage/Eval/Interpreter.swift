@@ -58,9 +58,9 @@ public final class Interpreter {
   }
 
   /// Parses, resolves and compiles `source` for `module`.
-  func compile(_ source: String, file: String, module: ModuleScope, echo: Bool) throws -> (StmtCode, Int) {
-    SourceRegistry.shared.register(file: file, text: source)
-    let stmts = try Parser.parse(source, file: file)
+  func compile(_ source: String, file: String, module: ModuleScope, echo: Bool, firstLine: Int = 1) throws -> (StmtCode, Int) {
+    SourceRegistry.shared.register(file: file, text: source, firstLine: firstLine)
+    let stmts = try Parser.parse(source, file: file, firstLine: firstLine)
     var r = Resolver()
     r.resolveProgram(stmts)
     var c = Compiler(interp: self, module: module, echo: echo)
@@ -69,8 +69,8 @@ public final class Interpreter {
   }
 
   /// Checks that `source` parses; the REPL uses `isIncomplete` to keep reading.
-  public static func check(_ source: String, file: String) throws {
-    _ = try Parser.parse(source, file: file)
+  public static func check(_ source: String, file: String, firstLine: Int = 1) throws {
+    _ = try Parser.parse(source, file: file, firstLine: firstLine)
   }
 
   /// Runs a chunk of top-level code in `module`.
@@ -120,8 +120,9 @@ public final class Interpreter {
 
   /// Runs one REPL entry (or a chunk of `mp -e`) in the main module,
   /// keeping every binding made before.
-  public func runEntry(_ source: String, file: String = "<repl>") throws {
-    let (code, size) = try compile(source, file: file, module: main, echo: echo != nil)
+  /// `firstLine` numbers the entry's lines as part of a longer session.
+  public func runEntry(_ source: String, file: String = "<repl>", firstLine: Int = 1) throws {
+    let (code, size) = try compile(source, file: file, module: main, echo: echo != nil, firstLine: firstLine)
     try runTopLevel(code, frameSize: size)
   }
 

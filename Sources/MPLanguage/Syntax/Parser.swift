@@ -12,6 +12,8 @@ public struct Parser {
   let file: String
   let text: [Unicode.Scalar]
   let lineStarts: [Int]
+  /// Line number of the first line of `text` (REPL entries continue a session).
+  var firstLine = 1
   /// Deep nesting is refused long before the native stack could overflow.
   static let maxDepth = 200
 
@@ -25,9 +27,10 @@ public struct Parser {
   }
 
   /// Parses a whole program (a script, a REPL entry, an imported file).
-  public static func parse(_ source: String, file: String) throws -> [Stmt] {
-    let toks = try Lexer.tokenize(source, file: file)
+  public static func parse(_ source: String, file: String, firstLine: Int = 1) throws -> [Stmt] {
+    let toks = try Lexer.tokenize(source, file: file, line: firstLine)
     var p = Parser(tokens: toks, file: file, text: source)
+    p.firstLine = firstLine
     return try p.parseProgram()
   }
 
@@ -286,8 +289,9 @@ public struct Parser {
   }
 
   func offset(of loc: SourceLocation) -> Int {
-    guard loc.line >= 1, loc.line <= lineStarts.count else { return text.count }
-    return min(lineStarts[loc.line - 1] + loc.column - 1, text.count)
+    let line = loc.line - firstLine + 1
+    guard line >= 1, line <= lineStarts.count else { return text.count }
+    return min(lineStarts[line - 1] + loc.column - 1, text.count)
   }
 
   /// ifStmt = "if" expression block { "else" "if" expression block } [ "else" block ]
