@@ -128,6 +128,7 @@ public struct Parser {
     return stmts
   }
 
+  /// separator = newline | ";"
   mutating func skipSeparators() {
     while true {
       let k = tokens[pos].kind
@@ -175,6 +176,10 @@ public struct Parser {
   /// statement = letStmt | fnDecl | returnStmt | ifStmt | whileStmt | forStmt
   ///           | "break" | "continue" | withStmt | tryStmt | throwStmt
   ///           | importStmt | timeStmt | assignment | expression
+  /// returnStmt = "return" [ expression ]
+  /// whileStmt = "while" expression block
+  /// throwStmt = "throw" expression
+  /// timeStmt = "time" block
   mutating func parseStatement() throws -> Stmt {
     let t = tok
     switch t.kind {
@@ -235,7 +240,7 @@ public struct Parser {
     return .letDecl(Decl(name, loc), try parseExpression())
   }
 
-  /// fnDecl = "fn" NAME "(" params ")" block
+  /// fnDecl = "fn" NAME "(" params ")" ( block | "=>" expression )
   mutating func parseFnDecl() throws -> Stmt {
     let start = next()
     let (name, loc) = try expectName("a function name after 'fn'")
@@ -405,7 +410,8 @@ public struct Parser {
 
   static let compoundOps: [String: String] = ["+=": "+", "-=": "-", "*=": "*", "/=": "/", "//=": "//", "%=": "%"]
 
-  /// assignment = target ( "=" | "+=" | "-=" | "*=" | "/=" | "//=" | "%=" ) expression
+  /// assignment = ( NAME | postfix "[" expression "]" | postfix "." NAME )
+  ///              ( "=" | "+=" | "-=" | "*=" | "/=" | "//=" | "%=" ) expression
   mutating func parseAssignmentOrExpression() throws -> Stmt {
     let e = try parseExpression()
     let t = tok
