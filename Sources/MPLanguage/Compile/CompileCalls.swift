@@ -5,7 +5,7 @@ extension Compiler {
       return try compileMethodCall(obj, name, args, mloc)
     }
     let f = try compileExpr(callee)
-    let argCodes = try args.map { try compileExpr($0) }
+    let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let interp = self.interp, vm = self.vm
     let at = callee.loc
     switch argCodes.count {
@@ -16,7 +16,7 @@ extension Compiler {
         return try interp.callValue(fv, [], at)
       }
     case 1:
-      let a0 = argCodes[0]
+      let a0 = argCodes[0].run
       return { fp in
         let fv = try f(fp)
         let x = try a0(fp)
@@ -28,7 +28,7 @@ extension Compiler {
         return try interp.callValue(fv, [x], at)
       }
     case 2:
-      let a0 = argCodes[0], a1 = argCodes[1]
+      let a0 = argCodes[0].run, a1 = argCodes[1].run
       return { fp in
         let fv = try f(fp)
         if case .function(let c) = fv {
@@ -54,7 +54,7 @@ extension Compiler {
           var n = 0
           do {
             for a in argCodes {
-              let v = try a(fp)
+              let v = try a.run(fp)
               try interp.push(v, loc: at)
               n += 1
             }
@@ -67,7 +67,7 @@ extension Compiler {
         }
         var vals: [Value] = []
         vals.reserveCapacity(argCodes.count)
-        for a in argCodes { vals.append(try a(fp)) }
+        for a in argCodes { vals.append(try a.run(fp)) }
         return try interp.callValue(fv, vals, at)
       }
     }
@@ -75,10 +75,10 @@ extension Compiler {
 
   mutating func compileMethodCall(_ obj: Expr, _ name: String, _ args: [Expr], _ loc: SourceLocation) throws -> ExprCode {
     let oc = try compileExpr(obj)
-    let argCodes = try args.map { try compileExpr($0) }
+    let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let interp = self.interp
     if argCodes.count == 1 && (name == "push" || name == "append") {
-      let a0 = argCodes[0]
+      let a0 = argCodes[0].run
       return { fp in
         let o = try oc(fp)
         let x = try a0(fp)
@@ -93,7 +93,7 @@ extension Compiler {
       let o = try oc(fp)
       var vals: [Value] = []
       vals.reserveCapacity(argCodes.count)
-      for a in argCodes { vals.append(try a(fp)) }
+      for a in argCodes { vals.append(try a.run(fp)) }
       return try interp.callMethod(o, name, vals, loc)
     }
   }

@@ -11,23 +11,23 @@ extension Compiler {
     case .name(let ref):
       return try compileNameRead(ref)
     case .list(let items, _):
-      let codes = try items.map { try compileExpr($0) }
+      let codes = try items.map { ExprBox(run: try compileExpr($0)) }
       return { fp in
         var out: [Value] = []
         out.reserveCapacity(codes.count)
-        for c in codes { out.append(try c(fp)) }
+        for c in codes { out.append(try c.run(fp)) }
         return .list(ListRef(out))
       }
     case .map(let entries, _):
-      let codes = try entries.map { (try compileExpr($0.0), try compileExpr($0.1), $0.0.loc) }
+      let codes = try entries.map { (ExprBox(run: try compileExpr($0.0)), ExprBox(run: try compileExpr($0.1)), $0.0.loc) }
       return { fp in
         let m = MapRef()
         for (k, v, loc) in codes {
-          let kv = try k(fp)
+          let kv = try k.run(fp)
           guard let key = MapKey(kv) else {
             throw MPError("type", "map keys must be strings, ints or bools, found \(kv.typeName)", at: loc)
           }
-          m[key] = try v(fp)
+          m[key] = try v.run(fp)
         }
         return .map(m)
       }

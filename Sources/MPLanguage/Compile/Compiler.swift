@@ -29,36 +29,66 @@ struct Compiler {
   mutating func compileBlock(_ stmts: [Stmt], isFunctionBody: Bool = false) throws -> StmtCode {
     if !isFunctionBody { blockDepth += 1 }
     defer { if !isFunctionBody { blockDepth -= 1 } }
-    var codes: [StmtCode] = []
-    // Hoisted local functions that inner functions capture need their cell
-    // before any closure over them is made.
-    for s in stmts {
-      if case .fnDecl(let d, _) = s, d.isCaptured, case .local(let slot) = d.storage {
-        codes.append { fp in
-          fp[slot] = .object(Cell(.nil))
-          return .next
+    return Compiler.sequence(try compileStatements(stmts, hoistingFrom: stmts)[...])
+  }
+
+  /// A function body whose last statement is `return e` returns e's value
+  /// directly instead of passing it through `vm.retval`.
+  mutating func compileFunctionBody(_ stmts: [Stmt]) throws -> ExprCode {
+    let vm = self.vm
+    if case .ret(let e?, _)? = stmts.last {
+      let prefix = Compiler.sequence(try compileStatements(Array(stmts.dropLast()), hoistingFrom: stmts)[...])
+      let tail = try compileExpr(e)
+      if stmts.count == 1 { return tail }
+      return { fp in
+        if case .returned = try prefix(fp) {
+          let r = vm.pointee.retval
+          vm.pointee.retval = .nil
+          return r
         }
+        return try tail(fp)
       }
     }
-    for s in stmts { codes.append(try compileStatement(s)) }
+    let body = Compiler.sequence(try compileStatements(stmts, hoistingFrom: stmts)[...])
+    return { fp in
+      if case .returned = try body(fp) {
+        let r = vm.pointee.retval
+        vm.pointee.retval = .nil
+        return r
+      }
+      return .nil
+    }
+  }
+
+  mutating func compileStatements(_ stmts: [Stmt], hoistingFrom block: [Stmt]) throws -> [StmtBox] {
+    var codes: [StmtBox] = []
+    // Hoisted local functions that inner functions capture need their cell
+    // before any closure over them is made.
+    for s in block {
+      if case .fnDecl(let d, _) = s, d.isCaptured, case .local(let slot) = d.storage {
+        codes.append(StmtBox { fp in
+          fp[slot] = .object(Cell(.nil))
+          return .next
+        })
+      }
+    }
+    for s in stmts { codes.append(StmtBox(run: try compileStatement(s))) }
+    return codes
+  }
+
+  /// Chains statements by capture, in halves: closures kept in an array
+  /// would be called through a reabstraction thunk each time.
+  static func sequence(_ codes: ArraySlice<StmtBox>) -> StmtCode {
     switch codes.count {
     case 0: return { _ in .next }
-    case 1: return codes[0]
-    case 2:
-      let a = codes[0], b = codes[1]
+    case 1: return codes[codes.startIndex].run
+    default:
+      let mid = codes.startIndex + codes.count / 2
+      let a = sequence(codes[..<mid]), b = sequence(codes[mid...])
       return { fp in
         let f = try a(fp)
         if case .next = f { return try b(fp) }
         return f
-      }
-    default:
-      return { fp in
-        for c in codes {
-          let f = try c(fp)
-          if case .next = f { continue }
-          return f
-        }
-        return .next
       }
     }
   }
@@ -155,21 +185,24 @@ struct Compiler {
   }
 
   mutating func compileIf(_ arms: [(Expr, [Stmt])], _ elseBody: [Stmt]?) throws -> StmtCode {
-    var compiled: [(CondCode, StmtCode)] = []
-    for (c, b) in arms { compiled.append((try compileCond(c), try compileBlock(b))) }
-    let elseCode = try elseBody.map { try compileBlock($0) }
-    if compiled.count == 1 {
-      let (c, b) = compiled[0]
-      if let e = elseCode {
-        return { fp in try c(fp) ? try b(fp) : try e(fp) }
+    // Chain the arms from the last: each `else` is the next arm's code.
+    var rest: StmtCode = { _ in .next }
+    var hasElse = false
+    if let elseBody {
+      rest = try compileBlock(elseBody)
+      hasElse = true
+    }
+    for (cond, body) in arms.reversed() {
+      let c = try compileCond(cond), b = try compileBlock(body)
+      if hasElse {
+        let e = rest
+        rest = { fp in try c(fp) ? try b(fp) : try e(fp) }
+      } else {
+        rest = { fp in try c(fp) ? try b(fp) : .next }
       }
-      return { fp in try c(fp) ? try b(fp) : .next }
+      hasElse = true
     }
-    return { fp in
-      for (c, b) in compiled where try c(fp) { return try b(fp) }
-      if let e = elseCode { return try e(fp) }
-      return .next
-    }
+    return rest
   }
 
   mutating func compileWhile(_ cond: Expr, _ body: [Stmt]) throws -> StmtCode {
@@ -267,16 +300,17 @@ struct Compiler {
 
   /// Compiles a function literal; the result makes a closure in the current frame.
   mutating func compileFunction(_ fn: FnNode) throws -> (Frame) -> Value {
-    let proto = FunctionProto(node: fn, module: module)
     var inner = Compiler(interp: interp, module: module, echo: false)
     inner.function = fn
     inner.localNames = fn.params.map { $0.decl.name }
-    proto.defaults = try fn.params.map { p in try p.defaultValue.map { try inner.compileExpr($0) } }
+    let defaults = try fn.params.map { p in try p.defaultValue.map { try inner.compileExpr($0) } }
+    let run: ExprCode
     if fn.isArrow, fn.body.count == 1, case .ret(let e?, _) = fn.body[0] {
-      proto.exprBody = try inner.compileExpr(e)
+      run = try inner.compileExpr(e)
     } else {
-      proto.body = try inner.compileBlock(fn.body, isFunctionBody: true)
+      run = try inner.compileFunctionBody(fn.body)
     }
+    let proto = FunctionProto(node: fn, module: module, defaults: defaults, run: run)
     if fn.upvalues.isEmpty {
       let shared = Closure(proto, [])
       return { _ in .function(shared) }

@@ -16,11 +16,20 @@ extension Interpreter {
     {
       argc = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
     }
-    if size > argc { (base + argc).initialize(repeating: .nil, count: size - argc) }
+    // Element by element: the bulk forms call generic runtime functions.
+    var i = argc
+    while i < size {
+      (base + i).initialize(to: .nil)
+      i += 1
+    }
     vm.pointee.sp = base + size
     vm.pointee.depth += 1
     defer {
-      base.deinitialize(count: size)
+      var j = 0
+      while j < size {
+        (base + j).deinitialize(count: 1)
+        j += 1
+      }
       vm.pointee.sp = base
       vm.pointee.depth -= 1
     }
@@ -31,13 +40,7 @@ extension Interpreter {
         for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
       }
       if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }
-      if let e = p.exprBody { return try e(base) }
-      if case .returned = try p.body(base) {
-        let r = vm.pointee.retval
-        vm.pointee.retval = .nil
-        return r
-      }
-      return .nil
+      return try p.run(base)
     } catch var e as MPError {
       e.trace.append(.init(function: p.name, loc: e.pendingLoc ?? p.loc))
       e.pendingLoc = loc

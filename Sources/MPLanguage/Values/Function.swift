@@ -5,6 +5,15 @@ typealias ExprCode = (Frame) throws -> Value
 typealias CondCode = (Frame) throws -> Bool
 typealias StmtCode = (Frame) throws -> Flow
 
+/// Closures kept in arrays are stored in a box: an array of bare function
+/// values holds them maximally abstracted, and every call pays a thunk.
+struct ExprBox {
+  let run: ExprCode
+}
+struct StmtBox {
+  let run: StmtCode
+}
+
 /// How a statement finished.
 enum Flow {
   case next
@@ -20,19 +29,29 @@ public final class FunctionProto {
   public let paramNames: [String]
   let nrequired: Int
   /// Default-value code, run in the callee's frame when an argument is missing.
-  var defaults: [ExprCode?] = []
+  let defaults: [ExprCode?]
   let frameSize: Int
   let selfSlot: Int
   /// Parameter slots an inner function captures: boxed in cells on entry.
   let capturedParams: [Int]
-  var body: StmtCode = { _ in .next }
-  var exprBody: ExprCode? = nil
+  /// The body: runs in a prepared frame and gives the return value. One
+  /// non-optional closure, so calling it needs no reabstraction thunk.
+  let run: ExprCode
   public let loc: SourceLocation
   public let sourceText: String
   public unowned let module: ModuleScope
   let upvalueSources: [FnNode.UpvalueSource]
 
-  init(node: FnNode, module: ModuleScope) {
+  /// Every proto ever compiled in this process, by `uid`. Code is never
+  /// freed: closures point at their proto without owning it, and a forked
+  /// child finds the same protos at the same uids.
+  nonisolated(unsafe) public static var all: [FunctionProto] = []
+  public let uid: Int
+
+  init(node: FnNode, module: ModuleScope, defaults: [ExprCode?], run: @escaping ExprCode) {
+    self.defaults = defaults
+    self.run = run
+    uid = FunctionProto.all.count
     name = node.name
     paramNames = node.params.map { $0.decl.name }
     nrequired = node.params.filter { $0.defaultValue == nil }.count
@@ -47,6 +66,7 @@ public final class FunctionProto {
     sourceText = node.sourceText
     self.module = module
     upvalueSources = node.upvalues
+    FunctionProto.all.append(self)
   }
 
   var nparams: Int { paramNames.count }
