@@ -21,6 +21,8 @@ let package = Package(
     ),
     // The language: lexer, parser, resolver, closure compiler, values, built-ins.
     .target(name: "MPLanguage", dependencies: ["CMPShim"]),
+    // The runtime: fork, pipes, the shared arena, locks, queues, pools, the value codec.
+    .target(name: "MPRuntime", dependencies: ["MPLanguage", "CMPShim"]),
     // The REPL: a line-editor seam over libedit, commands, completion.
     .target(name: "MPRepl", dependencies: ["MPLanguage", "CLibEdit", "CMPShim"]),
     // `mp test`: expectation comments and how output is matched against them.
@@ -29,12 +31,13 @@ let package = Package(
     .executableTarget(
       name: "mp",
       dependencies: [
-        "MPLanguage", "MPRepl", "MPTesting", "CMPShim",
+        "MPLanguage", "MPRuntime", "MPRepl", "MPTesting", "CMPShim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "MPLanguageTests", dependencies: ["MPLanguage"]),
     .testTarget(name: "MPReplTests", dependencies: ["MPRepl", "MPLanguage"]),
+    .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPLanguage"]),
     .testTarget(name: "MPTestingTests", dependencies: ["MPTesting"]),
   ],
   swiftLanguageModes: [.v5]

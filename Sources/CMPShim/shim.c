@@ -5,6 +5,13 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 volatile int mp_interrupt_flag = 0;
 
@@ -43,3 +50,92 @@ int mp_format_double(char *buf, size_t n, int prec, char conv, double x) {
 int mp_format_double_g(char *buf, size_t n, int prec, double x) {
   return snprintf(buf, n, "%.*g", prec, x);
 }
+
+int64_t mp_atomic_load(const volatile int64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+void mp_atomic_store(volatile int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+int64_t mp_atomic_add(volatile int64_t *p, int64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+int mp_atomic_cas(volatile int64_t *p, int64_t e, int64_t d) {
+  return __atomic_compare_exchange_n(p, &e, d, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+int32_t mp_atomic_load32(const volatile int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+void mp_atomic_store32(volatile int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+int mp_atomic_cas32(volatile int32_t *p, int32_t e, int32_t d) {
+  return __atomic_compare_exchange_n(p, &e, d, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+int32_t mp_atomic_add32(volatile int32_t *p, int32_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+
+double mp_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+size_t mp_mutex_size(void) { return sizeof(pthread_mutex_t); }
+
+int mp_mutex_init(void *m) {
+  pthread_mutexattr_t a;
+  int rc = pthread_mutexattr_init(&a);
+  if (rc) return rc;
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  rc = pthread_mutex_init((pthread_mutex_t *)m, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc;
+}
+
+/* Waits in slices so Ctrl-C is noticed: a robust mutex wait does not
+   return EINTR by itself. */
+int mp_mutex_lock(void *m, double timeout) {
+  pthread_mutex_t *mu = (pthread_mutex_t *)m;
+  double deadline = timeout < 0 ? -1 : mp_now() + timeout;
+  for (;;) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double slice = 0.05;
+    if (deadline >= 0) {
+      double left = deadline - mp_now();
+      if (left <= 0) {
+        int rc = pthread_mutex_trylock(mu);
+        if (rc == EBUSY) return ETIMEDOUT;
+        if (rc == EOWNERDEAD) { pthread_mutex_consistent(mu); return 1; }
+        return rc;
+      }
+      if (left < slice) slice = left;
+    }
+    long ns = ts.tv_nsec + (long)(slice * 1e9);
+    ts.tv_sec += ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    int rc = pthread_mutex_timedlock(mu, &ts);
+    if (rc == 0) return 0;
+    if (rc == EOWNERDEAD) { pthread_mutex_consistent(mu); return 1; }
+    if (rc != ETIMEDOUT) return rc;
+    if (mp_interrupt_flag) return EINTR;
+  }
+}
+
+int mp_mutex_trylock(void *m) {
+  int rc = pthread_mutex_trylock((pthread_mutex_t *)m);
+  if (rc == EOWNERDEAD) { pthread_mutex_consistent((pthread_mutex_t *)m); return 1; }
+  return rc;
+}
+
+int mp_mutex_unlock(void *m) { return pthread_mutex_unlock((pthread_mutex_t *)m); }
+
+int mp_futex_wait(volatile int32_t *addr, int32_t expected, double timeout) {
+  struct timespec ts, *tp = NULL;
+  if (timeout >= 0) {
+    ts.tv_sec = (time_t)timeout;
+    ts.tv_nsec = (long)((timeout - (double)ts.tv_sec) * 1e9);
+    tp = &ts;
+  }
+  long rc = syscall(SYS_futex, addr, FUTEX_WAIT, expected, tp, NULL, 0);
+  if (rc == 0) return 0;
+  if (errno == EAGAIN) return 0;
+  return errno;
+}
+
+int mp_futex_wake(volatile int32_t *addr, int32_t count) {
+  return (int)syscall(SYS_futex, addr, FUTEX_WAKE, count, NULL, NULL, 0);
+}
+
+int mp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

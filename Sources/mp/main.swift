@@ -3,6 +3,7 @@ import CMPShim
 import Glibc
 import MPLanguage
 import MPRepl
+import MPRuntime
 
 /// `mp`: the REPL; `mp FILE [args...]`: run a script; `mp -e CODE`;
 /// `mp -`: a script from stdin; `mp test [PATHS...]`.
@@ -30,6 +31,12 @@ struct MPCommand: ParsableCommand {
 
   func run() throws {
     mp_install_sigint()
+    do {
+      try Runtime.install()
+    } catch let e as MPError {
+      writeAll(2, e.render())
+      throw ExitCode(1)
+    }
     let interp = Interpreter(mainFile: file ?? "<main>")
     interp.argv = args
     let mark = Timing.start(interp)

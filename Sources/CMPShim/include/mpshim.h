@@ -27,4 +27,33 @@ int mp_wtermsig(int status);
 int mp_format_double(char *buf, size_t n, int prec, char conv, double x);
 /// snprintf with "%.17g" — used to find the shortest round-trip float text.
 int mp_format_double_g(char *buf, size_t n, int prec, double x);
+
+/* Atomics on shared memory (the arena): sequentially consistent. */
+int64_t mp_atomic_load(const volatile int64_t *p);
+void mp_atomic_store(volatile int64_t *p, int64_t v);
+int64_t mp_atomic_add(volatile int64_t *p, int64_t delta); /* returns the new value */
+int mp_atomic_cas(volatile int64_t *p, int64_t expected, int64_t desired);
+int32_t mp_atomic_load32(const volatile int32_t *p);
+void mp_atomic_store32(volatile int32_t *p, int32_t v);
+int mp_atomic_cas32(volatile int32_t *p, int32_t expected, int32_t desired);
+int32_t mp_atomic_add32(volatile int32_t *p, int32_t delta);
+
+/* Process-shared robust mutexes (pthread_mutex_t lives in the arena). */
+size_t mp_mutex_size(void);
+int mp_mutex_init(void *m);
+/* 0: locked; 1: locked after its previous holder died (made consistent);
+   ETIMEDOUT; EINTR when mp_interrupt_flag was set while waiting; other errno. */
+int mp_mutex_lock(void *m, double timeout_seconds);
+int mp_mutex_trylock(void *m);
+int mp_mutex_unlock(void *m);
+
+/* futex wait/wake on a 32-bit word in shared memory.
+   mp_futex_wait returns 0 (woken or value changed), ETIMEDOUT, or EINTR. */
+int mp_futex_wait(volatile int32_t *addr, int32_t expected, double timeout_seconds);
+int mp_futex_wake(volatile int32_t *addr, int32_t count);
+
+/* pipe2 with O_CLOEXEC. */
+int mp_pipe_cloexec(int fds[2]);
+/* The monotonic clock in seconds. */
+double mp_now(void);
 #endif

@@ -60,3 +60,21 @@ public func writeAll(_ fd: Int32, _ s: String) {
     }
   }
 }
+
+/// Writes all of `bytes` to `fd`, retrying on EINTR and partial writes.
+/// Returns false if the other end is gone.
+@discardableResult
+public func writeAllBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+  bytes.withUnsafeBytes { buf in
+    var off = 0
+    while off < buf.count {
+      let n = write(fd, buf.baseAddress! + off, buf.count - off)
+      if n < 0 {
+        if errno == EINTR { continue }
+        return false
+      }
+      off += n
+    }
+    return true
+  }
+}

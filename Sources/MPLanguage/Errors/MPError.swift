@@ -26,6 +26,10 @@ public struct MPError: Error, @unchecked Sendable {
   public struct TraceEntry: Sendable, Equatable {
     public var function: String
     public var loc: SourceLocation
+    public init(function: String, loc: SourceLocation) {
+      self.function = function
+      self.loc = loc
+    }
   }
 
   static func syntax(_ message: String, at loc: SourceLocation, incomplete: Bool = false) -> MPError {

@@ -10,6 +10,14 @@ public final class Interpreter {
   /// The script given to `mp` (or the REPL's session).
   public private(set) var main: ModuleScope
   private var modules: [String: ModuleScope] = [:]
+  /// Wrappers compiled for functions received from other processes.
+  var revived: [String: Value] = [:]
+
+  /// The loaded module for a file (the main script included).
+  func moduleNamed(file: String) -> ModuleScope? {
+    if main.file == file { return main }
+    return modules[file]
+  }
   /// Called with each bare expression's value at the top level when echoing (REPL).
   public var echo: ((Value) -> Void)? = nil
   /// Arguments after the script name.
@@ -20,6 +28,9 @@ public final class Interpreter {
   nonisolated(unsafe) public static var builtins: [String: Builtin] = [:]
   /// Hooks the runtime installs: run at the end of a script (wait for children).
   nonisolated(unsafe) public static var atScriptEnd: [(Interpreter) throws -> Void] = []
+  /// Hooks the runtime installs: run when Ctrl-C stops a program or a REPL
+  /// statement (kill the processes it started).
+  nonisolated(unsafe) public static var atInterrupt: [(Interpreter) -> Void] = []
 
   public init(mainFile: String = "<main>") {
     vm = Interpreter.makeVM()
@@ -107,11 +118,18 @@ public final class Interpreter {
       if case .function(let f)? = main.get("main"), f.proto.module === main {
         _ = try call(.function(f), [], at: f.proto.loc)
       }
+    } catch let e as MPError where e.kind == "interrupt" {
+      runInterruptHooks()
+      throw e
     } catch {
       try? runScriptEnd()
       throw error
     }
     try runScriptEnd()
+  }
+
+  public func runInterruptHooks() {
+    for hook in Interpreter.atInterrupt { hook(self) }
   }
 
   public func runScriptEnd() throws {

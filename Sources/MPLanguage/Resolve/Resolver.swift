@@ -13,6 +13,7 @@ public struct Resolver {
     var nextSlot = 0
     var maxSlot = 0
     var upvalues: [FnNode.UpvalueSource] = []
+    var upvalueNames: [String] = []
     var upvalueIndex: [UpvalueKey: Int] = [:]
     /// The top-level chunk's outermost scope holds globals.
     let isTopLevel: Bool
@@ -107,9 +108,9 @@ public struct Resolver {
       return .global
     case .local(let d):
       d.isCaptured = true
-      return .upvalue(addUpvalue(ctx, .parentLocal(d), key: .decl(ObjectIdentifier(d))))
+      return .upvalue(addUpvalue(ctx, .parentLocal(d), key: .decl(ObjectIdentifier(d)), name: name))
     case .upvalue(let i):
-      return .upvalue(addUpvalue(ctx, .parentUpvalue(i), key: .parentUpvalue(i)))
+      return .upvalue(addUpvalue(ctx, .parentUpvalue(i), key: .parentUpvalue(i), name: name))
     }
   }
 
@@ -119,9 +120,11 @@ public struct Resolver {
   }
 
   /// Each captured variable appears once in a function's upvalue list.
-  private mutating func addUpvalue(_ ctx: FunctionContext, _ source: FnNode.UpvalueSource, key: UpvalueKey) -> Int {
+  private mutating func addUpvalue(_ ctx: FunctionContext, _ source: FnNode.UpvalueSource, key: UpvalueKey,
+                                   name: String) -> Int {
     if let i = ctx.upvalueIndex[key] { return i }
     ctx.upvalues.append(source)
+    ctx.upvalueNames.append(name)
     let i = ctx.upvalues.count - 1
     ctx.upvalueIndex[key] = i
     return i
@@ -138,6 +141,7 @@ public struct Resolver {
     for s in fn.body { resolve(s) }
     functions.removeLast()
     fn.upvalues = ctx.upvalues
+    fn.upvalueNames = ctx.upvalueNames
     fn.selfSlot = ctx.upvalues.isEmpty ? -1 : ctx.maxSlot
     fn.frameSize = ctx.maxSlot + (ctx.upvalues.isEmpty ? 0 : 1)
   }

@@ -60,6 +60,8 @@ public final class FnNode {
   public var sourceText: String = ""
   var frameSize = 0
   var upvalues: [UpvalueSource] = []
+  /// The captured variables' names, in the order of `upvalues`.
+  var upvalueNames: [String] = []
   var selfSlot = -1
 
   enum UpvalueSource {

@@ -41,6 +41,8 @@ public final class FunctionProto {
   public let sourceText: String
   public unowned let module: ModuleScope
   let upvalueSources: [FnNode.UpvalueSource]
+  /// Names of the captured variables, in the order of a closure's cells.
+  public let upvalueNames: [String]
 
   /// Every proto ever compiled in this process, by `uid`. Code is never
   /// freed: closures point at their proto without owning it, and a forked
@@ -66,6 +68,7 @@ public final class FunctionProto {
     sourceText = node.sourceText
     self.module = module
     upvalueSources = node.upvalues
+    upvalueNames = node.upvalueNames
     FunctionProto.all.append(self)
   }
 
