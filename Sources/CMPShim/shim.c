@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 volatile int mp_interrupt_flag = 0;
 
@@ -139,3 +141,28 @@ int mp_futex_wake(volatile int32_t *addr, int32_t count) {
 }
 
 int mp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+uintptr_t mp_stack_bottom = 0;
+static ucontext_t mp_main_ctx, mp_big_ctx;
+static void (*mp_entry_fn)(void *);
+static void *mp_entry_arg;
+
+static void mp_trampoline(void) { mp_entry_fn(mp_entry_arg); }
+
+void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg) {
+  void *stk = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (stk == MAP_FAILED || getcontext(&mp_big_ctx) != 0) {
+    fn(arg);
+    return;
+  }
+  mprotect(stk, 65536, PROT_NONE); /* a guard region below the stack */
+  mp_big_ctx.uc_stack.ss_sp = stk;
+  mp_big_ctx.uc_stack.ss_size = size;
+  mp_big_ctx.uc_link = &mp_main_ctx;
+  mp_entry_fn = fn;
+  mp_entry_arg = arg;
+  makecontext(&mp_big_ctx, mp_trampoline, 0);
+  mp_stack_bottom = (uintptr_t)stk + 65536;
+  swapcontext(&mp_main_ctx, &mp_big_ctx);
+  mp_stack_bottom = 0;
+}

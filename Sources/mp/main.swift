@@ -81,9 +81,15 @@ struct MPCommand: ParsableCommand {
 
 let mpVersion = "0.1.0"
 
-let argv = Array(CommandLine.arguments.dropFirst())
-if argv.first == "test" {
-  TestCommand.main(Array(argv.dropFirst()))
-} else {
-  MPCommand.main(argv)
+/// Everything runs on a 1 GiB stack mapped lazily: deep recursion in mp
+/// code and very long expressions stay far from its end, and the
+/// interpreter's byte bound turns the rest into "recursion" errors.
+let entry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
+  let argv = Array(CommandLine.arguments.dropFirst())
+  if argv.first == "test" {
+    TestCommand.main(Array(argv.dropFirst()))
+  } else {
+    MPCommand.main(argv)
+  }
 }
+mp_run_on_stack(1 << 30, entry, nil)

@@ -52,6 +52,13 @@ int mp_mutex_unlock(void *m);
 int mp_futex_wait(volatile int32_t *addr, int32_t expected, double timeout_seconds);
 int mp_futex_wake(volatile int32_t *addr, int32_t count);
 
+/* Runs fn(arg) on a freshly mapped stack of `size` bytes (lazily touched),
+   so deep mp recursion and long expressions cannot overflow the 8 MiB
+   main stack. Returns when fn returns. */
+void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg);
+/* Lowest usable address of that stack (0 when not running on it). */
+extern uintptr_t mp_stack_bottom;
+
 /* pipe2 with O_CLOEXEC. */
 int mp_pipe_cloexec(int fds[2]);
 /* The monotonic clock in seconds. */

@@ -96,8 +96,29 @@ extension MPError {
     } else {
       out += "\(head) \(message)\n"
     }
-    for t in trace {
-      out += "  at \(t.function) (\(t.loc))\n"
+    // Like Python, collapse a frame repeated by deep recursion.
+    var i = 0
+    var shown = 0
+    while i < trace.count {
+      var j = i + 1
+      while j < trace.count && trace[j] == trace[i] { j += 1 }
+      let run = j - i
+      if shown < 40 {
+        out += "  at \(trace[i].function) (\(trace[i].loc))\n"
+        shown += 1
+        if run > 3 {
+          out += "  at \(trace[i].function) (\(trace[i].loc))\n"
+          out += "  ... the same call repeated \(run - 2) more times\n"
+          shown += 2
+        } else {
+          for _ in 1..<run { out += "  at \(trace[i].function) (\(trace[i].loc))\n" }
+          shown += run - 1
+        }
+      } else {
+        out += "  ... \(trace.count - i) more calls\n"
+        break
+      }
+      i = j
     }
     return out
   }

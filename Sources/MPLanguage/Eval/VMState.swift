@@ -23,7 +23,7 @@ struct VMState {
 let tickInterval = 4096
 /// Python's default is 1,000; mp allows more but stops long before the
 /// native stack could overflow (the byte bound below catches wide frames).
-public let maxCallDepth = 5_000
+public let maxCallDepth = 10_000
 let valueStackSize = 1 << 20
 
 extension Interpreter {
@@ -34,10 +34,14 @@ extension Interpreter {
     vm.pointee.ticks = tickInterval
     // Leave 1 MiB of the native stack for Swift code that runs below the
     // deepest mp call (printing, error rendering, built-ins).
-    var lim = rlimit()
-    getrlimit(__rlimit_resource_t(RLIMIT_STACK.rawValue), &lim)
-    let size = lim.rlim_cur == rlim_t.max ? UInt(8 << 20) : UInt(min(lim.rlim_cur, 64 << 20))
-    vm.pointee.stackFloor = UInt(mp_stack_pointer()) &- size &+ (1 << 20)
+    if mp_stack_bottom != 0 {
+      vm.pointee.stackFloor = UInt(mp_stack_bottom) + (1 << 20)
+    } else {
+      var lim = rlimit()
+      getrlimit(__rlimit_resource_t(RLIMIT_STACK.rawValue), &lim)
+      let size = lim.rlim_cur == rlim_t.max ? UInt(8 << 20) : UInt(min(lim.rlim_cur, 64 << 20))
+      vm.pointee.stackFloor = UInt(mp_stack_pointer()) &- size &+ (1 << 20)
+    }
     return vm
   }
 
