@@ -2,59 +2,34 @@ import MPLanguage
 import Glibc
 
 /// The REPL without a terminal: lines are gathered until they form complete
-/// statements (the parser says whether input merely ended early), then run.
+/// statements (the parser says whether input merely ended early), then run,
+/// exactly as the terminal REPL would run them, `:` commands included.
 struct PipedSession {
-  let interp: Interpreter
-  var failed = false
-  var entry = 0
+  let session: Session
 
   init(_ interp: Interpreter) {
-    self.interp = interp
-    interp.echo = { v in writeAll(1, v.repr + "\n") }
+    session = Session(interp, interactive: false)
   }
 
   mutating func run() -> Int32 {
     var pending = ""
-    var pendingLine = 1
-    var lineNo = 0
-    while let line = readLine(strippingNewline: false) {
-      lineNo += 1
-      if pending.isEmpty { pendingLine = lineNo }
-      pending += line
-      if !line.hasSuffix("\n") { pending += "\n" }
-      if case .incomplete = Completeness.of(pending, firstLine: pendingLine) { continue }
-      runEntry(pending, firstLine: pendingLine)
+    var pendingLines = 0
+    while let line = readLine(strippingNewline: true) {
+      pending += pendingLines == 0 ? line : "\n" + line
+      pendingLines += 1
+      if session.needsMore(pending) { continue }
+      if case .exit(let code) = session.handle(pending, lineCount: pendingLines) { return code }
       pending = ""
-      if let code = exitCode { return code }
+      pendingLines = 0
     }
-    if !pending.trimmingWhitespace().isEmpty {
-      runEntry(pending, firstLine: pendingLine)
-      if let code = exitCode { return code }
+    // Input ended inside an open bracket or block: running it reports that.
+    if !pending.trimmingWhitespace().isEmpty,
+      case .exit(let code) = session.handle(pending, lineCount: pendingLines)
+    {
+      return code
     }
-    do {
-      try interp.runScriptEnd()
-    } catch let e as MPError {
-      writeAll(2, e.render())
-      failed = true
-    } catch {}
-    return failed ? 1 : 0
-  }
-
-  var exitCode: Int32? = nil
-
-  mutating func runEntry(_ text: String, firstLine: Int) {
-    entry += 1
-    do {
-      try interp.runEntry(text, file: "<stdin>", firstLine: firstLine)
-    } catch let e as MPError {
-      writeAll(2, e.render())
-      failed = true
-    } catch let x as ExitRequest {
-      exitCode = x.code
-    } catch {
-      writeAll(2, "error: \(error)\n")
-      failed = true
-    }
+    if case .exit(let code)? = session.leave() { return code }
+    return session.failed ? 1 : 0
   }
 }
 
@@ -67,13 +42,31 @@ public enum Completeness: Equatable {
 
   public static func of(_ text: String, firstLine: Int = 1) -> Completeness {
     do {
-      try Interpreter.check(text, file: "<stdin>", firstLine: firstLine)
+      try Interpreter.check(text, file: "<completeness>", firstLine: firstLine)
       return .complete
     } catch let e as MPError {
-      return e.isIncomplete ? .incomplete : .invalid
+      guard e.isIncomplete else { return .invalid }
+      return inputEndedEarly(text, at: e.loc, firstLine: firstLine) ? .incomplete : .invalid
     } catch {
       return .invalid
     }
+  }
+
+  /// The parser marks an error "incomplete" when it hits an end of input,
+  /// but inside an interpolation hole (`"{1+}"`) that end is the hole's, not
+  /// the text's: waiting for more lines would swallow the rest of the session.
+  /// A genuine early end is reported past the last character, or at the
+  /// quote or `{` that opened a string or hole still open.
+  static func inputEndedEarly(_ text: String, at loc: SourceLocation?, firstLine: Int) -> Bool {
+    guard let loc else { return true }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+    guard let last = lines.lastIndex(where: { $0.contains(where: { !$0.properties.isWhitespace }) }) else { return true }
+    let lastLine = firstLine + last
+    let lastColumn = (lines[last].lastIndex(where: { !$0.properties.isWhitespace }) ?? 0) + 1
+    if loc.line > lastLine || (loc.line == lastLine && loc.column > lastColumn) { return true }
+    let row = loc.line - firstLine, col = loc.column - 1
+    guard row >= 0, row < lines.count, col >= 0, col < lines[row].count else { return true }
+    return ["\"", "'", "{"].contains(lines[row][col])
   }
 }
 

@@ -151,7 +151,9 @@ extension Runtime {
           drain(h, blocking: true)
           try reap(h, blocking: true)
         }
-        if !h.joined, case .failure(let e)? = h.outcome {
+        // A child that failed with an error nobody saw: say so (as Python's
+        // child prints its traceback). Signals were sent on purpose.
+        if !h.joined, case .failure(let e)? = h.outcome, let st = h.status, mp_wifsignaled(st) == 0 {
           writeAll(2, "mp: \(e.message) (never joined)\n")
         }
       } catch let e as MPError {

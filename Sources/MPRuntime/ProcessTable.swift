@@ -81,6 +81,7 @@ public enum ProcessTable {
 
   /// Records what this process is about to wait on (nil: it runs again).
   public static func setWaiting(_ kind: WaitKind, target: Int = 0) {
+    if mySlot < 0 { mySlot = slot(of: getpid()) ?? -1 }
     guard mySlot >= 0 else { return }
     let e = entry(mySlot)
     (e + waitTargetOff).storeBytes(of: Int64(target), as: Int64.self)

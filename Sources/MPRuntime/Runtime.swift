@@ -65,6 +65,9 @@ public enum Runtime {
       runChild(f, args, interp)
     }
     close(fds[1])
+    // The parent registers the child, so it is in the table (for kill(),
+    // ps() and deadlock checks) from the moment spawn returns.
+    ProcessTable.register(pid: pid, ppid: parent, name: name)
     let h = ProcessHandle(pid: pid, name: name, fd: fds[0], isOwnChild: true)
     children.append(h)
     interp.processesStarted += 1
@@ -84,7 +87,7 @@ public enum Runtime {
     if getppid() != parent { _exit(1) }
     if isolateChildrenFromTerminal { setpgid(0, 0) }
     Random.shared.reseedForChild()
-    ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: parent, name: name)
+    ProcessTable.mySlot = -1  // found lazily: the parent registers this process
   }
 
   /// The child's whole life after fork: run, wait for its own children,

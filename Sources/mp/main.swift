@@ -42,7 +42,7 @@ struct MPCommand: ParsableCommand {
     let mark = Timing.start(interp)
     defer { if time { Timing.report(mark, interp) } }
     if let code = eval {
-      try finish { try interp.runMain(source: code, file: "<-e>") }
+      try finish(interp) { try interp.runMain(source: code, file: "<-e>") }
       return
     }
     guard let file else {
@@ -62,18 +62,22 @@ struct MPCommand: ParsableCommand {
       }
       source = s
     }
-    try finish { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
+    try finish(interp) { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
   }
 
   /// Maps how a program ended to the exit codes of SPEC §4.
-  func finish(_ body: () throws -> Void) throws {
+  func finish(_ interp: Interpreter, _ body: () throws -> Void) throws {
     do {
       try body()
     } catch let e as MPError {
       writeAll(2, e.render(color: isatty(2) != 0))
       if e.kind == "interrupt" { throw ExitCode(130) }
+      // Like Python: the error is shown at once, then children still
+      // running are waited for before the program ends.
+      try? interp.runScriptEnd()
       throw ExitCode(e.kind == "syntax" ? 2 : 1)
     } catch let x as ExitRequest {
+      try? interp.runScriptEnd()
       throw ExitCode(x.code)
     }
   }

@@ -121,10 +121,8 @@ public final class Interpreter {
     } catch let e as MPError where e.kind == "interrupt" {
       runInterruptHooks()
       throw e
-    } catch {
-      try? runScriptEnd()
-      throw error
     }
+    // On an error the caller reports it first, then calls runScriptEnd().
     try runScriptEnd()
   }
 

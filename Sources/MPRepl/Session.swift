@@ -1,0 +1,224 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// What both front ends (terminal and pipe) share: one interpreter, the
+/// `:` commands, line numbers running across the whole session so an error
+/// in the fifth entry points at a meaningful line, and whether anything failed.
+final class Session {
+  enum Outcome: Equatable {
+    case next
+    case exit(Int32)
+  }
+
+  static let commands = [":help", ":time", ":load", ":reset", ":quit", ":quit!"]
+
+  let interp: Interpreter
+  let interactive: Bool
+  /// The name errors give the session's own lines.
+  let file: String
+  private(set) var failed = false
+  private(set) var nextLine = 1
+
+  init(_ interp: Interpreter, interactive: Bool) {
+    self.interp = interp
+    self.interactive = interactive
+    self.file = interactive ? "<repl>" : "<stdin>"
+    interp.echo = Session.echoValue
+  }
+
+  private static let echoValue: (Value) -> Void = { v in writeAll(1, v.repr + "\n") }
+
+  /// Whether `text` must wait for more lines: a bracket, string or block is
+  /// still open. A command is complete at once, except `:time` whose
+  /// statement may span lines.
+  func needsMore(_ text: String) -> Bool {
+    let trimmed = text.trimmingWhitespace()
+    if trimmed.hasPrefix(":") {
+      guard let (name, arg) = Session.splitCommand(trimmed), name == ":time", !arg.isEmpty else { return false }
+      return Completeness.of(arg, firstLine: nextLine) == .incomplete
+    }
+    return Completeness.of(text, firstLine: nextLine) == .incomplete
+  }
+
+  /// Runs one entry of `lineCount` lines (a statement group or a command).
+  func handle(_ text: String, lineCount: Int) -> Outcome {
+    let firstLine = nextLine
+    nextLine += max(1, lineCount)
+    let trimmed = text.trimmingWhitespace()
+    if trimmed.isEmpty { return .next }
+    if trimmed.hasPrefix(":"), let (name, arg) = Session.splitCommand(trimmed) {
+      return command(name, arg, text: text, firstLine: firstLine)
+    }
+    return run(text, file: file, firstLine: firstLine)
+  }
+
+  /// Leaving (Ctrl-D, `:quit`, end of piped input): waits for children still
+  /// running, as a script's end does. nil: the wait was interrupted, stay.
+  func leave() -> Outcome? {
+    let live = Repl.runtime.liveChildren()
+    if interactive && !live.isEmpty {
+      let n = live.count
+      writeAll(2, "waiting for \(n) child process\(n == 1 ? "" : "es") to end (Ctrl-C to go back to the prompt, then :quit! kills them)\n")
+    }
+    mp_interrupt_flag = 0
+    do {
+      try interp.runScriptEnd()
+    } catch let e as MPError where e.kind == "interrupt" {
+      writeAll(2, "interrupted\n")
+      if interactive { return nil }
+      return .exit(130)
+    } catch let e as MPError {
+      report(e)
+    } catch let x as ExitRequest {
+      return .exit(x.code)
+    } catch {
+      writeAll(2, "error: \(error)\n")
+      failed = true
+    }
+    if interactive { return .exit(0) }
+    return .exit(failed ? 1 : 0)
+  }
+
+  // MARK: commands
+
+  /// `:name rest` split at the first blank; the argument keeps its inner layout.
+  static func splitCommand(_ s: String) -> (String, String)? {
+    guard s.hasPrefix(":") else { return nil }
+    guard let blank = s.firstIndex(where: { $0 == " " || $0 == "\t" || $0 == "\n" }) else { return (s, "") }
+    return (String(s[..<blank]), String(s[blank...]).trimmingWhitespace())
+  }
+
+  private func command(_ name: String, _ arg: String, text: String, firstLine: Int) -> Outcome {
+    switch name {
+    case ":help":
+      writeAll(1, Session.helpText())
+      return .next
+    case ":time":
+      guard !arg.isEmpty else { return usage(":time STATEMENT") }
+      // Blank out the command so columns in error messages match what was typed.
+      let statement = Session.blankingCommand(text)
+      let mark = Timing.start(interp)
+      let outcome = run(statement, file: file, firstLine: firstLine)
+      writeAll(2, Timing.line(since: mark, interp) + "\n")
+      return outcome
+    case ":load":
+      guard !arg.isEmpty else { return usage(":load FILE") }
+      return load(Session.unquote(arg))
+    case ":reset":
+      interp.reset()
+      if interactive { writeAll(1, "session reset: every binding is gone\n") }
+      return .next
+    case ":quit":
+      guard arg.isEmpty else { return usage(":quit") }
+      return leave() ?? .next
+    case ":quit!":
+      guard arg.isEmpty else { return usage(":quit!") }
+      Repl.runtime.killAll()
+      return leave() ?? .exit(0)
+    default:
+      writeAll(2, "unknown command '\(name)'; the commands are \(Session.commands.joined(separator: " ")) (:help explains them)\n")
+      failed = true
+      return .next
+    }
+  }
+
+  private func usage(_ form: String) -> Outcome {
+    writeAll(2, "usage: \(form)\n")
+    failed = true
+    return .next
+  }
+
+  private func load(_ path: String) -> Outcome {
+    var expanded = path
+    if path.hasPrefix("~/"), let home = Completer.homeDirectory() { expanded = home + path.dropFirst(1) }
+    guard let source = Interpreter.readFile(expanded) else {
+      let reason = String(cString: strerror(errno == 0 ? ENOENT : errno))
+      writeAll(2, "cannot load '\(path)': \(reason)\n")
+      failed = true
+      return .next
+    }
+    // A loaded file runs like a script's top level: its bare expressions
+    // are not echoed.
+    let echo = interp.echo
+    interp.echo = nil
+    defer { interp.echo = echo }
+    return run(source, file: expanded, firstLine: 1)
+  }
+
+  /// Runs code in the session; reports errors and keeps going.
+  private func run(_ source: String, file: String, firstLine: Int) -> Outcome {
+    mp_interrupt_flag = 0
+    defer { mp_interrupt_flag = 0 }
+    do {
+      try interp.runEntry(source, file: file, firstLine: firstLine)
+    } catch let e as MPError where e.kind == "interrupt" {
+      Repl.runtime.statementInterrupted()
+      writeAll(2, Session.terminalEchoedControlChars() ? "\ninterrupted\n" : "interrupted\n")
+      failed = true
+      // Without a prompt to come back to, an interrupt ends the session.
+      if !interactive { return .exit(130) }
+    } catch let e as MPError {
+      report(e)
+    } catch let x as ExitRequest {
+      return .exit(x.code)
+    } catch {
+      writeAll(2, "error: \(error)\n")
+      failed = true
+    }
+    return .next
+  }
+
+  private func report(_ e: MPError) {
+    writeAll(2, e.render(color: interactive && isatty(2) != 0))
+    failed = true
+  }
+
+  /// Whether the terminal already echoed `^C` (ECHOCTL), leaving the cursor
+  /// after it: then "interrupted" needs a line of its own.
+  static func terminalEchoedControlChars() -> Bool {
+    var t = termios()
+    guard isatty(0) != 0, tcgetattr(0, &t) == 0 else { return false }
+    return t.c_lflag & tcflag_t(ECHO) != 0 && t.c_lflag & tcflag_t(ECHOCTL) != 0
+  }
+
+  static func blankingCommand(_ text: String) -> String {
+    var s = Substring(text)
+    var prefix = ""
+    while let c = s.first, c == " " || c == "\t" { prefix.append(c); s = s.dropFirst() }
+    guard s.hasPrefix(":time") else { return text }
+    return prefix + String(repeating: " ", count: 5) + s.dropFirst(5)
+  }
+
+  static func unquote(_ s: String) -> String {
+    if s.count >= 2, let f = s.first, f == "\"" || f == "'", s.last == f {
+      return String(s.dropFirst().dropLast())
+    }
+    return s
+  }
+
+  static func helpText() -> String {
+    var out = """
+      Commands:
+        :help            this help
+        :time STATEMENT  run STATEMENT, then print to stderr its wall time, this process's CPU,
+                         children's CPU, processes started and parallelism; children's CPU counts
+                         only the children that ended inside the statement
+        :load FILE       run FILE's top level in this session; its globals stay defined
+        :reset           forget every binding made in this session
+        :quit            leave, after waiting for child processes still running (also Ctrl-D)
+        :quit!           leave now, killing child processes still running
+      Keys: Tab completes names, methods after '.', commands and file names; Up/Down walk the
+      history and Ctrl-R searches it; Ctrl-C clears the line or stops the running statement.
+
+      Built-ins:
+
+      """
+    // Each doc already starts with the call's shape (`len(x): ...`).
+    for b in Interpreter.builtins.values.sorted(by: { $0.name < $1.name }) {
+      let summary = b.doc.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+      out += summary.hasPrefix(b.name) ? "  \(summary)\n" : "  \(b.name): \(summary)\n"
+    }
+    return out
+  }
+}
