@@ -72,8 +72,8 @@ public enum Codec {
     public mutating func value(_ v: Value) throws {
       depth += 1
       defer { depth -= 1 }
-      if depth > Codec.maxDepth {
-        throw MPError("value", "value nested too deeply to send to another process (more than \(Codec.maxDepth) levels)")
+      if depth > Codec.maxDepth || (depth & 63 == 0 && (try? checkNativeStack("")) == nil) {
+        throw MPError("value", "value nested too deeply to send to another process (\(depth) levels)")
       }
       switch v {
       case .nil: byte(Tag.nilValue.rawValue)
@@ -201,7 +201,9 @@ public enum Codec {
     public mutating func value() throws -> Value {
       depth += 1
       defer { depth -= 1 }
-      if depth > Codec.maxDepth { throw corrupt() }
+      if depth > Codec.maxDepth || (depth & 63 == 0 && (try? checkNativeStack("")) == nil) {
+        throw MPError("value", "value nested too deeply to receive (\(depth) levels)")
+      }
       guard let tag = Tag(rawValue: try byte()) else { throw corrupt() }
       switch tag {
       case .nilValue: return .nil

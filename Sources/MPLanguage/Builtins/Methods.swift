@@ -95,20 +95,20 @@ extension Interpreter {
       return .nil
     case "index":
       try argc(name, args, 1, 1)
-      guard let i = l.items.firstIndex(where: { valuesEqual($0, args[0]) }) else {
+      guard let i = try l.items.firstIndex(where: { try valuesEqual($0, args[0]) }) else {
         throw MPError("value", "\(args[0].repr) is not in the list")
       }
       return .int(i)
     case "contains":
       try argc(name, args, 1, 1)
-      return .bool(l.items.contains { valuesEqual($0, args[0]) })
+      return .bool(try l.items.contains { try valuesEqual($0, args[0]) })
     case "slice":
       try argc(name, args, 1, 2)
       let (a, b) = try sliceBounds(args, count: l.items.count)
       return .list(ListRef(a < b ? Array(l.items[a..<b]) : []))
     case "remove":
       try argc(name, args, 1, 1)
-      guard let i = l.items.firstIndex(where: { valuesEqual($0, args[0]) }) else {
+      guard let i = try l.items.firstIndex(where: { try valuesEqual($0, args[0]) }) else {
         throw MPError("value", "\(args[0].repr) is not in the list")
       }
       l.items.remove(at: i)

@@ -1,3 +1,4 @@
+import CMPShim
 import Glibc
 
 /// Arithmetic, comparison and indexing, with Python's rules where SPEC §3
@@ -142,7 +143,7 @@ func operandError(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) -
 
 /// Structural equality for data, identity for functions and handles;
 /// `1 == 1.0`; maps compare without regard to order.
-func valuesEqual(_ a: Value, _ b: Value) -> Bool {
+func valuesEqual(_ a: Value, _ b: Value) throws -> Bool {
   switch (a, b) {
   case (.nil, .nil): return true
   case (.bool(let x), .bool(let y)): return x == y
@@ -154,19 +155,30 @@ func valuesEqual(_ a: Value, _ b: Value) -> Bool {
   case (.list(let x), .list(let y)):
     if x === y { return true }
     guard x.items.count == y.items.count else { return false }
-    for i in 0..<x.items.count where !valuesEqual(x.items[i], y.items[i]) { return false }
+    try checkNativeStack("comparing nested lists")
+    for i in 0..<x.items.count where try !valuesEqual(x.items[i], y.items[i]) { return false }
     return true
   case (.map(let x), .map(let y)):
     if x === y { return true }
     guard x.count == y.count else { return false }
+    try checkNativeStack("comparing nested maps")
     for (i, k) in x.keys.enumerated() {
-      guard let v = y[k], valuesEqual(x.values[i], v) else { return false }
+      guard let v = y[k], try valuesEqual(x.values[i], v) else { return false }
     }
     return true
   case (.function(let x), .function(let y)): return x === y
   case (.builtin(let x), .builtin(let y)): return x === y
   case (.object(let x), .object(let y)): return x === y || ((x as? RangeObject)?.same(y) ?? false)
   default: return false
+  }
+}
+
+/// Recursive operations on data (equality, copying between processes) stop
+/// with a "recursion" error before the native stack runs out, as Python
+/// raises RecursionError for `a == b` on self-containing lists.
+public func checkNativeStack(_ what: String) throws {
+  if let i = Interpreter.current, UInt(mp_stack_pointer()) < i.vm.pointee.stackFloor {
+    throw MPError("recursion", "recursion depth exceeded while \(what)")
   }
 }
 
@@ -179,7 +191,7 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
   case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
   case (.list(let x), .list(let y)):
     for i in 0..<min(x.items.count, y.items.count) {
-      if valuesEqual(x.items[i], y.items[i]) { continue }
+      if try valuesEqual(x.items[i], y.items[i]) { continue }
       return try lessThan(x.items[i], y.items[i], op, loc)
     }
     return x.items.count < y.items.count
@@ -199,7 +211,7 @@ func lessOrEqual(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, sw
 /// `x in c`: list membership, substring, map key, range membership.
 func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
   switch c {
-  case .list(let l): return l.items.contains { valuesEqual($0, x) }
+  case .list(let l): return try l.items.contains { try valuesEqual($0, x) }
   case .str(let s):
     guard case .str(let sub) = x else {
       throw MPError("type", "'in <string>' needs a string on the left, found \(x.typeName)", at: loc)

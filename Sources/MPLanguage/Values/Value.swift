@@ -50,6 +50,46 @@ public enum Value {
 public final class ListRef {
   public var items: [Value]
   public init(_ items: [Value]) { self.items = items }
+
+  // Freeing a list nested 100,000 deep must not recurse once per level.
+  deinit {
+    if items.isEmpty { return }
+    var work = items
+    items = []
+    dismantle(&work)
+  }
+}
+
+/// Releases nested lists and maps with an explicit worklist: a container
+/// only the worklist still holds is emptied into it before it is freed, so
+/// its deinit has nothing left to recurse into.
+func dismantle(_ values: inout [Value]) {
+  var lists: [ListRef] = []
+  var maps: [MapRef] = []
+  func collect(_ vs: [Value]) {
+    for v in vs {
+      switch v {
+      case .list(let l): lists.append(l)
+      case .map(let m): maps.append(m)
+      default: break
+      }
+    }
+  }
+  collect(values)
+  values = []
+  while true {
+    if var l = lists.popLast() {
+      if isKnownUniquelyReferenced(&l) {
+        let inner = l.items
+        l.items = []
+        collect(inner)
+      }
+    } else if var m = maps.popLast() {
+      if isKnownUniquelyReferenced(&m) { collect(m.takeValues()) }
+    } else {
+      return
+    }
+  }
 }
 
 /// The keys a map accepts. Bools stay distinct from ints (unlike Python,
@@ -112,6 +152,22 @@ public final class MapRef {
   }
 
   public func contains(_ key: MapKey) -> Bool { index[key] != nil }
+
+  /// Empties the map, handing back its values (for `dismantle`).
+  func takeValues() -> [Value] {
+    let vs = values
+    values = []
+    keys = []
+    index = [:]
+    return vs
+  }
+
+  deinit {
+    if values.isEmpty { return }
+    var work = values
+    values = []
+    dismantle(&work)
+  }
 }
 
 /// A variable captured by an inner function: the declaring frame and every

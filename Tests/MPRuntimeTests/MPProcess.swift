@@ -1,0 +1,173 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// Runs the built `mp` binary on a script in its own process group, so a
+/// test can signal it, read its output as it comes, and always kill
+/// everything it started (the test process is multi-threaded: it never forks
+/// itself, it posix_spawns the binary).
+final class MPProcess {
+  let pid: pid_t
+  let stdoutFd: Int32
+  let stderrFd: Int32
+  private var outBuffer = ""
+  private(set) var errText = ""
+  private var status: Int32? = nil
+  let scriptPath: String
+
+  static let root: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    return "."
+  }()
+
+  static func binary() throws -> String {
+    let p = root + "/.build/debug/mp"
+    guard FileManager.default.isExecutableFile(atPath: p) else {
+      throw XCTSkip("the mp binary is not built at \(p); run `swift build` first")
+    }
+    return p
+  }
+
+  init(script: String, env: [String: String] = [:]) throws {
+    let dir = NSTemporaryDirectory() + "mp-test-\(getpid())-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    scriptPath = dir + "/t.mp"
+    try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+    var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
+    guard pipe(&out) == 0, pipe(&err) == 0 else { throw XCTSkip("no pipes") }
+    var fa = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&fa)
+    defer { posix_spawn_file_actions_destroy(&fa) }
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1)
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2)
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+    for fd in [out[0], out[1], err[0], err[1]] { posix_spawn_file_actions_addclose(&fa, fd) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    posix_spawnattr_setpgroup(&attr, 0)
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    sigaddset(&defaults, SIGINT)
+    sigaddset(&defaults, SIGPIPE)
+    posix_spawnattr_setsigdefault(&attr, &defaults)
+    let bin = try MPProcess.binary()
+    var environment = ProcessInfo.processInfo.environment
+    for (k, v) in env { environment[k] = v }
+    let envStrings = environment.map { "\($0.key)=\($0.value)" }
+    var cenv: [UnsafeMutablePointer<CChar>?] = envStrings.map { strdup($0) } + [nil]
+    var cargs: [UnsafeMutablePointer<CChar>?] = [strdup(bin), strdup(scriptPath), nil]
+    defer {
+      for p in cenv { free(p) }
+      for p in cargs { free(p) }
+    }
+    var p: pid_t = 0
+    let rc = posix_spawn(&p, bin, &fa, &attr, &cargs, &cenv)
+    close(out[1])
+    close(err[1])
+    guard rc == 0 else { throw XCTSkip("cannot start mp: \(rc)") }
+    pid = p
+    stdoutFd = out[0]
+    stderrFd = err[0]
+    _ = fcntl(stdoutFd, F_SETFL, fcntl(stdoutFd, F_GETFL) | O_NONBLOCK)
+    _ = fcntl(stderrFd, F_SETFL, fcntl(stderrFd, F_GETFL) | O_NONBLOCK)
+  }
+
+  deinit { cleanup() }
+
+  /// Kills the whole process group and reaps the script's process.
+  func cleanup() {
+    kill(-pid, SIGKILL)
+    if status == nil {
+      var st: Int32 = 0
+      if waitpid(pid, &st, 0) == pid { status = st }
+    }
+    close(stdoutFd)
+    close(stderrFd)
+  }
+
+  private func pump() {
+    var buf = [UInt8](repeating: 0, count: 65536)
+    for (fd, isOut) in [(stdoutFd, true), (stderrFd, false)] {
+      while true {
+        let n = read(fd, &buf, buf.count)
+        if n <= 0 { break }
+        let s = String(decoding: buf[0..<n], as: UTF8.self)
+        if isOut { outBuffer += s } else { errText += s }
+      }
+    }
+  }
+
+  /// The next stdout line, waiting at most `timeout` seconds.
+  func readLine(timeout: Double = 10) -> String? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+      pump()
+      if let nl = outBuffer.firstIndex(of: "\n") {
+        let line = String(outBuffer[..<nl])
+        outBuffer.removeSubrange(...nl)
+        return line
+      }
+      if Date() > deadline { return nil }
+      usleep(5_000)
+    }
+  }
+
+  /// Waits for the script to exit; returns its exit code (128+signal if killed).
+  func wait(timeout: Double = 20) -> Int32? {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+      pump()
+      var st: Int32 = 0
+      let r = waitpid(pid, &st, WNOHANG)
+      if r == pid {
+        status = st
+        pump()
+        return (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+      }
+      usleep(10_000)
+    }
+    return nil
+  }
+
+  var remainingOutput: String {
+    pump()
+    return outBuffer
+  }
+}
+
+/// Whether a process exists and is not a zombie.
+func isRunning(_ pid: pid_t) -> Bool {
+  guard kill(pid, 0) == 0 else { return false }
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return false }
+  let state = stat[stat.index(close, offsetBy: 2)]
+  return state != "Z" && state != "X"
+}
+
+/// Children of `pid` that are zombies.
+func zombieChildren(of pid: pid_t) -> Int {
+  var n = 0
+  let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+  for e in entries where Int32(e) != nil {
+    guard let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { continue }
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == pid { n += 1 }
+  }
+  return n
+}
+
+func openFds(of pid: pid_t) -> Int {
+  ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []).count
+}

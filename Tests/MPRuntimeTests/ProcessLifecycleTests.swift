@@ -1,0 +1,123 @@
+import Foundation
+import Glibc
+import XCTest
+
+/// Behaviour of spawned processes that can only be seen from outside the
+/// program: signals from elsewhere, a dying parent, Ctrl-C, leaks.
+final class ProcessLifecycleTests: XCTestCase {
+  func testChildKilledFromOutsideIsReportedWithinOneSecond() throws {
+    let mp = try MPProcess(script: """
+      let p = spawn(sleep, 30)
+      print(p.pid)
+      let t = now()
+      try { join(p) } catch e { print(e["message"]) }
+      print(now() - t < 1.5)
+      """)
+    defer { mp.cleanup() }
+    let line = try XCTUnwrap(mp.readLine(), "the script did not print the child's pid")
+    let child = try XCTUnwrap(Int32(line))
+    usleep(200_000)
+    XCTAssertEqual(kill(child, SIGKILL), 0)
+    let msg = try XCTUnwrap(mp.readLine(timeout: 2), "join did not return after the child was killed")
+    XCTAssertTrue(msg.contains("was killed by SIGKILL"), msg)
+    XCTAssertEqual(mp.readLine(timeout: 2), "true")
+    XCTAssertEqual(mp.wait(), 0)
+  }
+
+  func testKillingTheParentLeavesNoChildAlive() throws {
+    let mp = try MPProcess(script: """
+      fn deep() {
+        let g = spawn(sleep, 30)
+        print(g.pid)
+        sleep(30)
+      }
+      let ps = [spawn(sleep, 30), spawn(sleep, 30), spawn(deep)]
+      for p in ps { print(p.pid) }
+      join(ps)
+      """)
+    defer { mp.cleanup() }
+    var pids: [pid_t] = []
+    for _ in 0..<4 {
+      let line = try XCTUnwrap(mp.readLine(), "missing pid lines; stderr: \(mp.errText)")
+      pids.append(try XCTUnwrap(Int32(line)))
+    }
+    for p in pids { XCTAssertTrue(isRunning(p), "process \(p) should be running before the parent dies") }
+    XCTAssertEqual(kill(mp.pid, SIGKILL), 0)
+    XCTAssertEqual(mp.wait(), 128 + SIGKILL)
+    let deadline = Date().addingTimeInterval(2)
+    while Date() < deadline, pids.contains(where: isRunning) { usleep(20_000) }
+    for p in pids { XCTAssertFalse(isRunning(p), "process \(p) outlived its parent") }
+  }
+
+  func testCtrlCExitsWith130AndKillsChildren() throws {
+    let mp = try MPProcess(script: """
+      let ps = [spawn(sleep, 30), spawn(sleep, 30)]
+      for p in ps { print(p.pid) }
+      join(ps)
+      print("not reached")
+      """)
+    defer { mp.cleanup() }
+    var pids: [pid_t] = []
+    for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
+    usleep(100_000)
+    XCTAssertEqual(kill(mp.pid, SIGINT), 0)
+    XCTAssertEqual(mp.wait(timeout: 3), 130, "stderr: \(mp.errText)")
+    XCTAssertTrue(mp.errText.contains("interrupted"), mp.errText)
+    XCTAssertFalse(mp.remainingOutput.contains("not reached"))
+    for p in pids { XCTAssertFalse(isRunning(p), "child \(p) survived Ctrl-C") }
+  }
+
+  func testFiveHundredSpawnJoinCyclesLeakNoFdsAndNoZombies() throws {
+    let mp = try MPProcess(script: """
+      fn one(i) => i * 2
+      for i in range(5) { join(spawn(one, i)) }
+      print("warm")
+      sleep(1)
+      let total = 0
+      for i in range(500) { total += join(spawn(one, i)) }
+      let ended = spawn(one, 1)
+      sleep(0.3)
+      print(total)
+      sleep(1)
+      """)
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.readLine(), "warm")
+    let fdsBefore = openFds(of: mp.pid)
+    let zombiesBefore = zombieChildren(of: mp.pid)
+    XCTAssertEqual(mp.readLine(timeout: 30), "249500")
+    // One child ended but was never joined: it may be a zombie until the
+    // end of the program; the 500 joined ones must all be gone.
+    XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 1)
+    XCTAssertLessThanOrEqual(openFds(of: mp.pid), fdsBefore + 1, "fds leaked across 500 spawn/join cycles")
+    XCTAssertEqual(mp.wait(), 0)
+  }
+
+  func testMaxProcsBoundsLiveProcesses() throws {
+    let mp = try MPProcess(script: """
+      let ps = []
+      for i in range(4) { ps.push(spawn(sleep, 5)) }
+      try { spawn(sleep, 5) } catch e { print(e["kind"], e["message"]) }
+      for p in ps { p.kill() }
+      """, env: ["MP_MAX_PROCS": "4"])
+    defer { mp.cleanup() }
+    let line = try XCTUnwrap(mp.readLine())
+    XCTAssertTrue(line.hasPrefix("process too many processes: MP_MAX_PROCS is 4"), line)
+    XCTAssertEqual(mp.wait(), 0, mp.errText)
+  }
+
+  func testNothingIsPrintedTwiceAcrossFork() throws {
+    let mp = try MPProcess(script: """
+      print("before")
+      let ps = []
+      for i in range(8) { ps.push(spawn(fn(n) => print("child", n), i)) }
+      join(ps)
+      print("after")
+      """)
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.wait(), 0)
+    let out = mp.remainingOutput.split(separator: "\n")
+    XCTAssertEqual(out.filter { $0 == "before" }.count, 1)
+    XCTAssertEqual(out.filter { $0.hasPrefix("child") }.count, 8)
+    XCTAssertEqual(out.last, "after")
+  }
+}
