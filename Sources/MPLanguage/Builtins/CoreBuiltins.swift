@@ -61,7 +61,10 @@ extension Interpreter {
       case .str(let s): return .int(s.unicodeScalars.count)
       case .map(let m): return .int(m.count)
       case .object(let o):
-        if let r = o as? RangeObject { return .int(r.count) }
+        if let r = o as? RangeObject {
+          guard let n = r.exactCount else { throw MPError("overflow", "len() of a range longer than the largest int") }
+          return .int(n)
+        }
         if let n = try o.callMethod("size", [], Interpreter.current!) { return n }
         throw MPError("type", "len() of a \(o.typeName) is not defined")
       default: throw MPError("type", "len() needs a list, string, map or range, found \(a[0].typeName)")
@@ -105,7 +108,18 @@ extension Interpreter {
       }
       if a.count > 1 {
         guard case .int(let n) = a[1] else { throw MPError("type", "round() digits must be an int") }
-        let text = FormatSpec.cFormat(d, precision: max(0, min(n, 100)), conv: "f")
+        if n < 0 {
+          // round(1234, -2) is 1200: round to tens, hundreds, ... (ties to even)
+          let scale = Double.pow10(min(-n, 400))
+          let r = (d / scale).rounded(.toNearestOrEven) * scale
+          if case .int = a[0] {
+            guard let i = Int(exactly: r) else { return .int(0) }
+            return .int(i)
+          }
+          return .float(r.isFinite ? r : 0)
+        }
+        if case .int = a[0] { return a[0] }
+        let text = FormatSpec.cFormat(d, precision: min(n, 100), conv: "f")
         return .float(Double(text) ?? d)
       }
       let r = d.rounded(.toNearestOrEven)
@@ -125,7 +139,9 @@ extension Interpreter {
       var out: [Value] = []
       for x in try i.iterate(a[0]) {
         out.append(.list(ListRef([.int(n), x])))
-        n += 1
+        let (next, o) = n.addingReportingOverflow(1)
+        if o { throw MPError("overflow", "enumerate() counted past the largest int") }
+        n = next
       }
       return .list(ListRef(out))
     }
@@ -249,6 +265,14 @@ func extreme(_ a: [Value], _ interp: Interpreter, _ name: String, less: Bool) th
     if less ? try lessThan(x, best, "<", noLoc) : try lessThan(best, x, "<", noLoc) { best = x }
   }
   return best
+}
+
+extension Double {
+  static func pow10(_ n: Int) -> Double {
+    var r = 1.0
+    for _ in 0..<n { r *= 10 }
+    return r
+  }
 }
 
 extension String {

@@ -98,7 +98,7 @@ enum FormatSpec {
       default: body = String(m)
       }
       if p.grouping, p.type == nil || p.type == "d" { body = group(body) }
-    case (_, .int), (_, .float), (_, .bool) where p.type != nil:
+    case (.some, .int), (.some, .float), (.some, .bool):
       var d: Double
       switch v {
       case .int(let i): d = Double(i)
@@ -120,12 +120,18 @@ enum FormatSpec {
       }
       if t == "%" { body += "%" }
     case (nil, .float(let d)):
-      negative = d < 0
+      // Python's general format: at least one digit after the point when
+      // no precision is given, like str().
+      negative = d < 0 || (d == 0 && d.sign == .minus)
       if let prec = p.precision {
-        body = cFormat(abs(d), precision: prec, conv: "g")
+        body = cFormat(abs(d), precision: max(prec, 1), conv: "g")
+        if !body.contains(".") && !body.contains("e") && !body.contains("n") { body += ".0" }
       } else {
         body = formatFloat(abs(d))
       }
+    case (nil, .bool(let b)):
+      body = b ? "true" : "false"
+      numeric = false
     default:
       body = v.str
       numeric = false

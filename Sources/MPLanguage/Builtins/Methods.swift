@@ -249,7 +249,7 @@ extension Interpreter {
     case .str(let s): return s.unicodeScalars.map { .str(String($0)) }
     case .map(let m): return m.keys.map { $0.value }
     case .object(let o):
-      if let r = o as? RangeObject { return r.items }
+      if let r = o as? RangeObject { return try r.items() }
       if let next = try o.makeIterator(self) {
         var out: [Value] = []
         while let x = try next() { out.append(x) }

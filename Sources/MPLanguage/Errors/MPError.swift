@@ -40,8 +40,13 @@ public struct MPError: Error, @unchecked Sendable {
 
   /// Gives a location to an error raised by a built-in that did not know it.
   func located(_ loc: SourceLocation) -> MPError {
-    if self.loc != nil { return self }
     var e = self
+    if let l = e.loc, l.line > 0 {
+      // Raised inside a callback a built-in made: continue the trace at the
+      // built-in's call.
+      if e.pendingLoc == nil || e.pendingLoc!.line == 0 { e.pendingLoc = loc }
+      return e
+    }
     e.loc = loc
     e.pendingLoc = loc
     return e

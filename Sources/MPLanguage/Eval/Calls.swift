@@ -42,7 +42,9 @@ extension Interpreter {
       if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }
       return try p.run(base)
     } catch var e as MPError {
-      e.trace.append(.init(function: p.name, loc: e.pendingLoc ?? p.loc))
+      var at = e.pendingLoc ?? p.loc
+      if at.line == 0 { at = p.loc }
+      e.trace.append(.init(function: p.name, loc: at))
       e.pendingLoc = loc
       throw e
     }
@@ -105,7 +107,7 @@ extension Interpreter {
   /// Calls any callable value with arguments from Swift: built-ins use this
   /// to call back into mp (sorted's key, a pool's function, spawn's target).
   public func call(_ f: Value, _ args: [Value], at loc: SourceLocation? = nil) throws -> Value {
-    let where_ = loc ?? SourceLocation(file: "<builtin>", line: 0, column: 0)
+    let where_ = loc ?? noLoc
     switch f {
     case .function(let c):
       let base = vm.pointee.sp

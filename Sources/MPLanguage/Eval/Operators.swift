@@ -128,14 +128,20 @@ func binaryOperator(_ op: String) -> (Value, Value, SourceLocation) throws -> Va
   }
 }
 
+/// "an int", "a list".
+func article(_ noun: String) -> String {
+  guard let c = noun.first else { return noun }
+  return ("aeiou".contains(c) ? "an " : "a ") + noun
+}
+
 func overflow(_ op: String, _ loc: SourceLocation) -> MPError {
   MPError("overflow", "integer overflow in '\(op)' (ints are 64-bit; use floats for bigger numbers)", at: loc)
 }
 
 func operandError(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) -> MPError {
   var hint = ""
-  if op == "+", case .str = a { hint = " (use str(x) to join a \(b.typeName) to a string, or \"{x}\")" }
-  if op == "+", case .str = b { hint = " (use str(x) to join a \(a.typeName) to a string, or \"{x}\")" }
+  if op == "+", case .str = a { hint = " (use str(x) to join \(article(b.typeName)) to a string, or \"{x}\")" }
+  if op == "+", case .str = b { hint = " (use str(x) to join \(article(a.typeName)) to a string, or \"{x}\")" }
   return MPError("type", "unsupported operand types for '\(op)': \(a.typeName) and \(b.typeName)\(hint)", at: loc)
 }
 
@@ -143,7 +149,7 @@ func operandError(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) -
 
 /// Structural equality for data, identity for functions and handles;
 /// `1 == 1.0`; maps compare without regard to order.
-func valuesEqual(_ a: Value, _ b: Value) throws -> Bool {
+func valuesEqual(_ a: Value, _ b: Value, depth: Int = 0) throws -> Bool {
   switch (a, b) {
   case (.nil, .nil): return true
   case (.bool(let x), .bool(let y)): return x == y
@@ -155,15 +161,15 @@ func valuesEqual(_ a: Value, _ b: Value) throws -> Bool {
   case (.list(let x), .list(let y)):
     if x === y { return true }
     guard x.items.count == y.items.count else { return false }
-    try checkNativeStack("comparing nested lists")
-    for i in 0..<x.items.count where try !valuesEqual(x.items[i], y.items[i]) { return false }
+    try checkDepth(depth, "comparing nested lists")
+    for i in 0..<x.items.count where try !valuesEqual(x.items[i], y.items[i], depth: depth + 1) { return false }
     return true
   case (.map(let x), .map(let y)):
     if x === y { return true }
     guard x.count == y.count else { return false }
-    try checkNativeStack("comparing nested maps")
+    try checkDepth(depth, "comparing nested maps")
     for (i, k) in x.keys.enumerated() {
-      guard let v = y[k], try valuesEqual(x.values[i], v) else { return false }
+      guard let v = y[k], try valuesEqual(x.values[i], v, depth: depth + 1) else { return false }
     }
     return true
   case (.function(let x), .function(let y)): return x === y
@@ -182,7 +188,14 @@ public func checkNativeStack(_ what: String) throws {
   }
 }
 
-func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false) throws -> Bool {
+/// Like Python's recursion limit for `==` on self-containing lists.
+@inline(__always)
+func checkDepth(_ depth: Int, _ what: String) throws {
+  if depth > 5_000 { throw MPError("recursion", "recursion depth exceeded while \(what)") }
+  if depth & 31 == 31 { try checkNativeStack(what) }
+}
+
+func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false, depth: Int = 0) throws -> Bool {
   switch (a, b) {
   case (.int(let x), .int(let y)): return x < y
   case (.float(let x), .float(let y)): return x < y
@@ -190,9 +203,10 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
   case (.float(let x), .int(let y)): return x < Double(y)
   case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
   case (.list(let x), .list(let y)):
+    try checkDepth(depth, "comparing nested lists")
     for i in 0..<min(x.items.count, y.items.count) {
-      if try valuesEqual(x.items[i], y.items[i]) { continue }
-      return try lessThan(x.items[i], y.items[i], op, loc)
+      if try valuesEqual(x.items[i], y.items[i], depth: depth + 1) { continue }
+      return try lessThan(x.items[i], y.items[i], op, loc, depth: depth + 1)
     }
     return x.items.count < y.items.count
   case (.bool(let x), .bool(let y)): return !x && y
@@ -267,8 +281,11 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
     return .str(String(scalars[scalars.index(scalars.startIndex, offsetBy: k)]))
   case .object(let o):
     if let r = o as? RangeObject {
-      let k = try normalizeIndex(i, count: r.count, what: "range", loc)
-      return .int(r.start + k * r.step)
+      guard case .int(let k) = i else { throw MPError("type", "range index must be an int, found \(i.typeName)", at: loc) }
+      guard let v = r.item(k) else {
+        throw MPError("index", "range index \(k) out of range (length \(r.exactCount.map(String.init) ?? "over 2^63"))", at: loc)
+      }
+      return .int(v)
     }
     throw MPError("type", "cannot index a \(o.typeName)", at: loc)
   default:
@@ -308,15 +325,22 @@ public func nearestName(_ name: String, among candidates: [String]) -> String? {
   for c in Set(candidates) where c != name {
     let b = Array(c.unicodeScalars)
     if abs(a.count - b.count) > 2 { continue }
-    var prev = Array(0...b.count)
-    for i in 1...max(a.count, 1) where a.count > 0 {
-      var cur = [i] + Array(repeating: 0, count: b.count)
-      for j in stride(from: 1, through: b.count, by: 1) {
-        cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    // Edit distance counting a swap of neighbours as one edit ("cuont").
+    var d2 = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { d2[i][0] = i }
+    for j in 0...b.count { d2[0][j] = j }
+    if a.count > 0 && b.count > 0 {
+      for i in 1...a.count {
+        for j in 1...b.count {
+          let cost = a[i - 1] == b[j - 1] ? 0 : 1
+          d2[i][j] = min(d2[i - 1][j] + 1, d2[i][j - 1] + 1, d2[i - 1][j - 1] + cost)
+          if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+            d2[i][j] = min(d2[i][j], d2[i - 2][j - 2] + 1)
+          }
+        }
       }
-      prev = cur
     }
-    let d = prev[b.count]
+    let d = d2[a.count][b.count]
     if d <= max(1, min(a.count, b.count) / 3), best == nil || d < best!.1 || (d == best!.1 && c < best!.0) {
       best = (c, d)
     }

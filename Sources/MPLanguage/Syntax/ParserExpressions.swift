@@ -108,7 +108,9 @@ extension Parser {
   mutating func parsePostfix() throws -> Expr {
     var e = try parsePrimary()
     while true {
-      let t = tokens[pos]  // a call or index must start on the same line
+      // Outside brackets a call or index must start on the same line; inside
+      // them newlines mean nothing, as in Python.
+      let t = skipsNewlines ? tok : tokens[pos]
       if t.isOp("(") {
         _ = next()
         let args = try parseArguments()

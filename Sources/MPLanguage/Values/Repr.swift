@@ -144,21 +144,36 @@ public final class RangeObject: MPObject {
     self.stop = stop
     self.step = step
   }
-  public var count: Int {
-    if step > 0 { return start < stop ? (stop - start - 1) / step + 1 : 0 }
-    return start > stop ? (start - stop - 1) / (-step) + 1 : 0
+  /// The number of items; nil when it does not fit in an int (128-bit math).
+  public var exactCount: Int? { Int(exactly: count128) }
+  var count128: Int128 {
+    let a = Int128(start), b = Int128(stop), s = Int128(step)
+    if s > 0 { return a < b ? (b - a - 1) / s + 1 : 0 }
+    return a > b ? (a - b - 1) / (-s) + 1 : 0
   }
+  public var count: Int { exactCount ?? Int.max }
   public func contains(_ i: Int) -> Bool {
     if step > 0 ? (i < start || i >= stop) : (i > start || i <= stop) { return false }
-    return (i - start) % step == 0
+    return (Int128(i) - Int128(start)) % Int128(step) == 0
+  }
+  /// The k-th item; negative k counts from the end; nil when out of range.
+  public func item(_ k: Int) -> Int? {
+    let n = count128
+    var kk = Int128(k)
+    if kk < 0 { kk += n }
+    guard kk >= 0, kk < n else { return nil }
+    return Int(truncatingIfNeeded: Int128(start) + kk * Int128(step))
   }
   func same(_ o: MPObject) -> Bool {
     guard let r = o as? RangeObject else { return false }
     return r.start == start && r.stop == stop && r.step == step
   }
-  public var items: [Value] {
+  public func items() throws -> [Value] {
+    guard let n = exactCount, n <= 1 << 28 else {
+      throw MPError("value", "range of \(exactCount.map(String.init) ?? "more than 2^63") items is too long to make into a list")
+    }
     var out: [Value] = []
-    out.reserveCapacity(count)
+    out.reserveCapacity(n)
     var i = start
     for _ in 0..<count {
       out.append(.int(i))
