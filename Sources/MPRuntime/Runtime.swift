@@ -16,6 +16,8 @@ public enum Runtime {
   /// the terminal reaches only the REPL, which decides what to stop.
   nonisolated(unsafe) public static var isolateChildrenFromTerminal = false
   nonisolated(unsafe) static var installed = false
+  /// The function this process runs ("main" in the main process).
+  nonisolated(unsafe) static var myName = "main"
 
   /// Maps the arena, registers the built-ins and the end-of-program and
   /// interrupt hooks. Call once, before the first Interpreter is made.
@@ -27,6 +29,7 @@ public enum Runtime {
     Arena.shared = try Arena(size: arenaSize)
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     registerBuiltins()
+    registerSyncBuiltins()
     Interpreter.atScriptEnd.append { _ in try waitForChildren() }
     Interpreter.atInterrupt.append { _ in killChildren() }
   }
@@ -87,6 +90,8 @@ public enum Runtime {
     if getppid() != parent { _exit(1) }
     if isolateChildrenFromTerminal { setpgid(0, 0) }
     Random.shared.reseedForChild()
+    myName = name
+    SharedHandle.countChildIn()
     ProcessTable.mySlot = -1  // found lazily: the parent registers this process
   }
 
@@ -114,6 +119,7 @@ public enum Runtime {
       try waitForChildren()
     } catch {}
     writeAllBytes(resultFd, payload)
+    SharedHandle.countProcessOut()
     _exit(code)
   }
 

@@ -1,0 +1,183 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// `lock()`: a non-reentrant mutex every process of the program can use.
+/// It is a robust process-shared pthread mutex, so a holder that dies does
+/// not wedge it: the next acquirer gets it and a warning names the dead one.
+public final class LockHandle: SharedHandle {
+  // Payload: mutex (48 bytes reserved), owner pid (Int32), owner name (32 bytes).
+  static let ownerOff = 48, nameOff = 56, nameLen = 32
+  static let payloadSize = 96
+  public override class var kind: UInt8 { 1 }
+
+  init() throws {
+    try super.init(newWithPayload: LockHandle.payloadSize, kind: LockHandle.kind)
+    let rc = mp_mutex_init(payload)
+    if rc != 0 { throw MPError("process", "cannot create a lock: \(String(cString: strerror(rc)))") }
+  }
+
+  override init(existing offset: Int) { super.init(existing: offset) }
+
+  var owner: UnsafeMutablePointer<Int32> { (payload + LockHandle.ownerOff).assumingMemoryBound(to: Int32.self) }
+
+  public override var typeName: String { "lock" }
+  public override var repr: String { "<lock \(number)>" }
+  public override var memberNames: [String] { ["acquire", "release", "locked"] }
+
+  public override func member(_ name: String) throws -> Value? {
+    name == "locked" ? .bool(mp_atomic_load32(owner) != 0) : nil
+  }
+
+  public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
+    switch name {
+    case "acquire":
+      guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
+      return .bool(try acquire(timeout: try Runtime.timeout(args, 0, "acquire")))
+    case "release":
+      guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
+      try release()
+      return .nil
+    default: return nil
+    }
+  }
+
+  /// Takes the lock; false if `timeout` seconds passed first.
+  func acquire(timeout: Double?) throws -> Bool {
+    let me = getpid()
+    if mp_atomic_load32(owner) == me {
+      // With a timeout this is only a wait that fails, as in Python.
+      guard let timeout else {
+        throw MPError("deadlock", "this process already holds \(repr): locks are not reentrant, so acquiring it again would wait forever")
+      }
+      try interruptibleSleep(timeout)
+      return false
+    }
+    ProcessTable.setWaiting(.lock, target: offset)
+    defer { ProcessTable.setWaiting(.none) }
+    let rc = mp_mutex_lock(payload, timeout ?? -1)
+    switch rc {
+    case 0: break
+    case 1:
+      let dead = mp_atomic_load32(owner)
+      let name = String(cString: (payload + LockHandle.nameOff).assumingMemoryBound(to: CChar.self))
+      writeAll(2, "mp: warning: \(repr) was held by process \(dead)\(name.isEmpty ? "" : " (\(name))"), which died; process \(me) takes it over\n")
+    case ETIMEDOUT: return false
+    case EINTR:
+      mp_interrupt_flag = 0
+      throw MPError("interrupt", "interrupted")
+    default:
+      throw MPError("process", "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
+    }
+    mp_atomic_store32(owner, me)
+    // Remember who holds it, for the warning if this process dies holding it.
+    var name = Array(Runtime.myName.utf8.prefix(LockHandle.nameLen - 1))
+    name.append(0)
+    name.withUnsafeBytes { (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    return true
+  }
+
+  func release() throws {
+    let holder = mp_atomic_load32(owner)
+    guard holder == getpid() else {
+      if holder == 0 { throw MPError("value", "release of \(repr), which is not locked") }
+      throw MPError("value", "release of \(repr) by process \(getpid()), but process \(holder) holds it")
+    }
+    mp_atomic_store32(owner, 0)
+    let rc = mp_mutex_unlock(payload)
+    if rc != 0 { throw MPError("process", "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
+  }
+
+  public override func enter(_ interp: Interpreter) throws -> Value? {
+    _ = try acquire(timeout: nil)
+    return .object(self)
+  }
+
+  public override func exit(_ interp: Interpreter) throws { try release() }
+}
+
+/// `semaphore(n)`: a counting semaphore every process can use. Releasing
+/// more than acquired raises the count past n, as Python's `Semaphore`
+/// does (its `BoundedSemaphore` would refuse).
+public final class SemaphoreHandle: SharedHandle {
+  public override class var kind: UInt8 { 2 }
+
+  init(_ n: Int) throws {
+    guard n >= 0, n <= Int(Int32.max) else { throw MPError("value", "semaphore(n) needs 0 <= n <= \(Int32.max), got \(n)") }
+    try super.init(newWithPayload: 64, kind: SemaphoreHandle.kind)
+    if sem_init(sem, 1, UInt32(n)) != 0 {
+      throw MPError("process", "cannot create a semaphore: \(String(cString: strerror(errno)))")
+    }
+  }
+
+  override init(existing offset: Int) { super.init(existing: offset) }
+
+  var sem: UnsafeMutablePointer<sem_t> { payload.assumingMemoryBound(to: sem_t.self) }
+
+  public override var typeName: String { "semaphore" }
+  public override var repr: String { "<semaphore \(number)>" }
+  public override var memberNames: [String] { ["acquire", "release", "value"] }
+
+  public override func member(_ name: String) throws -> Value? {
+    guard name == "value" else { return nil }
+    var v: Int32 = 0
+    sem_getvalue(sem, &v)
+    return .int(Int(max(0, v)))
+  }
+
+  public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
+    switch name {
+    case "acquire":
+      guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
+      return .bool(try acquire(timeout: try Runtime.timeout(args, 0, "acquire")))
+    case "release":
+      guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
+      try release()
+      return .nil
+    default: return nil
+    }
+  }
+
+  func acquire(timeout: Double?) throws -> Bool {
+    if sem_trywait(sem) == 0 { return true }
+    ProcessTable.setWaiting(.semaphore, target: offset)
+    defer { ProcessTable.setWaiting(.none) }
+    let deadline = timeout.map { mp_now() + $0 }
+    while true {
+      // Wait in slices so Ctrl-C is noticed promptly.
+      var slice = 0.05
+      if let deadline {
+        let left = deadline - mp_now()
+        if left <= 0 { return sem_trywait(sem) == 0 }
+        slice = min(slice, left)
+      }
+      var ts = timespec()
+      clock_gettime(CLOCK_REALTIME, &ts)
+      let ns = ts.tv_nsec + Int(slice * 1e9)
+      ts.tv_sec += ns / 1_000_000_000
+      ts.tv_nsec = ns % 1_000_000_000
+      if sem_timedwait(sem, &ts) == 0 { return true }
+      let err = errno
+      if mp_interrupt_flag != 0 {
+        mp_interrupt_flag = 0
+        throw MPError("interrupt", "interrupted")
+      }
+      if err != ETIMEDOUT && err != EINTR {
+        throw MPError("process", "acquiring \(repr) failed: \(String(cString: strerror(err)))")
+      }
+    }
+  }
+
+  func release() throws {
+    if sem_post(sem) != 0 {
+      throw MPError("value", "releasing \(repr) failed: \(String(cString: strerror(errno)))")
+    }
+  }
+
+  public override func enter(_ interp: Interpreter) throws -> Value? {
+    _ = try acquire(timeout: nil)
+    return .object(self)
+  }
+
+  public override func exit(_ interp: Interpreter) throws { try release() }
+}

@@ -1,0 +1,112 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// Base of every handle to an object in the arena (lock, semaphore, shared
+/// cell, queue). A handle is an offset, so it means the same object in every
+/// process; this wrapper is one process's view of it.
+///
+/// Lifetime: the arena object counts the processes that hold a wrapper for
+/// it (plus messages in flight that carry it). A forked child inherits its
+/// parent's wrappers and counts itself in; a process drops its count when
+/// its wrapper is freed or when it exits. At zero the space is reused.
+public class SharedHandle: MPObject, Codec.Transferable {
+  public let offset: Int
+  /// The number shown in `<lock 3>`, unique across the program.
+  public let number: Int
+
+  // Object header: refcount (Int64), kind (Int32), number (Int32).
+  static let headerSize = 16
+
+  /// This process's wrappers, by offset (weak: a wrapper nobody uses goes).
+  nonisolated(unsafe) static var live: [Int: Weak] = [:]
+
+  final class Weak {
+    weak var handle: SharedHandle?
+    init(_ h: SharedHandle) { handle = h }
+  }
+
+  public class var kind: UInt8 { 0 }
+  public static var codecKind: UInt8 { 2 }
+
+  /// Payload address (after the header).
+  var payload: UnsafeMutableRawPointer { Arena.shared.at(offset + SharedHandle.headerSize) }
+
+  var refcount: UnsafeMutablePointer<Int64> { Arena.shared.at(offset).assumingMemoryBound(to: Int64.self) }
+
+  /// Allocates a new object of `payloadSize` bytes.
+  init(newWithPayload payloadSize: Int, kind: UInt8) throws {
+    offset = try Arena.shared.allocate(SharedHandle.headerSize + payloadSize)
+    number = Arena.shared.nextId()
+    super.init()
+    let base = Arena.shared.at(offset)
+    base.storeBytes(of: Int64(1), as: Int64.self)
+    base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
+    base.storeBytes(of: Int32(truncatingIfNeeded: number), toByteOffset: 12, as: Int32.self)
+    SharedHandle.live[offset] = Weak(self)
+  }
+
+  /// A wrapper for an existing object (decoded from a message): counts this process in.
+  init(existing offset: Int) {
+    self.offset = offset
+    number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
+    super.init()
+    mp_atomic_add(refcount, 1)
+    SharedHandle.live[offset] = Weak(self)
+  }
+
+  deinit {
+    SharedHandle.live[offset] = nil
+    SharedHandle.release(offset)
+  }
+
+  static func release(_ offset: Int) {
+    let rc = Arena.shared.at(offset).assumingMemoryBound(to: Int64.self)
+    if mp_atomic_add(rc, -1) == 0 {
+      let kind = UInt8(truncatingIfNeeded: Arena.shared.at(offset).load(fromByteOffset: 8, as: Int32.self))
+      finalizers[kind]?(offset + headerSize)
+      Arena.shared.free(offset)
+    }
+  }
+
+  /// Extra cleanup when an object's space is reused (a queue frees its items).
+  nonisolated(unsafe) static var finalizers: [UInt8: (Int) -> Void] = [:]
+
+  /// In a new child: it holds a copy of every wrapper its parent had.
+  static func countChildIn() {
+    for (off, w) in live where w.handle != nil {
+      mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1)
+    }
+  }
+
+  /// Before a child's `_exit`: its wrappers are never freed, so drop their counts.
+  static func countProcessOut() {
+    for (off, w) in live where w.handle != nil { release(off) }
+    live = [:]
+  }
+
+  public func encodePayload(_ e: inout Codec.Encoder) throws {
+    e.byte(Self.kind)
+    e.varint(offset)
+    // The message holds a count until it is decoded.
+    mp_atomic_add(refcount, 1)
+  }
+
+  /// Decoders for each kind of shared object.
+  nonisolated(unsafe) static var makers: [UInt8: (Int) -> SharedHandle] = [:]
+
+  static func registerCodec() {
+    Codec.register(kind: codecKind) { d in
+      let kind = try d.byte()
+      let off = try d.varint()
+      guard off >= Arena.heapStart, off < Arena.shared.size, let make = makers[kind] else {
+        throw MPError("value", "corrupt handle in a message")
+      }
+      defer { release(off) }  // the message's count
+      if let h = live[off]?.handle { return .object(h) }
+      return .object(make(off))
+    }
+  }
+
+  public override func exit(_ interp: Interpreter) throws {}
+}

@@ -1,0 +1,66 @@
+import MPLanguage
+
+extension Runtime {
+  static func registerSyncBuiltins() {
+    func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
+      Interpreter.register(Builtin(name, lo, hi, doc, fn))
+    }
+    reg("lock", 0, 0, "lock(): a mutex every process can use (acquire, release, with l { }, l.locked)") { _, _ in
+      .object(try LockHandle())
+    }
+    reg("semaphore", 0, 1, "semaphore(n=1): a counting semaphore every process can use (acquire, release, s.value)") { a, _ in
+      var n = 1
+      if let v = a.first {
+        guard case .int(let i) = v else { throw MPError("type", "semaphore(n) needs an int, found \(v.typeName)") }
+        n = i
+      }
+      return .object(try SemaphoreHandle(n))
+    }
+    reg("shared", 1, 1, "shared(v): an int, float, bool or string every process sees (s.value, s.add(n))") { a, _ in
+      .object(try SharedCellHandle(a[0]))
+    }
+    reg("queue", 0, 1, "queue(maxsize=0): a FIFO of any values between processes (put, get, close, for x in q)") { a, _ in
+      var n = 0
+      if let v = a.first {
+        guard case .int(let i) = v else { throw MPError("type", "queue(maxsize) needs an int, found \(v.typeName)") }
+        n = i
+      }
+      return .object(try QueueHandle(maxsize: n))
+    }
+    reg("acquire", 1, 2, "acquire(l[, timeout]): take a lock or semaphore; false if the timeout passed") { a, _ in
+      let t = try timeout(a, 1, "acquire")
+      switch a[0] {
+      case .object(let l as LockHandle): return .bool(try l.acquire(timeout: t))
+      case .object(let s as SemaphoreHandle): return .bool(try s.acquire(timeout: t))
+      default: throw MPError("type", "acquire() needs a lock or semaphore, found \(a[0].typeName)")
+      }
+    }
+    reg("release", 1, 1, "release(l): give back a lock or semaphore") { a, _ in
+      switch a[0] {
+      case .object(let l as LockHandle): try l.release()
+      case .object(let s as SemaphoreHandle): try s.release()
+      default: throw MPError("type", "release() needs a lock or semaphore, found \(a[0].typeName)")
+      }
+      return .nil
+    }
+    reg("put", 2, 3, "put(q, v[, timeout]): add v to a queue (waits while a bounded queue is full)") { a, _ in
+      guard case .object(let q as QueueHandle) = a[0] else {
+        throw MPError("type", "put() needs a queue first, found \(a[0].typeName)")
+      }
+      try q.put(a[1], timeout: try timeout(a, 2, "put"))
+      return .nil
+    }
+    reg("get", 1, 2, "get(q[, timeout]): take the next item of a queue (waits until one arrives)") { a, _ in
+      guard case .object(let q as QueueHandle) = a[0] else {
+        throw MPError("type", "get() needs a queue, found \(a[0].typeName)")
+      }
+      return try q.get(timeout: try timeout(a, 1, "get"))
+    }
+    SharedHandle.makers[LockHandle.kind] = { LockHandle(existing: $0) }
+    SharedHandle.makers[SemaphoreHandle.kind] = { SemaphoreHandle(existing: $0) }
+    SharedHandle.makers[SharedCellHandle.kind] = { SharedCellHandle(existing: $0) }
+    SharedHandle.makers[QueueHandle.kind] = { QueueHandle(existing: $0) }
+    SharedHandle.registerCodec()
+    QueueHandle.registerFinalizer()
+  }
+}
