@@ -413,6 +413,14 @@ final class ErrorMessageCorpusTests: XCTestCase {
       """#)
   }
 
+  func testRuntimeError_BuiltinSuggestion() {
+    expectError("pritn(\"x\")", syntax: false, #"""
+      t.mp:1:1: error: undefined name 'pritn'; did you mean 'print'?
+          pritn("x")
+          ^
+      """#)
+  }
+
   func testRuntimeError_UndefinedNoSuggestion() {
     expectError("print(zzz)", syntax: false, #"""
       t.mp:1:7: error: undefined name 'zzz'
@@ -562,6 +570,14 @@ final class ErrorMessageCorpusTests: XCTestCase {
       t.mp:2:9: error: integer overflow in '-' (ints are 64-bit; use floats for bigger numbers)
           let x = -m
                   ^
+      """#)
+  }
+
+  func testRuntimeError_AddStringAndInt() {
+    expectError("let s = \"n=\" + 5", syntax: false, #"""
+      t.mp:1:14: error: unsupported operand types for '+': string and int (use str(x) to join an int to a string, or "{x}")
+          let s = "n=" + 5
+                       ^
       """#)
   }
 
@@ -774,6 +790,40 @@ final class ErrorMessageCorpusTests: XCTestCase {
     expectError("print(min([]))", syntax: false, #"""
       t.mp:1:7: error: min() of an empty sequence
           print(min([]))
+                ^
+      """#)
+  }
+
+  func testRuntimeError_SortedMixedTypes() {
+    expectError("print(sorted([1, \"a\"]))", syntax: false, #"""
+      t.mp:1:7: error: cannot compare string and int with '<'
+          print(sorted([1, "a"]))
+                ^
+      """#)
+  }
+
+  func testRuntimeError_SumOfStrings() {
+    expectError("print(sum([\"a\", \"b\"]))", syntax: false, #"""
+      t.mp:1:7: error: unsupported operand types for '+': int and string (use str(x) to join an int to a string, or "{x}")
+          print(sum(["a", "b"]))
+                ^
+      """#)
+  }
+
+  func testRuntimeError_ErrorInSortKeyCallback() {
+    expectError("fn key(x) {\n  return x // 0\n}\nprint(sorted([2, 1], key))", syntax: false, #"""
+      t.mp:2:12: error: integer division by zero
+            return x // 0
+                     ^
+        at key (t.mp:2:12)
+        at <top level> (t.mp:4:7)
+      """#)
+  }
+
+  func testRuntimeError_TransposedLettersSuggestion() {
+    expectError("let count = 1\nprint(cuont)", syntax: false, #"""
+      t.mp:2:7: error: undefined name 'cuont'; did you mean 'count'?
+          print(cuont)
                 ^
       """#)
   }
