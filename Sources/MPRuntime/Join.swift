@@ -144,6 +144,7 @@ extension Runtime {
   /// The end of the program: wait for children still running, as Python
   /// does for non-daemon processes, and report failures nobody joined.
   static func waitForChildren() throws {
+    PoolHandle.closeAll()
     var firstError: MPError? = nil
     while let h = children.first {
       do {

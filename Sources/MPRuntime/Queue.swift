@@ -102,7 +102,12 @@ public final class QueueHandle: SharedHandle {
 
   func put(_ v: Value, timeout: Double?) throws {
     if isClosed { throw MPError("closed", "put on a closed queue") }
-    let bytes = try Codec.encode(v)
+    try putBytes(try Codec.encode(v), timeout: timeout)
+  }
+
+  /// Puts an already encoded message (pools build theirs by hand).
+  func putBytes(_ bytes: [UInt8], timeout: Double?) throws {
+    if isClosed { throw MPError("closed", "put on a closed queue") }
     let item = try Arena.shared.allocate(QueueHandle.itemHeader + bytes.count)
     var linked = false
     defer { if !linked { Arena.shared.free(item) } }
@@ -145,6 +150,11 @@ public final class QueueHandle: SharedHandle {
   }
 
   func get(timeout: Double?) throws -> Value {
+    try Codec.decode(try getBytes(timeout: timeout))
+  }
+
+  /// Takes the next message without decoding it.
+  func getBytes(timeout: Double?) throws -> [UInt8] {
     let deadline = timeout.map { mp_now() + $0 }
     var item = 0
     while true {
@@ -180,7 +190,7 @@ public final class QueueHandle: SharedHandle {
       mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
       if mp_atomic_load32(i32(QueueHandle.putWaitOff)) > 0 { _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max) }
     }
-    return try Codec.decode(bytes)
+    return bytes
   }
 
   /// Spins briefly, then sleeps on the futex word until `ready()`, the

@@ -43,6 +43,13 @@ public enum Runtime {
     case .builtin(let b): name = b.name
     default: throw MPError("type", "spawn() needs a function to run, found \(f.typeName)")
     }
+    return try forkChild(name: name, interp) { runChild(f, args, interp) }
+  }
+
+  /// Forks a child that runs `body` and never returns into the caller's
+  /// frames. Checks MP_MAX_PROCS, sets up the result pipe, registers the
+  /// child in the process table and in this process's children.
+  static func forkChild(name: String, _ interp: Interpreter, _ body: () -> Never) throws -> ProcessHandle {
     let live = mp_atomic_add(Arena.shared.word(Arena.liveOffset), 1)
     if live > maxProcs {
       mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
@@ -65,7 +72,7 @@ public enum Runtime {
     if pid == 0 {
       close(fds[0])
       becomeChild(parent: parent, resultFd: fds[1], name: name)
-      runChild(f, args, interp)
+      body()
     }
     close(fds[1])
     // The parent registers the child, so it is in the table (for kill(),
@@ -75,6 +82,13 @@ public enum Runtime {
     children.append(h)
     interp.processesStarted += 1
     return h
+  }
+
+  /// Sends a child's outcome to its parent and ends the process.
+  static func finishChild(payload: [UInt8], code: Int32) -> Never {
+    writeAllBytes(resultFd, payload)
+    SharedHandle.countProcessOut()
+    _exit(code)
   }
 
   /// Runs in the child right after fork: forget the parent's children,
@@ -118,9 +132,7 @@ public enum Runtime {
     do {
       try waitForChildren()
     } catch {}
-    writeAllBytes(resultFd, payload)
-    SharedHandle.countProcessOut()
-    _exit(code)
+    finishChild(payload: payload, code: code)
   }
 
   static func encodeError(_ e: MPError) -> [UInt8] {

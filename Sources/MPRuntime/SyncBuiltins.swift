@@ -1,3 +1,4 @@
+import Glibc
 import MPLanguage
 
 extension Runtime {
@@ -55,6 +56,14 @@ extension Runtime {
         throw MPError("type", "get() needs a queue, found \(a[0].typeName)")
       }
       return try q.get(timeout: try timeout(a, 1, "get"))
+    }
+    reg("pool", 0, 1, "pool(n=cpu_count()): n worker processes: p.map(f, items), starmap, apply, map_unordered, close") { a, i in
+      var n = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+      if let v = a.first {
+        guard case .int(let k) = v else { throw MPError("type", "pool(n) needs an int, found \(v.typeName)") }
+        n = k
+      }
+      return .object(try PoolHandle(size: n, i))
     }
     SharedHandle.makers[LockHandle.kind] = { LockHandle(existing: $0) }
     SharedHandle.makers[SemaphoreHandle.kind] = { SemaphoreHandle(existing: $0) }

@@ -45,4 +45,21 @@ extension Interpreter {
     }
     return c
   }
+
+  /// Defines globals shipped with a function from another process (the
+  /// functions it calls, the constants it reads) in the module of that file,
+  /// keeping a function this process already has under the same code.
+  public func defineShipped(moduleFile: String, globals: MapRef) {
+    let module = moduleNamed(file: moduleFile) ?? main
+    for (i, k) in globals.keys.enumerated() {
+      guard case .str(let name) = k else { continue }
+      let v = globals.values[i]
+      if case .function(let new)? = Optional(v), case .function(let old)? = module.get(name),
+        old.proto.uid == new.proto.uid, old.cells.isEmpty
+      {
+        continue
+      }
+      module.set(name, v)
+    }
+  }
 }

@@ -14,6 +14,8 @@ public struct Resolver {
     var maxSlot = 0
     var upvalues: [FnNode.UpvalueSource] = []
     var upvalueNames: [String] = []
+    /// Globals this function (or one nested in it) uses.
+    var globalRefs: Set<String> = []
     var upvalueIndex: [UpvalueKey: Int] = [:]
     /// The top-level chunk's outermost scope holds globals.
     let isTopLevel: Bool
@@ -89,6 +91,9 @@ public struct Resolver {
 
   private mutating func lookup(_ ref: NameRef) {
     ref.binding = bind(ref.name, level: functions.count - 1) ?? .global
+    if case .global = ref.binding {
+      for ctx in functions where !ctx.isTopLevel { ctx.globalRefs.insert(ref.name) }
+    }
   }
 
   /// Finds `name` as seen from function `level`, threading upvalues through
@@ -142,6 +147,7 @@ public struct Resolver {
     functions.removeLast()
     fn.upvalues = ctx.upvalues
     fn.upvalueNames = ctx.upvalueNames
+    fn.globalRefs = ctx.globalRefs.sorted()
     fn.selfSlot = ctx.upvalues.isEmpty ? -1 : ctx.maxSlot
     fn.frameSize = ctx.maxSlot + (ctx.upvalues.isEmpty ? 0 : 1)
   }

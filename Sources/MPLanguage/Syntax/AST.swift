@@ -62,6 +62,8 @@ public final class FnNode {
   var upvalues: [UpvalueSource] = []
   /// The captured variables' names, in the order of `upvalues`.
   var upvalueNames: [String] = []
+  /// Global names the function's code refers to (nested functions included).
+  var globalRefs: [String] = []
   var selfSlot = -1
 
   enum UpvalueSource {

@@ -43,6 +43,9 @@ public final class FunctionProto {
   let upvalueSources: [FnNode.UpvalueSource]
   /// Names of the captured variables, in the order of a closure's cells.
   public let upvalueNames: [String]
+  /// Global names its code refers to: what a process that receives this
+  /// function may also need (a pool ships the ones that are functions).
+  public let globalNames: [String]
 
   /// Every proto ever compiled in this process, by `uid`. Code is never
   /// freed: closures point at their proto without owning it, and a forked
@@ -69,6 +72,7 @@ public final class FunctionProto {
     self.module = module
     upvalueSources = node.upvalues
     upvalueNames = node.upvalueNames
+    globalNames = node.globalRefs
     FunctionProto.all.append(self)
   }
 

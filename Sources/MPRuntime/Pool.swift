@@ -1,0 +1,263 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// `pool(n)`: n worker processes forked at once that stay alive across
+/// calls. Work goes out in chunks through a shared task queue, so idle
+/// workers take the next chunk on demand (one slow item never holds back
+/// the others) and tiny items travel in batches. Results come back on a
+/// result queue tagged with their job, so a failed or interrupted call
+/// leaves nothing behind for the next one.
+public final class PoolHandle: MPObject {
+  var workers: [ProcessHandle] = []
+  let tasks: QueueHandle
+  let results: QueueHandle
+  /// Per worker: state (Int64: 0 idle, 1 running), job (Int64), chunk (Int64), 8 spare.
+  let slots: Int
+  /// Jobs up to this number are cancelled: workers skip their chunks.
+  let control: Int
+  let size: Int
+  var jobId = 0
+  var isClosed = false
+  unowned let interp: Interpreter
+
+  nonisolated(unsafe) static var open: [ObjectIdentifier: PoolHandle] = [:]
+
+  init(size n: Int, _ interp: Interpreter) throws {
+    guard n >= 1 else { throw MPError("value", "pool(n) needs at least 1 worker, got \(n)") }
+    size = n
+    self.interp = interp
+    tasks = try QueueHandle(maxsize: 0)
+    results = try QueueHandle(maxsize: 0)
+    slots = try Arena.shared.allocate(32 * n)
+    control = try Arena.shared.allocate(16)
+    super.init()
+    do {
+      for i in 0..<n { workers.append(try startWorker(i)) }
+    } catch {
+      shutdown(kill: true)
+      throw error
+    }
+    PoolHandle.open[ObjectIdentifier(self)] = self
+  }
+
+  func slot(_ i: Int) -> UnsafeMutablePointer<Int64> { Arena.shared.at(slots + 32 * i).assumingMemoryBound(to: Int64.self) }
+  var cancelledUpTo: UnsafeMutablePointer<Int64> { Arena.shared.at(control).assumingMemoryBound(to: Int64.self) }
+
+  func startWorker(_ i: Int) throws -> ProcessHandle {
+    let s = slot(i)
+    mp_atomic_store(s, 0)
+    return try Runtime.forkChild(name: "pool worker", interp) { [self] in
+      PoolWorker(pool: self, index: i).run()
+    }
+  }
+
+  public override var typeName: String { "pool" }
+  public override var repr: String { "<pool \(size) workers\(isClosed ? " closed" : "")>" }
+  public override var memberNames: [String] { ["map", "starmap", "apply", "map_unordered", "size", "workers", "close"] }
+
+  public override func member(_ name: String) throws -> Value? {
+    switch name {
+    case "size": return .int(size)
+    case "workers": return .list(ListRef(workers.map { .int(Int($0.pid)) }))
+    default: return nil
+    }
+  }
+
+  public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
+    func need(_ lo: Int, _ hi: Int) throws {
+      if args.count < lo || args.count > hi {
+        throw MPError("type", "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") arguments, got \(args.count)")
+      }
+    }
+    switch name {
+    case "map", "map_unordered", "starmap":
+      try need(2, 3)
+      var chunk: Int? = nil
+      if args.count == 3 {
+        guard case .int(let c) = args[2], c >= 1 else {
+          throw MPError("type", "\(name)() chunk size must be an int >= 1, found \(args[2].repr)")
+        }
+        chunk = c
+      }
+      let items = try interp.iterate(args[1])
+      let mode: PoolWorker.Mode = name == "starmap" ? .star : .single
+      return .list(ListRef(try run(args[0], items, mode: mode, chunk: chunk, ordered: name != "map_unordered")))
+    case "apply":
+      try need(1, 64)
+      let r = try run(args[0], [.list(ListRef(Array(args.dropFirst())))], mode: .star, chunk: 1, ordered: true)
+      return r.first ?? .nil
+    case "close":
+      try need(0, 0)
+      close()
+      return .nil
+    default: return nil
+    }
+  }
+
+  public override func enter(_ interp: Interpreter) throws -> Value? { .object(self) }
+  public override func exit(_ interp: Interpreter) throws { close() }
+
+  /// The function and the globals it needs, encoded once per call.
+  func bundle(_ f: Value) throws -> [UInt8] {
+    guard case .function(let c) = f else {
+      if case .builtin = f { return try Codec.encode(.list(ListRef([f, .str(""), .map(MapRef())]))) }
+      throw MPError("type", "a pool needs a function to run, found \(f.typeName)")
+    }
+    let globals = MapRef()
+    var seen = Set<Int>()
+    func visit(_ c: Closure) {
+      guard seen.insert(c.proto.uid).inserted else { return }
+      for cell in c.cells { if case .function(let g) = cell.value { visit(g) } }
+      for name in c.proto.globalNames {
+        guard let v = c.proto.module.get(name), globals[.str(name)] == nil else { continue }
+        switch v {
+        case .function(let g):
+          globals[.str(name)] = v
+          visit(g)
+        case .int, .float, .bool, .str, .nil:
+          globals[.str(name)] = v
+        default: break
+        }
+      }
+    }
+    visit(c)
+    return try Codec.encode(.list(ListRef([f, .str(c.proto.module.file), .map(globals)])))
+  }
+
+  func run(_ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?, ordered: Bool) throws -> [Value] {
+    if isClosed { throw MPError("closed", "this pool is closed") }
+    if items.isEmpty { return [] }
+    let fn = try bundle(f)
+    jobId += 1
+    let job = jobId
+    // Python's rule: about four chunks per worker.
+    let size = chunk ?? max(1, (items.count + 4 * self.size - 1) / (4 * self.size))
+    var starts: [Int] = []
+    var i = 0
+    while i < items.count {
+      starts.append(i)
+      var e = Codec.Encoder()
+      e.byte(1)
+      e.varint(job)
+      e.varint(fn.count)
+      e.bytes.append(contentsOf: fn)
+      e.varint(starts.count - 1)
+      e.varint(i)
+      e.byte(mode.rawValue)
+      try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
+      try tasks.putBytes(e.bytes, timeout: nil)
+      i += size
+    }
+    var chunks = [[Value]?](repeating: nil, count: starts.count)
+    var unordered: [Value] = []
+    var outstanding = starts.count
+    do {
+      while outstanding > 0 {
+        let bytes: [UInt8]
+        do {
+          bytes = try results.getBytes(timeout: 0.1)
+        } catch let e as MPError where e.kind == "timeout" {
+          try checkWorkers(job: job, starts: starts, items: items, chunkSize: size)
+          continue
+        }
+        var d = Codec.Decoder(bytes)
+        guard try d.varint() == job else { continue }  // a result of an earlier, abandoned call
+        let index = try d.varint()
+        if try d.byte() == 0 {
+          guard case .list(let l) = try d.value(), index < chunks.count else { throw MPError("process", "corrupt pool result") }
+          if ordered { chunks[index] = l.items } else { unordered.append(contentsOf: l.items) }
+          outstanding -= 1
+        } else {
+          let k = try d.varint()
+          let pid = try d.varint()
+          let inner = try Runtime.decodeError(bytes[d.pos...])
+          let itemIndex = starts[index] + k
+          var where_ = ""
+          if let l = inner.loc { where_ = " (at \(l))" }
+          let item = itemIndex < items.count ? items[itemIndex].repr : "?"
+          var e = MPError("process", "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(where_)")
+          e.trace = inner.trace
+          e.value = Interpreter.errorValue(inner)
+          throw e
+        }
+      }
+    } catch let e as MPError {
+      mp_atomic_store(cancelledUpTo, Int64(job))
+      if e.kind == "interrupt" {
+        // Ctrl-C stops the call: the workers go, new ones replace them.
+        for w in workers { Glibc.kill(w.pid, SIGKILL) }
+        respawnDead()
+      }
+      throw e
+    }
+    return ordered ? chunks.flatMap { $0 ?? [] } : unordered
+  }
+
+  /// A worker that died (killed, crashed) is replaced; if it was running
+  /// part of this call, the call fails instead of waiting forever.
+  func checkWorkers(job: Int, starts: [Int], items: [Value], chunkSize: Int) throws {
+    for (i, w) in workers.enumerated() {
+      Runtime.poll(w)
+      guard let st = w.status else { continue }
+      let s = slot(i)
+      let running = mp_atomic_load(s) == 1 && mp_atomic_load(s + 1) == Int64(job)
+      let chunk = Int(mp_atomic_load(s + 2))
+      let how = mp_wifsignaled(st) != 0 ? "was killed by \(Runtime.signalName(mp_wtermsig(st)))" : "exited with status \(mp_wexitstatus(st))"
+      forget(w)
+      workers[i] = try startWorker(i)
+      if running && chunk < starts.count {
+        let a = starts[chunk], b = min(a + chunkSize, items.count) - 1
+        let what = b > a ? "items \(a)-\(b)" : "item \(a)"
+        throw MPError("process", "pool worker \(w.pid) \(how) while running \(what) (a new worker took its place)")
+      }
+    }
+  }
+
+  func respawnDead() {
+    for (i, w) in workers.enumerated() {
+      var st: Int32 = 0
+      if w.status == nil { while waitpid(w.pid, &st, 0) < 0 && errno == EINTR {} ; w.status = st
+        mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
+        ProcessTable.release(pid: w.pid)
+      }
+      forget(w)
+      if let n = try? startWorker(i) { workers[i] = n }
+    }
+  }
+
+  /// Drops a reaped worker from this process's children.
+  func forget(_ w: ProcessHandle) {
+    if w.fd >= 0 {
+      Glibc.close(w.fd)
+      w.fd = -1
+    }
+    Runtime.children.removeAll { $0 === w }
+  }
+
+  /// Lets the workers finish what is queued, stops them and reaps them.
+  public func close() {
+    guard !isClosed else { return }
+    shutdown(kill: false)
+  }
+
+  func shutdown(kill: Bool) {
+    isClosed = true
+    PoolHandle.open[ObjectIdentifier(self)] = nil
+    if !kill {
+      for _ in workers { try? tasks.putBytes([0], timeout: nil) }
+    }
+    for w in workers {
+      if kill { Glibc.kill(w.pid, SIGKILL) }
+      Runtime.drain(w, blocking: true)
+      try? Runtime.reap(w, blocking: true)
+      forget(w)
+    }
+    workers = []
+  }
+
+  /// The end of the program closes pools nobody closed.
+  static func closeAll() {
+    for p in open.values { p.close() }
+  }
+}

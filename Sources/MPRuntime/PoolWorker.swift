@@ -1,0 +1,101 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// The life of a pool worker: take a chunk, run the function on each item,
+/// send the results (or the first error), until told to stop.
+struct PoolWorker {
+  enum Mode: UInt8 {
+    case single = 0  // f(item)
+    case star = 1  // f(item...)
+  }
+
+  let pool: PoolHandle
+  let index: Int
+
+  func run() -> Never {
+    let interp = pool.interp
+    var cachedJob = -1
+    var fn: Value = .nil
+    let slot = pool.slot(index)
+    while true {
+      let bytes: [UInt8]
+      do {
+        bytes = try pool.tasks.getBytes(timeout: nil)
+      } catch {
+        break
+      }
+      guard bytes.first == 1 else { break }  // 0: stop
+      do {
+        var d = Codec.Decoder(bytes)
+        _ = try d.byte()
+        let job = try d.varint()
+        let fnLen = try d.varint()
+        let fnStart = d.pos
+        d.pos += fnLen
+        let chunk = try d.varint()
+        _ = try d.varint()
+        let mode = Mode(rawValue: try d.byte()) ?? .single
+        if Int64(job) <= mp_atomic_load(pool.cancelledUpTo) { continue }
+        mp_atomic_store(slot + 1, Int64(job))
+        mp_atomic_store(slot + 2, Int64(chunk))
+        mp_atomic_store(slot, 1)
+        defer { mp_atomic_store(slot, 0) }
+        guard case .list(let items) = try d.value() else { continue }
+        if job != cachedJob {
+          guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)])), b.items.count == 3,
+            case .str(let file) = b.items[1], case .map(let globals) = b.items[2]
+          else { continue }
+          interp.defineShipped(moduleFile: file, globals: globals)
+          fn = b.items[0]
+          cachedJob = job
+        }
+        var out: [Value] = []
+        out.reserveCapacity(items.items.count)
+        var failed: (Int, MPError)? = nil
+        for (k, item) in items.items.enumerated() {
+          do {
+            switch mode {
+            case .single: out.append(try interp.call(fn, [item]))
+            case .star:
+              guard case .list(let args) = item else {
+                throw MPError("type", "starmap() needs lists of arguments, found \(item.typeName)")
+              }
+              out.append(try interp.call(fn, args.items))
+            }
+          } catch let e as MPError {
+            if e.kind == "interrupt" { throw e }
+            failed = (k, e)
+            break
+          }
+        }
+        var e = Codec.Encoder()
+        e.varint(job)
+        e.varint(chunk)
+        if let (k, err) = failed {
+          e.byte(1)
+          e.varint(k)
+          e.varint(Int(getpid()))
+          e.bytes += Runtime.encodeError(err)
+        } else {
+          e.byte(0)
+          do {
+            try e.value(.list(ListRef(out)))
+          } catch let err as MPError {
+            e = Codec.Encoder()
+            e.varint(job)
+            e.varint(chunk)
+            e.byte(1)
+            e.varint(0)
+            e.varint(Int(getpid()))
+            e.bytes += Runtime.encodeError(err)
+          }
+        }
+        try pool.results.putBytes(e.bytes, timeout: nil)
+      } catch {
+        break
+      }
+    }
+    Runtime.finishChild(payload: [2], code: 0)
+  }
+}
