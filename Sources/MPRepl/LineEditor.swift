@@ -21,6 +21,8 @@ final class LineEditor {
 
   let historyPath: String?
   let historyLimit: Int
+  /// Where prompts and the editor's own messages go.
+  private(set) var outputFD: Int32 = 1
 
   /// `historyPath` nil: history is kept for the session only.
   init(historyPath: String?, historyLimit: Int = 1000, completer: Completer? = nil) {
@@ -37,6 +39,12 @@ final class LineEditor {
     // that is how Ctrl-C differs from Ctrl-D.
     rl_catch_signals = 0
     mp_install_sigint()
+    // `mp > out.txt` at a terminal: prompts and editing go to the terminal
+    // on stderr, and the file gets only what the program prints.
+    if isatty(1) == 0 && isatty(2) != 0 {
+      rl_outstream = stderr
+      outputFD = 2
+    }
     rl_initialize()
     using_history()
     clear_history()
@@ -65,7 +73,7 @@ final class LineEditor {
       case .eof:
         // Ctrl-D in the middle of an entry abandons the entry, not the session.
         if lines.isEmpty { return .eof }
-        writeAll(1, "\n")
+        writeAll(outputFD, "\n")
         return .interrupt
       case .line(let line):
         // A recalled multi-line entry comes back as one line with newlines in it.
@@ -88,7 +96,7 @@ final class LineEditor {
         if mp_interrupt_flag != 0 {
           mp_interrupt_flag = 0
           // The terminal does not echo ^C in raw mode; end the abandoned line.
-          writeAll(1, "^C\n")
+          writeAll(outputFD, "^C\n")
           return .interrupt
         }
         // Another signal (say SIGCHLD from a finished child) cut the read

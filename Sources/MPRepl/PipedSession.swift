@@ -52,21 +52,25 @@ public enum Completeness: Equatable {
     }
   }
 
-  /// The parser marks an error "incomplete" when it hits an end of input,
+  /// The parser marks an error "incomplete" when it meets an end of input,
   /// but inside an interpolation hole (`"{1+}"`) that end is the hole's, not
   /// the text's: waiting for more lines would swallow the rest of the session.
-  /// A genuine early end is reported past the last character, or at the
-  /// quote or `{` that opened a string or hole still open.
+  /// The lexer's incomplete errors (a string or hole running off the end) are
+  /// genuine; a parser's is genuine only when it sits past the last character.
   static func inputEndedEarly(_ text: String, at loc: SourceLocation?, firstLine: Int) -> Bool {
+    do {
+      _ = try Lexer.tokenize(text, file: "<completeness>", line: firstLine)
+    } catch let e as MPError {
+      return e.isIncomplete
+    } catch {
+      return false
+    }
     guard let loc else { return true }
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
     guard let last = lines.lastIndex(where: { $0.contains(where: { !$0.properties.isWhitespace }) }) else { return true }
     let lastLine = firstLine + last
     let lastColumn = (lines[last].lastIndex(where: { !$0.properties.isWhitespace }) ?? 0) + 1
-    if loc.line > lastLine || (loc.line == lastLine && loc.column > lastColumn) { return true }
-    let row = loc.line - firstLine, col = loc.column - 1
-    guard row >= 0, row < lines.count, col >= 0, col < lines[row].count else { return true }
-    return ["\"", "'", "{"].contains(lines[row][col])
+    return loc.line > lastLine || (loc.line == lastLine && loc.column > lastColumn)
   }
 }
 

@@ -16,24 +16,31 @@ public enum Repl {
     return session.run()
   }
 
-  /// Seams the concurrency runtime fills in. The REPL itself starts no
-  /// processes, so until the runtime sets these they do nothing: nothing is
-  /// pretended to be killed or waited for.
+  /// Seams for the concurrency runtime, which the REPL cannot import. A
+  /// statement stopped by Ctrl-C needs none: the REPL runs
+  /// `Interpreter.runInterruptHooks()`, where the runtime kills what the
+  /// statement started.
   public struct RuntimeHooks {
-    /// Pids of child processes still running (for the message on leaving).
-    public var liveChildren: () -> [Int32] = { [] }
-    /// Called after a statement stopped by Ctrl-C: kill the processes and pool
-    /// workers it started.
-    public var statementInterrupted: () -> Void = {}
-    /// `:quit!`: kill every live child before leaving.
-    public var killAll: () -> Void = {}
+    /// How many child processes are still running (for the message on
+    /// leaving). By default it asks the `ps()` built-in, when the runtime
+    /// registered one, for the processes not yet exited.
+    public var liveChildren: (Interpreter) -> Int = { interp in
+      guard let ps = Interpreter.builtins["ps"], case .list(let l)? = try? ps.fn([], interp) else { return 0 }
+      return l.items.filter { item in
+        guard case .map(let m) = item, case .str(let state)? = m[.str("state")] else { return false }
+        return state != "exited"
+      }.count
+    }
+    /// `:quit!`: kill every live child before leaving. By default the
+    /// interrupt hooks, which the runtime fills with "kill the children".
+    public var killAll: (Interpreter) -> Void = { $0.runInterruptHooks() }
     /// Called before each prompt: reap children that finished in the background.
     public var beforePrompt: () -> Void = {}
 
     public init() {}
   }
 
-  /// Filled by the runtime at start-up (see `RuntimeHooks`).
+  /// Filled by the program that starts the REPL (see `RuntimeHooks`).
   nonisolated(unsafe) public static var runtime = RuntimeHooks()
 }
 
@@ -50,7 +57,7 @@ final class InteractiveSession {
   }
 
   func run() -> Int32 {
-    writeAll(1, "mp — :help for commands and built-ins, Ctrl-D to leave\n")
+    writeAll(editor.outputFD, "mp — :help for commands and built-ins, Ctrl-D to leave\n")
     while true {
       Repl.runtime.beforePrompt()
       let input = editor.readEntry(prompt: "mp> ", continuation: "...> ", needsMore: session.needsMore)
@@ -59,7 +66,7 @@ final class InteractiveSession {
       case .interrupt:
         continue
       case .eof:
-        writeAll(1, "\n")
+        writeAll(editor.outputFD, "\n")
         outcome = session.leave()
       case .entry(let text):
         outcome = session.handle(text, lineCount: text.split(separator: "\n", omittingEmptySubsequences: false).count)

@@ -56,9 +56,8 @@ final class Session {
   /// Leaving (Ctrl-D, `:quit`, end of piped input): waits for children still
   /// running, as a script's end does. nil: the wait was interrupted, stay.
   func leave() -> Outcome? {
-    let live = Repl.runtime.liveChildren()
-    if interactive && !live.isEmpty {
-      let n = live.count
+    let n = Repl.runtime.liveChildren(interp)
+    if interactive && n > 0 {
       writeAll(2, "waiting for \(n) child process\(n == 1 ? "" : "es") to end (Ctrl-C to go back to the prompt, then :quit! kills them)\n")
     }
     mp_interrupt_flag = 0
@@ -66,7 +65,9 @@ final class Session {
       try interp.runScriptEnd()
     } catch let e as MPError where e.kind == "interrupt" {
       writeAll(2, "interrupted\n")
+      // At a prompt the user may still :quit! or join; a pipe has no prompt.
       if interactive { return nil }
+      interp.runInterruptHooks()
       return .exit(130)
     } catch let e as MPError {
       report(e)
@@ -114,7 +115,7 @@ final class Session {
       return leave() ?? .next
     case ":quit!":
       guard arg.isEmpty else { return usage(":quit!") }
-      Repl.runtime.killAll()
+      Repl.runtime.killAll(interp)
       return leave() ?? .exit(0)
     default:
       writeAll(2, "unknown command '\(name)'; the commands are \(Session.commands.joined(separator: " ")) (:help explains them)\n")
@@ -153,7 +154,7 @@ final class Session {
     do {
       try interp.runEntry(source, file: file, firstLine: firstLine)
     } catch let e as MPError where e.kind == "interrupt" {
-      Repl.runtime.statementInterrupted()
+      interp.runInterruptHooks()
       writeAll(2, Session.terminalEchoedControlChars() ? "\ninterrupted\n" : "interrupted\n")
       failed = true
       // Without a prompt to come back to, an interrupt ends the session.

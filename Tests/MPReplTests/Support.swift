@@ -1,0 +1,200 @@
+import Foundation
+import XCTest
+
+/// Finds the built `mp` beside the test executable (whatever the scratch
+/// path), else in the package's `.build/debug`.
+func mpBinary() throws -> String {
+  var candidates: [String] = []
+  if let env = ProcessInfo.processInfo.environment["MP_BINARY"] { candidates.append(env) }
+  var buf = [CChar](repeating: 0, count: 4096)
+  let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+  if n > 0 {
+    let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("mp").path)
+  }
+  var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+  while dir.path != "/" {
+    if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+      candidates.append(dir.appendingPathComponent(".build/debug/mp").path)
+      break
+    }
+    dir.deleteLastPathComponent()
+  }
+  for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
+  throw XCTSkip("the mp binary was not found (looked at \(candidates)); run `swift build` first")
+}
+
+/// A fresh directory, removed by the test's teardown.
+func makeTempDirectory(_ test: XCTestCase) throws -> String {
+  let path = NSTemporaryDirectory() + "mp-repl-tests-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+  return path
+}
+
+struct RunResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+  var timedOut: Bool
+}
+
+/// Runs a program with `input` on stdin, bounded by `timeout`: on expiry it
+/// is killed. Output goes through files, so a chatty child can never block
+/// on a full pipe while we wait for it.
+///
+/// posix_spawn and waitpid, not Foundation's Process: Process learns that a
+/// child ended when a socket the child inherited closes, and a tmux client
+/// hands that socket on to the server it starts, so Process never noticed
+/// the client exit and waited forever.
+func runProcess(
+  _ path: String, _ args: [String] = [], input: String, environment: [String: String] = [:],
+  currentDirectory: String? = nil, timeout: TimeInterval = 20
+) throws -> RunResult {
+  let dir = NSTemporaryDirectory() + "mp-run-" + UUID().uuidString
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: dir) }
+  let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
+  try input.write(toFile: inPath, atomically: false, encoding: .utf8)
+
+  var env = ProcessInfo.processInfo.environment
+  env["MP_HISTORY"] = dir + "/history"  // never the user's own history
+  for (k, v) in environment { env[k] = v }
+  // A shell changes directory for us; posix_spawn's chdir action is not portable.
+  var argv = [path] + args
+  if let currentDirectory {
+    argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", currentDirectory] + argv
+  }
+  let cArgs = argv.map { strdup($0) } + [nil]
+  let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+  defer {
+    cArgs.forEach { free($0) }
+    cEnv.forEach { free($0) }
+  }
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+  posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+  posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+  var pid: pid_t = 0
+  let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+  guard rc == 0 else {
+    throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0]): \(String(cString: strerror(rc)))"])
+  }
+  let deadline = Date().addingTimeInterval(timeout)
+  var status: Int32 = 0
+  var timedOut = false
+  while true {
+    let r = waitpid(pid, &status, WNOHANG)
+    if r == pid || (r < 0 && errno != EINTR) { break }
+    if Date() > deadline {
+      timedOut = true
+      kill(pid, SIGKILL)
+      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+      break
+    }
+    usleep(5_000)
+  }
+  // Decoded by hand: WIFEXITED and friends are macros Swift cannot see.
+  let signal = status & 0x7f
+  let exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+  let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+  let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+  return RunResult(status: exitStatus, stdout: out, stderr: err, timedOut: timedOut)
+}
+
+/// Drives `mp` in a real terminal: a private tmux server (its own socket,
+/// no user configuration) whose only pane runs mp. `stop()` kills the
+/// server and with it the pane's processes; tests call it in teardown so
+/// nothing outlives a failing test.
+final class TerminalSession {
+  let tmux: String
+  let socket: String
+  let statusFile: String
+  private(set) var stopped = false
+
+  /// Starts `mp` in an 100x40 terminal; `environment` is added to a small
+  /// fixed one (the test runner's own environment does not leak in).
+  init(mp: String, directory: String, environment: [String: String], test: XCTestCase) throws {
+    guard let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"].first(where: {
+      FileManager.default.isExecutableFile(atPath: $0)
+    }) else { throw XCTSkip("tmux is not installed; terminal tests need it") }
+    self.tmux = tmux
+    socket = directory + "/tmux.sock"
+    statusFile = directory + "/mp-status"
+    var env = ["TERM": "xterm-256color", "HOME": directory, "PATH": "/usr/bin:/bin"]
+    for (k, v) in environment { env[k] = v }
+    let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(TerminalSession.quote($0.value))" }
+    // The pane outlives mp (sleep) so its last screen can still be read;
+    // mp's exit status goes to a file.
+    let command = "env -i \(assignments.joined(separator: " ")) \(TerminalSession.quote(mp)); echo $? > \(TerminalSession.quote(statusFile)); sleep 600"
+    // Held strongly: the teardown must run even after the test dropped its
+    // reference, and it runs before the directory (and socket) is removed.
+    test.addTeardownBlock { self.stop() }
+    try tmuxCommand(["-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "40", "-c", directory, command])
+  }
+
+  static func quote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+  @discardableResult
+  func tmuxCommand(_ args: [String]) throws -> String {
+    let r = try runProcess(tmux, ["-u", "-S", socket] + args, input: "", timeout: 10)
+    if r.timedOut { throw NSError(domain: "tmux", code: 1, userInfo: [NSLocalizedDescriptionKey: "tmux \(args) timed out"]) }
+    return r.stdout
+  }
+
+  /// Types text literally (no key names).
+  func type(_ text: String) throws { try tmuxCommand(["send-keys", "-l", text]) }
+
+  /// Presses keys by tmux name: Enter, Tab, Up, C-c, C-d.
+  func press(_ keys: String...) throws { try tmuxCommand(["send-keys"] + keys) }
+
+  /// The visible screen, trailing blank lines dropped.
+  func screen() throws -> String {
+    var lines = try tmuxCommand(["capture-pane", "-p"]).components(separatedBy: "\n")
+    while let last = lines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { lines.removeLast() }
+    return lines.joined(separator: "\n")
+  }
+
+  /// Waits (bounded) until the screen satisfies `condition`; returns the last screen.
+  @discardableResult
+  func waitFor(timeout: TimeInterval = 5, _ condition: (String) -> Bool) throws -> (ok: Bool, screen: String) {
+    let deadline = Date().addingTimeInterval(timeout)
+    var s = ""
+    repeat {
+      s = try screen()
+      if condition(s) { return (true, s) }
+      usleep(30_000)
+    } while Date() < deadline
+    return (false, s)
+  }
+
+  /// Waits until the last line of the screen is exactly `line` (say, a fresh prompt).
+  @discardableResult
+  func waitForLastLine(_ line: String, timeout: TimeInterval = 5) throws -> (ok: Bool, screen: String) {
+    try waitFor(timeout: timeout) { $0.components(separatedBy: "\n").last == line }
+  }
+
+  /// mp's exit status once it has ended (bounded wait), or nil.
+  func exitStatus(timeout: TimeInterval = 5) -> Int32? {
+    let deadline = Date().addingTimeInterval(timeout)
+    repeat {
+      if let s = try? String(contentsOfFile: statusFile, encoding: .utf8),
+        let n = Int32(s.trimmingCharacters(in: .whitespacesAndNewlines))
+      {
+        return n
+      }
+      usleep(30_000)
+    } while Date() < deadline
+    return nil
+  }
+
+  deinit { stop() }
+
+  func stop() {
+    guard !stopped else { return }
+    stopped = true
+    _ = try? runProcess(tmux, ["-S", socket, "kill-server"], input: "", timeout: 10)
+  }
+}

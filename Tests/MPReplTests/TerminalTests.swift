@@ -1,0 +1,219 @@
+import Foundation
+import XCTest
+
+/// The REPL in a real pseudo-terminal (tmux), typed at like a person would.
+final class TerminalTests: XCTestCase {
+  var dir = ""
+  var historyPath: String { dir + "/history" }
+
+  override func setUpWithError() throws {
+    dir = try makeTempDirectory(self)
+  }
+
+  func start(_ environment: [String: String]? = nil) throws -> TerminalSession {
+    let t = try TerminalSession(
+      mp: try mpBinary(), directory: dir,
+      environment: environment ?? ["MP_HISTORY": historyPath, "LANG": "C.UTF-8"], test: self)
+    try expect(t.waitForLastLine("mp>"), "no first prompt")
+    return t
+  }
+
+  /// Asserts a wait succeeded, showing the screen when it did not.
+  func expect(_ r: (ok: Bool, screen: String), _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertTrue(r.ok, "\(what); screen was:\n\(r.screen)", file: file, line: line)
+  }
+
+  /// Types a line and presses Enter.
+  func enter(_ t: TerminalSession, _ text: String) throws {
+    try t.type(text)
+    try t.press("Enter")
+  }
+
+  func testMultiLineFunctionUsesTheContinuationPrompt() throws {
+    let t = try start()
+    try enter(t, "fn sq(a) {")
+    try expect(t.waitForLastLine("...>"), "no continuation prompt")
+    // Tab on a blank continuation line indents.
+    try t.press("Tab")
+    try expect(t.waitForLastLine("...>"), "Tab did something odd on a blank line")
+    try enter(t, "return a * a")
+    try enter(t, "}")
+    try expect(t.waitForLastLine("mp>"), "no prompt after the block")
+    try enter(t, "sq(7)")
+    let r = try t.waitFor { $0.contains("mp> sq(7)\n49\nmp>") }
+    expect(r, "sq(7) did not give 49")
+    XCTAssertTrue(r.screen.contains("mp> fn sq(a) {\n...>     return a * a\n...> }"), r.screen)
+  }
+
+  func testTabCompletesABuiltin() throws {
+    let t = try start()
+    try t.type("pri")
+    try t.press("Tab")
+    try expect(t.waitForLastLine("mp> print("), "Tab did not complete print(")
+    try enter(t, "\"tabbed\")")
+    try expect(t.waitFor { $0.contains("mp> print(\"tabbed\")\ntabbed\nmp>") }, "completed call did not run")
+  }
+
+  func testTabCompletesMethodsAfterADot() throws {
+    let t = try start()
+    try enter(t, "let xs = [1]")
+    try t.type("xs.pu")
+    try t.press("Tab")
+    try expect(t.waitForLastLine("mp> xs.push("), "no method completion")
+    try enter(t, "2)")
+    try enter(t, "xs")
+    try expect(t.waitFor { $0.contains("\n[1, 2]\nmp>") }, "push did not run")
+  }
+
+  func testUpRecallsALine() throws {
+    let t = try start()
+    try enter(t, "40 + 2")
+    try expect(t.waitFor { $0.hasSuffix("42\nmp>") }, "no result")
+    try t.press("Up")
+    try expect(t.waitForLastLine("mp> 40 + 2"), "Up did not recall the line")
+    try t.press("Enter")
+    try expect(t.waitFor { $0.components(separatedBy: "\n42\n").count == 3 }, "recalled line did not run again")
+  }
+
+  func testCtrlRSearchesTheHistory() throws {
+    let t = try start()
+    try enter(t, "print(\"found \" + \"it\")")
+    try enter(t, "1 + 1")
+    try expect(t.waitFor { $0.hasSuffix("\n2\nmp>") }, "no result")
+    try t.press("C-r")
+    try t.type("found")
+    try expect(t.waitFor { $0.contains("mp> print(\"found \" + \"it\")\nfound it\nmp> 1 + 1\n2\nmp> print(") }, "Ctrl-R did not find the line")
+    try t.press("Enter")
+    try expect(t.waitFor { $0.components(separatedBy: "\nfound it\n").count == 3 }, "the found line did not run")
+  }
+
+  func testCtrlCStopsARunningStatementWithinASecond() throws {
+    let t = try start()
+    try enter(t, "let kept = 7")
+    try enter(t, "sleep(10)")
+    try expect(t.waitForLastLine("mp> sleep(10)"), "statement not started")
+    // Let the statement get into its sleep before interrupting it.
+    usleep(300_000)
+    let pressed = Date()
+    try t.press("C-c")
+    let r = try t.waitFor(timeout: 3) { $0.hasSuffix("interrupted\nmp>") }
+    let elapsed = Date().timeIntervalSince(pressed)
+    expect(r, "no 'interrupted' and prompt")
+    XCTAssertLessThan(elapsed, 1.0, "the prompt took \(elapsed) s to come back")
+    try enter(t, "kept * 6")
+    try expect(t.waitFor { $0.hasSuffix("\n42\nmp>") }, "the session lost its bindings")
+  }
+
+  func testCtrlCAtThePromptClearsTheLine() throws {
+    let t = try start()
+    try t.type("this is not mp")
+    try expect(t.waitForLastLine("mp> this is not mp"), "typing not shown")
+    try t.press("C-c")
+    try expect(t.waitForLastLine("mp>"), "Ctrl-C did not give a fresh prompt")
+    try enter(t, "fn half(x) {")
+    try expect(t.waitForLastLine("...>"), "no continuation prompt")
+    try t.press("C-c")
+    try expect(t.waitForLastLine("mp>"), "Ctrl-C did not abandon the entry")
+    try enter(t, "1 + 2")
+    let r = try t.waitFor { $0.hasSuffix("mp> 1 + 2\n3\nmp>") }
+    expect(r, "the line after Ctrl-C did not run on its own")
+    XCTAssertFalse(r.screen.contains("error"), r.screen)
+  }
+
+  func testCtrlDExitsZeroAndHistorySurvivesARestart() throws {
+    let t = try start()
+    try enter(t, "let remembered = 1")
+    try enter(t, "fn two() {")
+    try enter(t, "  return 2")
+    try enter(t, "}")
+    try expect(t.waitForLastLine("mp>"), "no prompt")
+    try t.press("C-d")
+    XCTAssertEqual(t.exitStatus(), 0)
+    t.stop()
+
+    var st = stat()
+    XCTAssertEqual(stat(historyPath, &st), 0, "no history file")
+    XCTAssertEqual(st.st_mode & 0o777, 0o600)
+    let text = try String(contentsOfFile: historyPath, encoding: .utf8)
+    XCTAssertTrue(text.contains("remembered"), text)
+
+    let again = try start()
+    try again.press("Up")
+    try expect(again.waitFor { $0.hasSuffix("mp> fn two() {\n  return 2\n}") }, "the multi-line entry was not recalled whole")
+    try again.press("Up")
+    try expect(again.waitForLastLine("mp> let remembered = 1"), "the older line was not recalled")
+    try again.press("C-d")
+    XCTAssertEqual(again.exitStatus(), 0)
+  }
+
+  func testDefaultHistoryFileIsInHome() throws {
+    let t = try start(["HOME": dir, "LANG": "C.UTF-8"])
+    try enter(t, "1")
+    try expect(t.waitFor { $0.hasSuffix("1\nmp>") }, "no result")
+    try t.press("C-d")
+    XCTAssertEqual(t.exitStatus(), 0)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/.mp_history"))
+  }
+
+  func testErrorsShowACaretAndTheSessionGoesOn() throws {
+    let t = try start()
+    try enter(t, "let a = 1")
+    try enter(t, "a + nope")
+    let r = try t.waitFor { $0.hasSuffix("^\nmp>") }
+    expect(r, "no error shown")
+    XCTAssertTrue(r.screen.contains("<repl>:2:5: error: undefined name 'nope'"), r.screen)
+    try enter(t, "a + 1")
+    try expect(t.waitFor { $0.hasSuffix("\n2\nmp>") }, "session did not go on")
+  }
+
+  /// Under `env -i` the locale is C, where libedit would drop non-ASCII bytes.
+  func testNonASCIIInputWithoutALocale() throws {
+    let t = try start(["MP_HISTORY": historyPath])
+    try enter(t, "\"héllo\"")
+    try expect(t.waitFor { $0.contains("\n\"héllo\"\nmp>") }, "non-ASCII input was mangled")
+  }
+
+  func testCommands() throws {
+    let t = try start()
+    try t.type(":he")
+    try t.press("Tab")
+    try expect(t.waitForLastLine("mp> :help"), "command not completed")
+    try t.press("Enter")
+    try expect(t.waitFor { $0.contains("zip(") && $0.hasSuffix("mp>") }, ":help did not list the built-ins")
+    try enter(t, ":ps")
+    try expect(t.waitFor { $0.contains("unknown command ':ps'") }, "no message for an unknown command")
+    try enter(t, ":time sleep(0.1)")
+    try expect(t.waitFor { $0.contains("time: wall 0.1") && $0.hasSuffix("mp>") }, "no timing line")
+    try enter(t, ":quit")
+    XCTAssertEqual(t.exitStatus(), 0)
+  }
+
+  /// Skips unless the runtime's spawn() is in the binary.
+  func requireSpawn() throws {
+    let r = try runProcess(try mpBinary(), input: "print(type(spawn))\n", timeout: 10)
+    if r.stdout != "function\n" { throw XCTSkip("this mp has no spawn() yet") }
+  }
+
+  func testCtrlDSaysItWaitsForChildren() throws {
+    try requireSpawn()
+    let t = try start()
+    try enter(t, "fn w() { sleep(1) }")
+    try enter(t, "let p = spawn(w)")
+    try expect(t.waitForLastLine("mp>"), "spawn did not return")
+    try t.press("C-d")
+    try expect(t.waitFor { $0.contains("waiting for 1 child process to end") }, "no word about the child")
+    XCTAssertEqual(t.exitStatus(timeout: 10), 0)
+  }
+
+  func testQuitBangDoesNotWaitForChildren() throws {
+    try requireSpawn()
+    let t = try start()
+    try enter(t, "fn w() { sleep(60) }")
+    try enter(t, "let p = spawn(w)")
+    try expect(t.waitForLastLine("mp>"), "spawn did not return")
+    let started = Date()
+    try enter(t, ":quit!")
+    XCTAssertEqual(t.exitStatus(timeout: 10), 0)
+    XCTAssertLessThan(Date().timeIntervalSince(started), 5, ":quit! waited for the child")
+  }
+}
