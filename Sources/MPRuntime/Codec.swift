@@ -23,14 +23,16 @@ public enum Codec {
     decoders[kind] = decode
   }
 
-  public static func encode(_ v: Value) throws -> [UInt8] {
+  public static func encode(_ v: Value, pinned: Bool = false) throws -> [UInt8] {
     var e = Encoder()
+    e.pinned = pinned
     try e.value(v)
     return e.bytes
   }
 
-  public static func decode(_ bytes: [UInt8]) throws -> Value {
+  public static func decode(_ bytes: [UInt8], countedHandles: Bool = true) throws -> Value {
     var d = Decoder(bytes)
+    d.countedHandles = countedHandles
     let v = try d.value()
     guard d.pos == bytes.count else { throw MPError("value", "corrupt message: \(bytes.count - d.pos) bytes left over") }
     return v
@@ -43,6 +45,10 @@ public enum Codec {
     var seen: [ObjectIdentifier: Int] = [:]
     var nextRef = 0
     var depth = 0
+    /// When true the message holds no count on the handles it carries: the
+    /// sender keeps them alive until every copy is decoded (a pool call
+    /// sends one function to many workers).
+    public var pinned = false
 
     public init() { bytes.reserveCapacity(64) }
 
@@ -157,6 +163,8 @@ public enum Codec {
     public var pos = 0
     var refs: [Value] = []
     var depth = 0
+    /// False for messages encoded `pinned`: decoding them releases no count.
+    public var countedHandles = true
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 

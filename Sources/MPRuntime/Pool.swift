@@ -19,6 +19,9 @@ public final class PoolHandle: MPObject {
   let size: Int
   var jobId = 0
   var isClosed = false
+  /// Workers replaced during the current call (a worker that dies at
+  /// start-up every time must not make the call loop forever).
+  var replacements = 0
   unowned let interp: Interpreter
 
   nonisolated(unsafe) static var open: [ObjectIdentifier: PoolHandle] = [:]
@@ -101,7 +104,7 @@ public final class PoolHandle: MPObject {
   /// The function and the globals it needs, encoded once per call.
   func bundle(_ f: Value) throws -> [UInt8] {
     guard case .function(let c) = f else {
-      if case .builtin = f { return try Codec.encode(.list(ListRef([f, .str(""), .map(MapRef())]))) }
+      if case .builtin = f { return try Codec.encode(.list(ListRef([f, .str(""), .map(MapRef())])), pinned: true) }
       throw MPError("type", "a pool needs a function to run, found \(f.typeName)")
     }
     let globals = MapRef()
@@ -122,7 +125,8 @@ public final class PoolHandle: MPObject {
       }
     }
     visit(c)
-    return try Codec.encode(.list(ListRef([f, .str(c.proto.module.file), .map(globals)])))
+    // Pinned: the caller holds f (and so its handles) until the call ends.
+    return try Codec.encode(.list(ListRef([f, .str(c.proto.module.file), .map(globals)])), pinned: true)
   }
 
   func run(_ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?, ordered: Bool) throws -> [Value] {
@@ -149,6 +153,7 @@ public final class PoolHandle: MPObject {
       try tasks.putBytes(e.bytes, timeout: nil)
       i += size
     }
+    replacements = 0
     var chunks = [[Value]?](repeating: nil, count: starts.count)
     var unordered: [Value] = []
     var outstanding = starts.count
@@ -205,6 +210,10 @@ public final class PoolHandle: MPObject {
       let chunk = Int(mp_atomic_load(s + 2))
       let how = mp_wifsignaled(st) != 0 ? "was killed by \(Runtime.signalName(mp_wtermsig(st)))" : "exited with status \(mp_wexitstatus(st))"
       forget(w)
+      replacements += 1
+      if replacements > 3 * size {
+        throw MPError("process", "pool workers keep dying (\(replacements) replaced during this call; the last one \(how))")
+      }
       workers[i] = try startWorker(i)
       if running && chunk < starts.count {
         let a = starts[chunk], b = min(a + chunkSize, items.count) - 1

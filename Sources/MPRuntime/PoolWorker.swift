@@ -43,7 +43,8 @@ struct PoolWorker {
         defer { mp_atomic_store(slot, 0) }
         guard case .list(let items) = try d.value() else { continue }
         if job != cachedJob {
-          guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)])), b.items.count == 3,
+          guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)]), countedHandles: false),
+            b.items.count == 3,
             case .str(let file) = b.items[1], case .map(let globals) = b.items[2]
           else { continue }
           interp.defineShipped(moduleFile: file, globals: globals)

@@ -61,9 +61,11 @@ public enum Runtime {
       throw MPError("process", "cannot create a pipe for the child: \(String(cString: strerror(errno)))")
     }
     let parent = getpid()
+    let counted = SharedHandle.countChildIn()
     let pid = fork()
     if pid < 0 {
       let err = errno
+      for off in counted { SharedHandle.release(off) }
       close(fds[0])
       close(fds[1])
       mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
@@ -105,7 +107,6 @@ public enum Runtime {
     if isolateChildrenFromTerminal { setpgid(0, 0) }
     Random.shared.reseedForChild()
     myName = name
-    SharedHandle.countChildIn()
     ProcessTable.mySlot = -1  // found lazily: the parent registers this process
   }
 

@@ -72,11 +72,17 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// Extra cleanup when an object's space is reused (a queue frees its items).
   nonisolated(unsafe) static var finalizers: [UInt8: (Int) -> Void] = [:]
 
-  /// In a new child: it holds a copy of every wrapper its parent had.
-  static func countChildIn() {
+  /// Before a fork: the child will hold a copy of every wrapper this
+  /// process has, so count it in now. (Counting in from the child would
+  /// race: the parent may drop its last wrapper before the child runs.)
+  /// Returns the offsets counted, to undo if the fork fails.
+  static func countChildIn() -> [Int] {
+    var counted: [Int] = []
     for (off, w) in live where w.handle != nil {
       mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1)
+      counted.append(off)
     }
+    return counted
   }
 
   /// Before a child's `_exit`: its wrappers are never freed, so drop their counts.
@@ -89,7 +95,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     e.byte(Self.kind)
     e.varint(offset)
     // The message holds a count until it is decoded.
-    mp_atomic_add(refcount, 1)
+    if !e.pinned { mp_atomic_add(refcount, 1) }
   }
 
   /// Decoders for each kind of shared object.
@@ -102,7 +108,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
       guard off >= Arena.heapStart, off < Arena.shared.size, let make = makers[kind] else {
         throw MPError("value", "corrupt handle in a message")
       }
-      defer { release(off) }  // the message's count
+      defer { if d.countedHandles { release(off) } }  // the message's count
       if let h = live[off]?.handle { return .object(h) }
       return .object(make(off))
     }
