@@ -169,10 +169,13 @@ extension Runtime {
     if let e = firstError { throw e }
   }
 
-  /// Ctrl-C: kill every child this process started, and reap them.
+  /// Ctrl-C: kill every child this process started since `statementMark`
+  /// (all of them in a script; in the REPL, what the statement started),
+  /// and reap them.
   static func killChildren() {
-    for h in children where h.status == nil { Glibc.kill(h.pid, SIGKILL) }
-    for h in children {
+    let doomed = children.filter { $0.seq > statementMark }
+    for h in doomed where h.status == nil { Glibc.kill(h.pid, SIGKILL) }
+    for h in doomed {
       if h.fd >= 0 {
         close(h.fd)
         h.fd = -1
@@ -185,15 +188,25 @@ extension Runtime {
         ProcessTable.release(pid: h.pid)
       }
     }
-    children = []
+    children.removeAll { $0.seq > statementMark }
   }
 
-  /// Kills the children started after the first `count` (a REPL statement's).
-  public static func killChildren(startedAfter count: Int) {
-    let keep = Array(children.prefix(count))
-    children = Array(children.dropFirst(count))
+  /// Children started after this count belong to the running statement.
+  nonisolated(unsafe) static var statementMark = 0
+  nonisolated(unsafe) static var nextSeq = 0
+
+  /// The REPL calls this before each statement: Ctrl-C then stops only
+  /// what that statement starts.
+  public static func markStatementStart() {
+    reapFinished()
+    statementMark = nextSeq
+  }
+
+  /// `:quit!`: kill every child, whenever it was started.
+  public static func killAllChildren() {
+    statementMark = 0
+    PoolHandle.closeAllByKilling()
     killChildren()
-    children = keep
   }
 
   public static var childCount: Int { children.count }

@@ -269,4 +269,8 @@ public final class PoolHandle: MPObject {
   static func closeAll() {
     for p in open.values { p.close() }
   }
+
+  static func closeAllByKilling() {
+    for p in open.values where !p.isClosed { p.shutdown(kill: true) }
+  }
 }

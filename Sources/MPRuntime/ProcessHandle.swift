@@ -18,8 +18,12 @@ public final class ProcessHandle: MPObject, Codec.Transferable {
   /// Whether this process started it (only the parent can join).
   let isOwnChild: Bool
   var joined = false
+  /// Start order in this process (the REPL stops what a statement started).
+  let seq: Int
 
   init(pid: Int32, name: String, fd: Int32, isOwnChild: Bool) {
+    Runtime.nextSeq += 1
+    seq = Runtime.nextSeq
     self.pid = pid
     self.name = name
     self.fd = fd

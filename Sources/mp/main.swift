@@ -46,6 +46,13 @@ struct MPCommand: ParsableCommand {
       return
     }
     guard let file else {
+      if isatty(0) != 0 {
+        // Ctrl-C at the terminal reaches only the REPL, which stops what
+        // the running statement started and leaves background work alone.
+        Runtime.isolateChildrenFromTerminal = true
+      }
+      Repl.runtime.beforePrompt = { Runtime.markStatementStart() }
+      Repl.runtime.killAll = { _ in Runtime.killAllChildren() }
       let status = Repl.run(interp)
       if status != 0 { throw ExitCode(status) }
       return
