@@ -96,6 +96,7 @@ let mpVersion = "0.1.0"
 /// code and very long expressions stay far from its end, and the
 /// interpreter's byte bound turns the rest into "recursion" errors.
 let entry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
+  Parser.maxChainLength = 100_000
   let argv = Array(CommandLine.arguments.dropFirst())
   if argv.first == "test" {
     TestCommand.main(Array(argv.dropFirst()))

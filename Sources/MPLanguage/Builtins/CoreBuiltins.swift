@@ -137,8 +137,10 @@ extension Interpreter {
         n = s
       }
       var out: [Value] = []
-      for x in try i.iterate(a[0]) {
+      let items = try i.iterate(a[0])
+      for (k, x) in items.enumerated() {
         out.append(.list(ListRef([.int(n), x])))
+        if k == items.count - 1 { break }
         let (next, o) = n.addingReportingOverflow(1)
         if o { throw MPError("overflow", "enumerate() counted past the largest int") }
         n = next
@@ -187,6 +189,32 @@ extension Interpreter {
         code = Int32(truncatingIfNeeded: i)
       }
       throw ExitRequest(code: code)
+    }
+    reg("pow", 2, 2, "pow(a, b): a to the power b (an int for int arguments and b >= 0)") { a, _ in
+      switch (a[0], a[1]) {
+      case (.int(let x), .int(let y)) where y >= 0:
+        var r = 1, base = x, e = y
+        while e > 0 {
+          if e & 1 == 1 {
+            let (m, o) = r.multipliedReportingOverflow(by: base)
+            if o { throw MPError("overflow", "integer overflow in pow() (ints are 64-bit; use floats)") }
+            r = m
+          }
+          e >>= 1
+          if e > 0 {
+            let (b2, o) = base.multipliedReportingOverflow(by: base)
+            if o { throw MPError("overflow", "integer overflow in pow() (ints are 64-bit; use floats)") }
+            base = b2
+          }
+        }
+        return .int(r)
+      default:
+        guard let (x, y) = numbers(a[0], a[1]) else {
+          throw MPError("type", "pow() needs numbers, found \(a[0].typeName) and \(a[1].typeName)")
+        }
+        if x == 0 && y < 0 { throw MPError("zero", "zero to a negative power") }
+        return .float(Glibc.pow(x, y))
+      }
     }
     reg("now", 0, 0, "now(): monotonic seconds as a float, for timing (like time.perf_counter)") { _, _ in .float(Timing.now()) }
     reg("sleep", 1, 1, "sleep(seconds): pause this process (Ctrl-C interrupts)") { a, _ in

@@ -7,7 +7,10 @@ extension Compiler {
     let f = try compileExpr(callee)
     let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let interp = self.interp, vm = self.vm
-    let at = callee.loc
+    // Point at the name being called; for `f()()` or `xs[0]()`, at this call's '('.
+    var at = loc
+    if case .name = callee { at = callee.loc }
+    if case .member = callee { at = callee.loc }
     switch argCodes.count {
     case 0:
       return { fp in
@@ -134,7 +137,7 @@ extension Compiler {
         case .returned: return .returned
         }
         vm.pointee.ticks &-= 1
-        if vm.pointee.ticks <= 0 { try interp.slowTick() }
+        if vm.pointee.ticks <= 0 { try interp.slowTick(loc) }
         return nil
       }
       let v = try it(fp)

@@ -66,8 +66,8 @@ extension Compiler {
       case "<=": slow = { fp in try lessOrEqual(try l(fp), try r(fp), "<=", loc) }
       case ">": slow = { fp in try lessThan(try r(fp), try l(fp), ">", loc, swapped: true) }
       case ">=": slow = { fp in try lessOrEqual(try r(fp), try l(fp), ">=", loc, swapped: true) }
-      case "==": slow = { fp in try valuesEqual(try l(fp), try r(fp)) }
-      default: slow = { fp in try !valuesEqual(try l(fp), try r(fp)) }
+      case "==": slow = { fp in try located(loc) { try valuesEqual(try l(fp), try r(fp)) } }
+      default: slow = { fp in try located(loc) { try !valuesEqual(try l(fp), try r(fp)) } }
       }
       // `local < 10`: no closure call for either operand when both are ints.
       if case .name(let ref) = a, case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage,

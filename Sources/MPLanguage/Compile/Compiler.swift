@@ -147,8 +147,8 @@ struct Compiler {
       }
     case .ifElse(let arms, let elseBody):
       return try compileIf(arms, elseBody)
-    case .whileLoop(let cond, let body, _):
-      return try compileWhile(cond, body)
+    case .whileLoop(let cond, let body, let loc):
+      return try compileWhile(cond, body, loc)
     case .forLoop(let pattern, let iter, let body, let loc):
       return try compileFor(pattern, iter, body, loc)
     case .breakLoop(let loc):
@@ -205,7 +205,7 @@ struct Compiler {
     return rest
   }
 
-  mutating func compileWhile(_ cond: Expr, _ body: [Stmt]) throws -> StmtCode {
+  mutating func compileWhile(_ cond: Expr, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
     let c = try compileCond(cond)
     loopDepth += 1
     let b = try compileBlock(body)
@@ -219,7 +219,7 @@ struct Compiler {
         case .returned: return .returned
         }
         vm.pointee.ticks &-= 1
-        if vm.pointee.ticks <= 0 { try interp.slowTick() }
+        if vm.pointee.ticks <= 0 { try interp.slowTick(loc) }
       }
       return .next
     }

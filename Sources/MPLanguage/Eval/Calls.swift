@@ -34,7 +34,7 @@ extension Interpreter {
       vm.pointee.depth -= 1
     }
     vm.pointee.ticks &-= 1
-    if vm.pointee.ticks <= 0 { try slowTick() }
+    if vm.pointee.ticks <= 0 { try slowTick(loc) }
     do {
       if !p.capturedParams.isEmpty {
         for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
@@ -64,7 +64,8 @@ extension Interpreter {
     if vm.pointee.depth >= maxCallDepth || UInt(mp_stack_pointer()) < vm.pointee.stackFloor
       || base + max(p.frameSize, argc) > vm.pointee.stackEnd
     {
-      try fail(MPError("recursion", "recursion depth exceeded (\(vm.pointee.depth) nested calls, in '\(p.name)')", at: loc))
+      let depth = vm.pointee.depth
+      try fail(MPError("recursion", "recursion depth exceeded (\(depth > 0 ? "\(depth) nested calls, " : "")in '\(p.name)')", at: loc))
     }
     if argc > p.nparams || argc < p.nrequired {
       let expected: String
@@ -85,10 +86,15 @@ extension Interpreter {
       for i in argc..<p.nparams {
         if let d = p.defaults[i] { base[i] = try d(base) }
       }
-    } catch {
+    } catch var e as MPError {
       base.deinitialize(count: p.nparams)
       vm.pointee.sp = base
-      throw error
+      // A failing default value is an error in the call: show where.
+      var at = e.pendingLoc ?? p.loc
+      if at.line == 0 { at = p.loc }
+      e.trace.append(.init(function: p.name, loc: at))
+      e.pendingLoc = loc
+      throw e
     }
     return p.nparams
   }

@@ -188,6 +188,13 @@ public func checkNativeStack(_ what: String) throws {
   }
 }
 
+/// Runs `body`, giving errors raised deep inside (nested comparisons) the
+/// location of the operator.
+@inline(__always)
+func located<T>(_ loc: SourceLocation, _ body: () throws -> T) throws -> T {
+  do { return try body() } catch let e as MPError { throw e.located(loc) }
+}
+
 /// Like Python's recursion limit for `==` on self-containing lists.
 @inline(__always)
 func checkDepth(_ depth: Int, _ what: String) throws {
@@ -203,9 +210,11 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
   case (.float(let x), .int(let y)): return x < Double(y)
   case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
   case (.list(let x), .list(let y)):
-    try checkDepth(depth, "comparing nested lists")
+    do {
+      try checkDepth(depth, "comparing nested lists")
+    } catch let e as MPError { throw e.located(loc) }
     for i in 0..<min(x.items.count, y.items.count) {
-      if try valuesEqual(x.items[i], y.items[i], depth: depth + 1) { continue }
+      if try located(loc, { try valuesEqual(x.items[i], y.items[i], depth: depth + 1) }) { continue }
       return try lessThan(x.items[i], y.items[i], op, loc, depth: depth + 1)
     }
     return x.items.count < y.items.count

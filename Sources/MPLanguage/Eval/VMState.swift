@@ -46,16 +46,16 @@ extension Interpreter {
   }
 
   /// The periodic check: Ctrl-C and the step limit.
-  func slowTick() throws {
+  func slowTick(_ loc: SourceLocation) throws {
     vm.pointee.ticks = tickInterval
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError("interrupt", "interrupted", at: loc)
     }
     if vm.pointee.stepsLeft != Int.max {
       vm.pointee.stepsLeft -= tickInterval
       if vm.pointee.stepsLeft <= 0 {
-        throw MPError("timeout", "step limit reached")
+        throw MPError("timeout", "step limit reached", at: loc)
       }
     }
   }

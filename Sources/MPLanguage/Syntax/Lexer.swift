@@ -297,7 +297,8 @@ public struct Lexer {
           expr.unicodeScalars.append(advance())
         }
         guard peek() != nil else {
-          throw MPError.syntax("unterminated string (it starts here)", at: stringStart, incomplete: true)
+          let brace = SourceLocation(file: holeLoc.file, line: holeLoc.line, column: max(1, holeLoc.column - 1))
+          throw MPError.syntax("'{' in a string is not closed by '}' (write '\\{' for a literal brace)", at: brace, incomplete: true)
         }
         expr.unicodeScalars.append(advance())
       default:

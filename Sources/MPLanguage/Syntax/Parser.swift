@@ -16,6 +16,9 @@ public struct Parser {
   var firstLine = 1
   /// Deep nesting is refused long before the native stack could overflow.
   static let maxDepth = 200
+  /// Longest chain of one binary operator level. The `mp` executable runs on
+  /// a 1 GiB stack and raises it; embedders on an 8 MiB stack keep 1,000.
+  nonisolated(unsafe) public static var maxChainLength = 1_000
 
   public init(tokens: [Token], file: String, text: String = "") {
     self.tokens = tokens
@@ -252,6 +255,9 @@ public struct Parser {
   /// Then a block, or "=>" expression for the short form.
   mutating func parseFunctionRest(name: String, start: SourceLocation) throws -> FnNode {
     let startIndex = offset(of: start)
+    if name == "<anonymous>", case .keyword(let k) = tok.kind {
+      throw error("expected a function name or '(' after 'fn', found keyword '\(k.rawValue)' (keywords cannot be names)")
+    }
     let params: [Param] = try withNewlines(skipped: true) { p in
       _ = try p.expect("(", "before the parameters")
       var params: [Param] = []

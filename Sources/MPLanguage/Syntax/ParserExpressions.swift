@@ -8,7 +8,9 @@ extension Parser {
   /// orExpr = andExpr { "or" andExpr }
   mutating func parseOr() throws -> Expr {
     var e = try parseAnd()
+    var n = 0
     while checkKeyword(.or) {
+      try chainStep(&n)
       let t = next()
       e = .binary("or", e, try parseAnd(), t.loc)
     }
@@ -18,7 +20,9 @@ extension Parser {
   /// andExpr = notExpr { "and" notExpr }
   mutating func parseAnd() throws -> Expr {
     var e = try parseNot()
+    var n = 0
     while checkKeyword(.and) {
+      try chainStep(&n)
       let t = next()
       e = .binary("and", e, try parseNot(), t.loc)
     }
@@ -70,9 +74,11 @@ extension Parser {
   /// sum = term { ( "+" | "-" ) term }
   mutating func parseSum() throws -> Expr {
     var e = try parseTerm()
+    var n = 0
     while true {
       let t = tok
       guard case .op(let o) = t.kind, o == "+" || o == "-" else { return e }
+      try chainStep(&n)
       _ = next()
       e = .binary(o, e, try parseTerm(), t.loc)
     }
@@ -81,9 +87,11 @@ extension Parser {
   /// term = unary { ( "*" | "/" | "//" | "%" ) unary }
   mutating func parseTerm() throws -> Expr {
     var e = try parseUnary()
+    var n = 0
     while true {
       let t = tok
       guard case .op(let o) = t.kind, o == "*" || o == "/" || o == "//" || o == "%" else { return e }
+      try chainStep(&n)
       _ = next()
       e = .binary(o, e, try parseUnary(), t.loc)
     }
@@ -101,7 +109,19 @@ extension Parser {
     if check("+") {
       throw error("unexpected '+' (mp has no unary plus)")
     }
+    if check("*") {
+      throw error("expected an expression, found '*' (mp has no '**'; use pow(a, b))")
+    }
     return try parsePostfix()
+  }
+
+  /// A chain `a + b + c ...` builds a tree as deep as it is long, and the
+  /// later phases walk it recursively: bound it like nesting.
+  mutating func chainStep(_ n: inout Int) throws {
+    n += 1
+    if n > Parser.maxChainLength {
+      throw error("expression too long: more than \(Parser.maxChainLength) operators in a row (split it into several statements)")
+    }
   }
 
   /// postfix = primary { "(" arguments ")" | "[" expression "]" | "." NAME }
@@ -250,11 +270,20 @@ extension Parser {
       case .text(let s):
         pieces.append(.text(s))
       case .hole(let source, let at, let spec):
-        let toks = try Lexer.tokenize(source, file: file, line: at.line, column: at.column)
-        var sub = Parser(tokens: toks, file: file)
-        sub.newlineModes = [true]
-        sub.depth = depth
-        let e = try sub.parseExpression()
+        var sub: Parser
+        let e: Expr
+        do {
+          let toks = try Lexer.tokenize(source, file: file, line: at.line, column: at.column)
+          sub = Parser(tokens: toks, file: file)
+          sub.newlineModes = [true]
+          sub.depth = depth
+          e = try sub.parseExpression()
+        } catch var err as MPError {
+          // The hole's text is complete: running out of it is a real error,
+          // not input the REPL should wait for.
+          err.isIncomplete = false
+          throw err
+        }
         if case .eof = sub.tok.kind {} else {
           throw sub.error("expected '}' after the interpolated expression, found \(sub.tok.display)")
         }
