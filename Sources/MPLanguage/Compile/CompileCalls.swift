@@ -4,6 +4,12 @@ extension Compiler {
     if case .member(let obj, let name, let mloc) = callee {
       return try compileMethodCall(obj, name, args, mloc)
     }
+    if case .name(let ref) = callee, MemoryLayout<Value>.size == 9 {
+      switch ref.binding {
+      case .global, .unresolved: return try compileGlobalCall(ref, args)
+      default: break
+      }
+    }
     let f = try compileExpr(callee)
     let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let interp = self.interp, vm = self.vm
@@ -73,6 +79,62 @@ extension Compiler {
         for a in argCodes { vals.append(try a.run(fp)) }
         return try interp.callValue(fv, vals, at)
       }
+    }
+  }
+
+  /// A call of a global function, the common case (`fib(n - 1)`). While
+  /// the global still holds the closure this call site saw first, the
+  /// closure is called straight from the cache, which keeps it alive: no
+  /// copy out of the global, so no reference counting on the call.
+  mutating func compileGlobalCall(_ ref: NameRef, _ args: [Expr]) throws -> ExprCode {
+    let site = GlobalCallSite(try globalOperand(ref), interp, ref.loc)
+    // Captured one by one (not through `site`): a closure's captured lets
+    // are read without reference counting.
+    let values = site.values, defined = site.defined, index = site.index, info = site.info
+    let slot = site.slot, cache = site.cache, interp = self.interp, vm = self.vm, at = ref.loc
+    @inline(__always) func cached() throws -> Unmanaged<Closure>? {
+      guard defined[index] else { throw info.undefined() }
+      let bits = slot.load(as: UInt.self)
+      guard bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] else { return nil }
+      return Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+    }
+    if args.count == 1 {
+      let a0 = try compileExpr(args[0])
+      return { fp in
+        if let c = try cached() {
+          let x = try a0(fp)
+          let base = vm.pointee.sp
+          try interp.push(x, loc: at)
+          return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: 1, loc: at) }
+        }
+        let fv = values[index]
+        site.remember(fv)
+        let x = try a0(fp)
+        if case .function(let c) = fv {
+          let base = vm.pointee.sp
+          try interp.push(x, loc: at)
+          return try interp.enter(c, base: base, argc: 1, loc: at)
+        }
+        return try interp.callValue(fv, [x], at)
+      }
+    }
+    let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
+    let n = argCodes.count
+    return { fp in
+      if let c = try cached() {
+        let base = try site.pushAll(argCodes, fp)
+        return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: n, loc: at) }
+      }
+      let fv = values[index]
+      site.remember(fv)
+      if case .function(let c) = fv {
+        let base = try site.pushAll(argCodes, fp)
+        return try interp.enter(c, base: base, argc: n, loc: at)
+      }
+      var vals: [Value] = []
+      vals.reserveCapacity(n)
+      for a in argCodes { vals.append(try a.run(fp)) }
+      return try interp.callValue(fv, vals, at)
     }
   }
 
@@ -199,5 +261,80 @@ extension Interpreter {
     case .builtin(let b): return try callBuiltin(b, args, loc: loc)
     default: return try call(f, args, at: loc)
     }
+  }
+}
+
+/// What a global call site keeps: the global's place, and a one-entry
+/// cache of the closure it held (pinned, so calling it needs no reference
+/// counting).
+final class GlobalCallSite {
+  let values: UnsafeMutablePointer<Value>
+  let defined: UnsafeMutablePointer<Bool>
+  let index: Int
+  let info: GlobalInfo
+  let slot: UnsafeRawPointer
+  /// unowned(unsafe): the interpreter outlives its compiled code, and a
+  /// checked unowned reference would count references on every call.
+  unowned(unsafe) let interp: Interpreter
+  let vm: UnsafeMutablePointer<VMState>
+  let at: SourceLocation
+  /// The cached closure's address (0: none) and the tag byte of `.function`.
+  let cache: UnsafeMutablePointer<UInt>
+
+  init(_ g: GlobalOperand, _ interp: Interpreter, _ at: SourceLocation) {
+    values = g.values
+    defined = g.defined
+    index = g.index
+    info = g.info
+    slot = UnsafeRawPointer(g.values + g.index)
+    self.interp = interp
+    vm = interp.vm
+    self.at = at
+    cache = .allocate(capacity: 2)
+    cache.initialize(repeating: 0, count: 2)
+  }
+
+  /// The cached closure if the global still holds it; throws if the global is undefined.
+  @inline(__always)
+  func cached() throws -> Unmanaged<Closure>? {
+    guard defined[index] else { throw info.undefined() }
+    let bits = slot.load(as: UInt.self)
+    guard bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] else { return nil }
+    return Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+  }
+
+  /// Remembers the first closure found in the global, pinned for the life of this code.
+  func remember(_ fv: Value) {
+    guard cache[0] == 0, case .function(let c) = fv else { return }
+    var probe = fv
+    let (bits, tag) = withUnsafeBytes(of: &probe) { ($0.load(as: UInt.self), UInt($0[8])) }
+    guard bits == UInt(bitPattern: Unmanaged.passUnretained(c).toOpaque()) else { return }
+    _ = Unmanaged.passRetained(c)
+    cache[1] = tag
+    cache[0] = bits
+  }
+
+  @inline(__always)
+  func push(_ x: Value) throws -> Frame {
+    let base = vm.pointee.sp
+    try interp.push(x, loc: at)
+    return base
+  }
+
+  func pushAll(_ argCodes: [ExprBox], _ fp: Frame) throws -> Frame {
+    let base = vm.pointee.sp
+    var n = 0
+    do {
+      for a in argCodes {
+        let v = try a.run(fp)
+        try interp.push(v, loc: at)
+        n += 1
+      }
+    } catch {
+      base.deinitialize(count: n)
+      vm.pointee.sp = base
+      throw error
+    }
+    return base
   }
 }

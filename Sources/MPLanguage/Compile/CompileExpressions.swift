@@ -59,30 +59,8 @@ extension Compiler {
   mutating func compileCond(_ e: Expr) throws -> CondCode {
     switch e {
     case .binary(let op, let a, let b, let loc) where ["<", "<=", ">", ">=", "==", "!="].contains(op):
-      let l = try compileExpr(a), r = try compileExpr(b)
-      let slow: CondCode
-      switch op {
-      case "<": slow = { fp in try lessThan(try l(fp), try r(fp), "<", loc) }
-      case "<=": slow = { fp in try lessOrEqual(try l(fp), try r(fp), "<=", loc) }
-      case ">": slow = { fp in try lessThan(try r(fp), try l(fp), ">", loc, swapped: true) }
-      case ">=": slow = { fp in try lessOrEqual(try r(fp), try l(fp), ">=", loc, swapped: true) }
-      case "==": slow = { fp in try located(loc) { try valuesEqual(try l(fp), try r(fp)) } }
-      default: slow = { fp in try located(loc) { try !valuesEqual(try l(fp), try r(fp)) } }
-      }
-      // `local < 10`: no closure call for either operand when both are ints.
-      if case .name(let ref) = a, case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage,
-        case .literal(.int(let k), _) = b
-      {
-        switch op {
-        case "<": return { fp in if case .int(let x) = fp[s] { return x < k }; return try slow(fp) }
-        case "<=": return { fp in if case .int(let x) = fp[s] { return x <= k }; return try slow(fp) }
-        case ">": return { fp in if case .int(let x) = fp[s] { return x > k }; return try slow(fp) }
-        case ">=": return { fp in if case .int(let x) = fp[s] { return x >= k }; return try slow(fp) }
-        case "==": return { fp in if case .int(let x) = fp[s] { return x == k }; return try slow(fp) }
-        default: return { fp in if case .int(let x) = fp[s] { return x != k }; return try slow(fp) }
-        }
-      }
-      return slow
+      if let c = specializedComparison(op, try operand(a), try operand(b), loc) { return c }
+      throw MPError.syntax("unknown comparison '\(op)'", at: loc)
     case .binary("and", let a, let b, _):
       let l = try compileCond(a), r = try compileCond(b)
       return { fp in try l(fp) && r(fp) }
@@ -120,36 +98,10 @@ extension Compiler {
       return { fp in .bool(try c(fp)) }
     default: break
     }
+    if let code = specializedArithmetic(op, try operand(a), try operand(b), loc) { return code }
     let l = try compileExpr(a)
-    // `local + 1`, `n - 2`: the int fast path without a second closure call.
-    if case .literal(.int(let k), _) = b, op == "+" || op == "-" {
-      if case .name(let ref) = a, case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage {
-        if op == "+" {
-          return { fp in
-            if case .int(let x) = fp[s] {
-              let (r, o) = x.addingReportingOverflow(k)
-              if !o { return .int(r) }
-            }
-            return try add(fp[s], .int(k), loc)
-          }
-        }
-        return { fp in
-          if case .int(let x) = fp[s] {
-            let (r, o) = x.subtractingReportingOverflow(k)
-            if !o { return .int(r) }
-          }
-          return try subtract(fp[s], .int(k), loc)
-        }
-      }
-    }
     let r = try compileExpr(b)
     switch op {
-    case "+": return { fp in try add(try l(fp), try r(fp), loc) }
-    case "-": return { fp in try subtract(try l(fp), try r(fp), loc) }
-    case "*": return { fp in try multiply(try l(fp), try r(fp), loc) }
-    case "/": return { fp in try divide(try l(fp), try r(fp), loc) }
-    case "//": return { fp in try floorDivide(try l(fp), try r(fp), loc) }
-    case "%": return { fp in try modulo(try l(fp), try r(fp), loc) }
     case "in": return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
     case "not in": return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) }
     default:
@@ -206,13 +158,8 @@ extension Compiler {
   }
 
   func globalRead(_ ref: NameRef) throws -> ExprCode {
-    let i = try module.slot(ref.name)
-    let values = module.values, defined = module.defined
-    let m = module, locals = localNames, name = ref.name, loc = ref.loc
-    return { _ in
-      if defined[i] { return values[i] }
-      throw undefinedName(name, m, locals, loc)
-    }
+    let g = try globalOperand(ref)
+    return { fp in try g.get(fp) }
   }
 
   /// Code that stores a value into a name that already exists.
@@ -248,36 +195,34 @@ extension Compiler {
   }
 
   mutating func compileAssign(_ target: Expr, _ op: String?, _ value: Expr, _ loc: SourceLocation) throws -> StmtCode {
-    let v: ExprCode
-    if let op, case .name = target {
-      v = try compileBinary(op, target, value, loc)
-    } else {
-      v = try compileExpr(value)
-    }
     switch target {
     case .name(let ref):
-      // `i += 1` on a plain local int: no closure calls at all.
-      if op == "+", case .local(let d) = ref.binding, !d.isCaptured, case .local(let s) = d.storage,
-        case .literal(.int(let k), _) = value
-      {
-        return { fp in
-          if case .int(let x) = fp[s] {
-            let (r, o) = x.addingReportingOverflow(k)
-            if !o {
-              fp[s] = .int(r)
-              return .next
-            }
-          }
-          fp[s] = try add(fp[s], .int(k), loc)
-          return .next
+      var localSlot: Int? = nil
+      var global: GlobalOperand? = nil
+      switch ref.binding {
+      case .local(let d):
+        if !d.isCaptured, case .local(let s) = d.storage { localSlot = s }
+      case .global, .unresolved:
+        global = try globalOperand(ref)
+      case .upvalue: break
+      }
+      if let op, let code = specializedCompound(op, localSlot, global, try operand(value), loc) { return code }
+      if op == nil, let s = localSlot {
+        switch try operand(value) {
+        case .local(let x): return assignCode(toLocal: s, x)
+        case .constant(let x): return assignCode(toLocal: s, x)
+        case .global(let x): return assignCode(toLocal: s, x)
+        case .code(let x): return assignCode(toLocal: s, x)
         }
       }
+      let v = try op.map { try compileBinary($0, target, value, loc) } ?? compileExpr(value)
       let write = try compileNameWrite(ref)
       return { fp in
         try write(fp, try v(fp))
         return .next
       }
     case .index(let obj, let idx, let iloc):
+      let v = try compileExpr(value)
       let oc = try compileExpr(obj), ic = try compileExpr(idx)
       if let op {
         return { fp in
@@ -294,6 +239,7 @@ extension Compiler {
         return .next
       }
     case .member(let obj, let name, let mloc):
+      let v = try compileExpr(value)
       let oc = try compileExpr(obj)
       let interp = self.interp
       if let op {

@@ -11,8 +11,10 @@ extension Interpreter {
     let vm = self.vm
     let size = p.frameSize
     var argc = argc
+    // The native stack is measured every 16 levels: far more often than
+    // 16 frames could use up the 1 MiB margin below the floor.
     if argc != p.nparams || base + size > vm.pointee.stackEnd || vm.pointee.depth >= maxCallDepth
-      || UInt(mp_stack_pointer()) < vm.pointee.stackFloor
+      || (vm.pointee.depth & 15 == 0 && UInt(mp_stack_pointer()) < vm.pointee.stackFloor)
     {
       argc = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
     }
@@ -36,7 +38,7 @@ extension Interpreter {
     vm.pointee.ticks &-= 1
     if vm.pointee.ticks <= 0 { try slowTick(loc) }
     do {
-      if !p.capturedParams.isEmpty {
+      if p.hasCapturedParams {
         for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
       }
       if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }

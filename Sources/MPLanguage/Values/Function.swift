@@ -67,6 +67,8 @@ public final class FunctionProto {
       if case .local(let s) = p.decl.storage { cap.append(s) }
     }
     capturedParams = cap
+    hasCapturedParams = !cap.isEmpty
+    nparams = node.params.count
     loc = node.loc
     sourceText = node.sourceText
     self.module = module
@@ -76,7 +78,9 @@ public final class FunctionProto {
     FunctionProto.all.append(self)
   }
 
-  var nparams: Int { paramNames.count }
+  /// Stored, not computed: the call path reads these on every call.
+  let nparams: Int
+  let hasCapturedParams: Bool
 }
 
 /// A function value: code plus the variables it captured.

@@ -7,7 +7,7 @@ public enum Value {
   case bool(Bool)
   case int(Int)
   case float(Double)
-  case str(String)
+  indirect case str(String)
   case list(ListRef)
   case map(MapRef)
   case function(Closure)

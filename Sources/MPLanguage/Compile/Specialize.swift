@@ -1,0 +1,311 @@
+/// Operand-specialised code for arithmetic, comparisons and assignments.
+///
+/// Where an operand is a plain local, a constant or a global, the
+/// operation reads it directly instead of calling a child closure: each
+/// closure call costs tens of instructions, and loops are made of these
+/// nodes. Generic functions over operand and operator types are
+/// specialised by the compiler into one closure per shape.
+
+protocol Operand {
+  func get(_ fp: Frame) throws -> Value
+}
+
+struct LocalOperand: Operand {
+  let slot: Int
+  @inline(__always) func get(_ fp: Frame) throws -> Value { fp[slot] }
+}
+
+struct ConstOperand: Operand {
+  let value: Value
+  @inline(__always) func get(_ fp: Frame) throws -> Value { value }
+}
+
+/// What a failed global lookup needs to explain itself, kept off the hot path.
+final class GlobalInfo {
+  let name: String
+  let module: ModuleScope
+  let locals: [String]
+  let loc: SourceLocation
+  init(_ name: String, _ module: ModuleScope, _ locals: [String], _ loc: SourceLocation) {
+    self.name = name
+    self.module = module
+    self.locals = locals
+    self.loc = loc
+  }
+  func undefined() -> MPError { undefinedName(name, module, locals, loc) }
+}
+
+struct GlobalOperand: Operand {
+  let values: UnsafeMutablePointer<Value>
+  let defined: UnsafeMutablePointer<Bool>
+  let index: Int
+  let info: GlobalInfo
+  @inline(__always) func get(_ fp: Frame) throws -> Value {
+    if defined[index] { return values[index] }
+    throw info.undefined()
+  }
+}
+
+struct CodeOperand: Operand {
+  let code: ExprCode
+  @inline(__always) func get(_ fp: Frame) throws -> Value { try code(fp) }
+}
+
+/// How an expression can be read, decided at compile time.
+enum OperandKind {
+  case local(LocalOperand)
+  case constant(ConstOperand)
+  case global(GlobalOperand)
+  case code(CodeOperand)
+}
+
+protocol BinaryOp {
+  static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value
+}
+
+enum AddOp: BinaryOp {
+  @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+    if case .int(let x) = a, case .int(let y) = b {
+      let (r, o) = x.addingReportingOverflow(y)
+      if !o { return .int(r) }
+    }
+    return try add(a, b, loc)
+  }
+}
+
+enum SubOp: BinaryOp {
+  @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+    if case .int(let x) = a, case .int(let y) = b {
+      let (r, o) = x.subtractingReportingOverflow(y)
+      if !o { return .int(r) }
+    }
+    return try subtract(a, b, loc)
+  }
+}
+
+enum MulOp: BinaryOp {
+  @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+    if case .int(let x) = a, case .int(let y) = b {
+      let (r, o) = x.multipliedReportingOverflow(by: y)
+      if !o { return .int(r) }
+    }
+    return try multiply(a, b, loc)
+  }
+}
+
+enum DivOp: BinaryOp {
+  static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value { try divide(a, b, loc) }
+}
+
+enum FloorDivOp: BinaryOp {
+  static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value { try floorDivide(a, b, loc) }
+}
+
+enum ModOp: BinaryOp {
+  @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
+    if case .int(let x) = a, case .int(let y) = b, y > 0, x >= 0 { return .int(x % y) }
+    return try modulo(a, b, loc)
+  }
+}
+
+protocol CompareOp {
+  static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool
+}
+
+enum LtOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x < y }
+    return try lessThan(a, b, "<", loc)
+  }
+}
+
+enum LeOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x <= y }
+    return try lessOrEqual(a, b, "<=", loc)
+  }
+}
+
+enum GtOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x > y }
+    return try lessThan(b, a, ">", loc, swapped: true)
+  }
+}
+
+enum GeOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x >= y }
+    return try lessOrEqual(b, a, ">=", loc, swapped: true)
+  }
+}
+
+enum EqOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x == y }
+    return try located(loc) { try valuesEqual(a, b) }
+  }
+}
+
+enum NeOp: CompareOp {
+  @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
+    if case .int(let x) = a, case .int(let y) = b { return x != y }
+    return try located(loc) { try !valuesEqual(a, b) }
+  }
+}
+
+func binaryCode<L: Operand, R: Operand, O: BinaryOp>(_ l: L, _ r: R, _: O.Type, _ loc: SourceLocation) -> ExprCode {
+  { fp in try O.apply(try l.get(fp), try r.get(fp), loc) }
+}
+
+func compareCode<L: Operand, R: Operand, O: CompareOp>(_ l: L, _ r: R, _: O.Type, _ loc: SourceLocation) -> CondCode {
+  { fp in try O.test(try l.get(fp), try r.get(fp), loc) }
+}
+
+/// One closure per combination of operand kinds for operator O.
+func specializedBinary<O: BinaryOp>(_ a: OperandKind, _ b: OperandKind, _ o: O.Type, _ loc: SourceLocation) -> ExprCode {
+  switch (a, b) {
+  case (.local(let l), .local(let r)): return binaryCode(l, r, o, loc)
+  case (.local(let l), .constant(let r)): return binaryCode(l, r, o, loc)
+  case (.local(let l), .global(let r)): return binaryCode(l, r, o, loc)
+  case (.local(let l), .code(let r)): return binaryCode(l, r, o, loc)
+  case (.constant(let l), .local(let r)): return binaryCode(l, r, o, loc)
+  case (.constant(let l), .constant(let r)): return binaryCode(l, r, o, loc)
+  case (.constant(let l), .global(let r)): return binaryCode(l, r, o, loc)
+  case (.constant(let l), .code(let r)): return binaryCode(l, r, o, loc)
+  case (.global(let l), .local(let r)): return binaryCode(l, r, o, loc)
+  case (.global(let l), .constant(let r)): return binaryCode(l, r, o, loc)
+  case (.global(let l), .global(let r)): return binaryCode(l, r, o, loc)
+  case (.global(let l), .code(let r)): return binaryCode(l, r, o, loc)
+  case (.code(let l), .local(let r)): return binaryCode(l, r, o, loc)
+  case (.code(let l), .constant(let r)): return binaryCode(l, r, o, loc)
+  case (.code(let l), .global(let r)): return binaryCode(l, r, o, loc)
+  case (.code(let l), .code(let r)): return binaryCode(l, r, o, loc)
+  }
+}
+
+func specializedCompare<O: CompareOp>(_ a: OperandKind, _ b: OperandKind, _ o: O.Type, _ loc: SourceLocation) -> CondCode {
+  switch (a, b) {
+  case (.local(let l), .local(let r)): return compareCode(l, r, o, loc)
+  case (.local(let l), .constant(let r)): return compareCode(l, r, o, loc)
+  case (.local(let l), .global(let r)): return compareCode(l, r, o, loc)
+  case (.local(let l), .code(let r)): return compareCode(l, r, o, loc)
+  case (.constant(let l), .local(let r)): return compareCode(l, r, o, loc)
+  case (.constant(let l), .constant(let r)): return compareCode(l, r, o, loc)
+  case (.constant(let l), .global(let r)): return compareCode(l, r, o, loc)
+  case (.constant(let l), .code(let r)): return compareCode(l, r, o, loc)
+  case (.global(let l), .local(let r)): return compareCode(l, r, o, loc)
+  case (.global(let l), .constant(let r)): return compareCode(l, r, o, loc)
+  case (.global(let l), .global(let r)): return compareCode(l, r, o, loc)
+  case (.global(let l), .code(let r)): return compareCode(l, r, o, loc)
+  case (.code(let l), .local(let r)): return compareCode(l, r, o, loc)
+  case (.code(let l), .constant(let r)): return compareCode(l, r, o, loc)
+  case (.code(let l), .global(let r)): return compareCode(l, r, o, loc)
+  case (.code(let l), .code(let r)): return compareCode(l, r, o, loc)
+  }
+}
+
+/// `x = v` and `x op= v` where x is a plain local or a global.
+func assignCode<V: Operand>(toLocal s: Int, _ v: V) -> StmtCode {
+  { fp in
+    fp[s] = try v.get(fp)
+    return .next
+  }
+}
+
+func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
+  { fp in
+    fp[s] = try O.apply(fp[s], try v.get(fp), loc)
+    return .next
+  }
+}
+
+func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
+  { fp in
+    let old = try g.get(fp)
+    g.values[g.index] = try O.apply(old, try v.get(fp), loc)
+    return .next
+  }
+}
+
+extension Compiler {
+  /// How `e` can be read without a closure call, if it can.
+  func operand(_ e: Expr) throws -> OperandKind {
+    switch e {
+    case .literal(let v, _):
+      return .constant(ConstOperand(value: v))
+    case .name(let ref):
+      switch ref.binding {
+      case .local(let d):
+        if !d.isCaptured, case .local(let s) = d.storage { return .local(LocalOperand(slot: s)) }
+      case .global, .unresolved:
+        return .global(try globalOperand(ref))
+      case .upvalue: break
+      }
+    default: break
+    }
+    var me = self
+    return .code(CodeOperand(code: try me.compileExpr(e)))
+  }
+
+  func globalOperand(_ ref: NameRef) throws -> GlobalOperand {
+    GlobalOperand(values: module.values, defined: module.defined, index: try module.slot(ref.name),
+                  info: GlobalInfo(ref.name, module, localNames, ref.loc))
+  }
+
+  /// Arithmetic with an operator known at compile time, or nil.
+  func specializedArithmetic(_ op: String, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> ExprCode? {
+    switch op {
+    case "+": return specializedBinary(a, b, AddOp.self, loc)
+    case "-": return specializedBinary(a, b, SubOp.self, loc)
+    case "*": return specializedBinary(a, b, MulOp.self, loc)
+    case "/": return specializedBinary(a, b, DivOp.self, loc)
+    case "//": return specializedBinary(a, b, FloorDivOp.self, loc)
+    case "%": return specializedBinary(a, b, ModOp.self, loc)
+    default: return nil
+    }
+  }
+
+  func specializedComparison(_ op: String, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> CondCode? {
+    switch op {
+    case "<": return specializedCompare(a, b, LtOp.self, loc)
+    case "<=": return specializedCompare(a, b, LeOp.self, loc)
+    case ">": return specializedCompare(a, b, GtOp.self, loc)
+    case ">=": return specializedCompare(a, b, GeOp.self, loc)
+    case "==": return specializedCompare(a, b, EqOp.self, loc)
+    case "!=": return specializedCompare(a, b, NeOp.self, loc)
+    default: return nil
+    }
+  }
+
+  /// `target op= value` for plain locals and globals, or nil.
+  func specializedCompound(_ op: String, _ s: Int?, _ g: GlobalOperand?, _ v: OperandKind, _ loc: SourceLocation) -> StmtCode? {
+    func make<O: BinaryOp>(_ o: O.Type) -> StmtCode {
+      if let s {
+        switch v {
+        case .local(let x): return compoundCode(toLocal: s, x, o, loc)
+        case .constant(let x): return compoundCode(toLocal: s, x, o, loc)
+        case .global(let x): return compoundCode(toLocal: s, x, o, loc)
+        case .code(let x): return compoundCode(toLocal: s, x, o, loc)
+        }
+      }
+      let g = g!
+      switch v {
+      case .local(let x): return compoundCode(toGlobal: g, x, o, loc)
+      case .constant(let x): return compoundCode(toGlobal: g, x, o, loc)
+      case .global(let x): return compoundCode(toGlobal: g, x, o, loc)
+      case .code(let x): return compoundCode(toGlobal: g, x, o, loc)
+      }
+    }
+    guard s != nil || g != nil else { return nil }
+    switch op {
+    case "+": return make(AddOp.self)
+    case "-": return make(SubOp.self)
+    case "*": return make(MulOp.self)
+    case "/": return make(DivOp.self)
+    case "//": return make(FloorDivOp.self)
+    case "%": return make(ModOp.self)
+    default: return nil
+    }
+  }
+}
