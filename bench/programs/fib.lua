@@ -1,0 +1,7 @@
+-- Recursive Fibonacci: function calls, comparison, addition.
+local n = tonumber(arg[1]) or 30
+local function fib(n)
+  if n < 2 then return n end
+  return fib(n - 1) + fib(n - 2)
+end
+print(fib(n))
