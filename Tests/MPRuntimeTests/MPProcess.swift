@@ -32,7 +32,7 @@ final class MPProcess {
     return p
   }
 
-  init(script: String, env: [String: String] = [:]) throws {
+  init(script: String, env: [String: String] = [:], flags: [String] = []) throws {
     let dir = NSTemporaryDirectory() + "mp-test-\(getpid())-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     scriptPath = dir + "/t.mp"
@@ -64,7 +64,7 @@ final class MPProcess {
     for (k, v) in env { environment[k] = v }
     let envStrings = environment.map { "\($0.key)=\($0.value)" }
     var cenv: [UnsafeMutablePointer<CChar>?] = envStrings.map { strdup($0) } + [nil]
-    var cargs: [UnsafeMutablePointer<CChar>?] = [strdup(bin), strdup(scriptPath), nil]
+    var cargs: [UnsafeMutablePointer<CChar>?] = [strdup(bin)] + flags.map { strdup($0) } + [strdup(scriptPath), nil]
     defer {
       for p in cenv { free(p) }
       for p in cargs { free(p) }

@@ -36,6 +36,22 @@ struct Compiler {
   /// directly instead of passing it through `vm.retval`.
   mutating func compileFunctionBody(_ stmts: [Stmt]) throws -> ExprCode {
     let vm = self.vm
+    // `if c { return a }` ... `return b`: base cases of recursive functions
+    // become one conditional expression, with no statement flow at all.
+    if stmts.count >= 2, case .ret(let last?, _)? = stmts.last,
+      stmts.dropLast().allSatisfy({ Compiler.isGuardReturn($0) }),
+      !stmts.contains(where: { if case .fnDecl = $0 { return true }; return false })
+    {
+      var code = try compileExpr(last)
+      for s in stmts.dropLast().reversed() {
+        guard case .ifElse(let arms, nil) = s, case .ret(let e?, _) = arms[0].1[0] else { continue }
+        let c = try compileCond(arms[0].0)
+        let a = try compileExpr(e)
+        let rest = code
+        code = { fp in try c(fp) ? try a(fp) : try rest(fp) }
+      }
+      return code
+    }
     if case .ret(let e?, _)? = stmts.last {
       let prefix = Compiler.sequence(try compileStatements(Array(stmts.dropLast()), hoistingFrom: stmts)[...])
       let tail = try compileExpr(e)
@@ -58,6 +74,14 @@ struct Compiler {
       }
       return .nil
     }
+  }
+
+  /// `if c { return e }` with no else and nothing else in the block.
+  static func isGuardReturn(_ s: Stmt) -> Bool {
+    guard case .ifElse(let arms, nil) = s, arms.count == 1, arms[0].1.count == 1,
+      case .ret(.some, _) = arms[0].1[0]
+    else { return false }
+    return true
   }
 
   mutating func compileStatements(_ stmts: [Stmt], hoistingFrom block: [Stmt]) throws -> [StmtBox] {

@@ -214,14 +214,44 @@ func assignCode<V: Operand>(toLocal s: Int, _ v: V) -> StmtCode {
 }
 
 func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
-  { fp in
+  if O.self == AddOp.self {
+    return { fp in
+      let r = try v.get(fp)
+      // `s += "ab"` appends in place: the slot gives up its string first, so
+      // the append finds the storage unshared (amortised O(1), not a copy).
+      if case .str(let y) = r, case .str(var x) = fp[s] {
+        fp[s] = .nil
+        x += y
+        fp[s] = .str(x)
+        return .next
+      }
+      fp[s] = try O.apply(fp[s], r, loc)
+      return .next
+    }
+  }
+  return { fp in
     fp[s] = try O.apply(fp[s], try v.get(fp), loc)
     return .next
   }
 }
 
 func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
-  { fp in
+  if O.self == AddOp.self {
+    return { fp in
+      let old = try g.get(fp)
+      let r = try v.get(fp)
+      if case .str(let y) = r, case .str(var x) = old {
+        g.values[g.index] = .nil
+        _ = consume old
+        x += y
+        g.values[g.index] = .str(x)
+        return .next
+      }
+      g.values[g.index] = try O.apply(old, r, loc)
+      return .next
+    }
+  }
+  return { fp in
     let old = try g.get(fp)
     g.values[g.index] = try O.apply(old, try v.get(fp), loc)
     return .next

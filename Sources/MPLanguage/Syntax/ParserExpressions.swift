@@ -127,10 +127,12 @@ extension Parser {
   /// postfix = primary { "(" arguments ")" | "[" expression "]" | "." NAME }
   mutating func parsePostfix() throws -> Expr {
     var e = try parsePrimary()
+    var n = 0
     while true {
       // Outside brackets a call or index must start on the same line; inside
       // them newlines mean nothing, as in Python.
       let t = skipsNewlines ? tok : tokens[pos]
+      if t.isOp("(") || t.isOp("[") || t.isOp(".") { try chainStep(&n) }
       if t.isOp("(") {
         _ = next()
         let args = try parseArguments()
