@@ -99,24 +99,7 @@ extension Compiler {
       return Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
     }
     if args.count == 1 {
-      let a0 = try compileExpr(args[0])
-      return { fp in
-        if let c = try cached() {
-          let x = try a0(fp)
-          let base = vm.pointee.sp
-          try interp.push(x, loc: at)
-          return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: 1, loc: at) }
-        }
-        let fv = values[index]
-        site.remember(fv)
-        let x = try a0(fp)
-        if case .function(let c) = fv {
-          let base = vm.pointee.sp
-          try interp.push(x, loc: at)
-          return try interp.enter(c, base: base, argc: 1, loc: at)
-        }
-        return try interp.callValue(fv, [x], at)
-      }
+      return try withOperand(args[0], GlobalCall1(site: site, interp: interp, vm: vm, at: at)).run
     }
     let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let n = argCodes.count
@@ -336,5 +319,39 @@ final class GlobalCallSite {
       throw error
     }
     return base
+  }
+}
+
+/// A one-argument call of a global function, the argument read from an
+/// operand of a known type (`fib(n - 1)` computes `n - 1` in place).
+struct GlobalCall1: OperandConsumer {
+  let site: GlobalCallSite
+  let interp: Interpreter
+  let vm: UnsafeMutablePointer<VMState>
+  let at: SourceLocation
+
+  func make<A: Operand>(_ a0: A) -> ExprBox {
+    let values = site.values, defined = site.defined, index = site.index, info = site.info
+    let slot = site.slot, cache = site.cache, interp = self.interp, vm = self.vm, at = self.at, site = self.site
+    return ExprBox { fp in
+      guard defined[index] else { throw info.undefined() }
+      let bits = slot.load(as: UInt.self)
+      if bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] {
+        let c = Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+        let x = try a0.get(fp)
+        let base = vm.pointee.sp
+        try interp.push(x, loc: at)
+        return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: 1, loc: at) }
+      }
+      let fv = values[index]
+      site.remember(fv)
+      let x = try a0.get(fp)
+      if case .function(let c) = fv {
+        let base = vm.pointee.sp
+        try interp.push(x, loc: at)
+        return try interp.enter(c, base: base, argc: 1, loc: at)
+      }
+      return try interp.callValue(fv, [x], at)
+    }
   }
 }

@@ -45,10 +45,7 @@ struct Compiler {
       var code = try compileExpr(last)
       for s in stmts.dropLast().reversed() {
         guard case .ifElse(let arms, nil) = s, case .ret(let e?, _) = arms[0].1[0] else { continue }
-        let c = try compileCond(arms[0].0)
-        let a = try compileExpr(e)
-        let rest = code
-        code = { fp in try c(fp) ? try a(fp) : try rest(fp) }
+        code = try withOperand(e, GuardReturn(cond: try compileCond(arms[0].0), rest: code)).run
       }
       return code
     }

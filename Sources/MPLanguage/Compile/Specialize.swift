@@ -51,6 +51,15 @@ struct CodeOperand: Operand {
   @inline(__always) func get(_ fp: Frame) throws -> Value { try code(fp) }
 }
 
+/// `a op b` on two simple operands, computed in place by whoever reads it
+/// (a call's argument `n - 1` costs no closure call of its own).
+struct BinaryOperand<L: Operand, R: Operand, O: BinaryOp>: Operand {
+  let l: L
+  let r: R
+  let loc: SourceLocation
+  @inline(__always) func get(_ fp: Frame) throws -> Value { try O.apply(try l.get(fp), try r.get(fp), loc) }
+}
+
 /// How an expression can be read, decided at compile time.
 enum OperandKind {
   case local(LocalOperand)
@@ -337,5 +346,56 @@ extension Compiler {
     case "%": return make(ModOp.self)
     default: return nil
     }
+  }
+}
+
+/// Builds code around an operand of a statically known type (Swift has no
+/// generic closures; a generic method on a consumer type does the job, and
+/// each use is specialised).
+protocol OperandConsumer {
+  associatedtype Result
+  func make<A: Operand>(_ a: A) -> Result
+}
+
+extension Compiler {
+  /// Hands `consumer` the cheapest operand type that reads `e`: a simple
+  /// operand, `simple op simple` for + - *, or a compiled closure.
+  func withOperand<C: OperandConsumer>(_ e: Expr, _ consumer: C) throws -> C.Result {
+    if case .binary(let op, let a, let b, let loc) = e, op == "+" || op == "-" || op == "*" {
+      let l = try operand(a), r = try operand(b)
+      func pair<O: BinaryOp>(_ o: O.Type) -> C.Result? {
+        switch (l, r) {
+        case (.local(let x), .constant(let y)): return consumer.make(BinaryOperand<LocalOperand, ConstOperand, O>(l: x, r: y, loc: loc))
+        case (.local(let x), .local(let y)): return consumer.make(BinaryOperand<LocalOperand, LocalOperand, O>(l: x, r: y, loc: loc))
+        case (.constant(let x), .local(let y)): return consumer.make(BinaryOperand<ConstOperand, LocalOperand, O>(l: x, r: y, loc: loc))
+        default: return nil
+        }
+      }
+      let made: C.Result?
+      switch op {
+      case "+": made = pair(AddOp.self)
+      case "-": made = pair(SubOp.self)
+      default: made = pair(MulOp.self)
+      }
+      if let made { return made }
+    }
+    switch try operand(e) {
+    case .local(let x): return consumer.make(x)
+    case .constant(let x): return consumer.make(x)
+    case .global(let x): return consumer.make(x)
+    case .code(let x): return consumer.make(x)
+    }
+  }
+}
+
+/// `if c { return a } else rest`, the value read straight from its operand.
+struct GuardReturn: OperandConsumer {
+  let cond: CondCode
+  let rest: ExprCode
+  // Results are boxed: a bare closure returned through a generic result is
+  // reabstracted, and every call would pay a thunk.
+  func make<A: Operand>(_ a: A) -> ExprBox {
+    let c = cond, r = rest
+    return ExprBox { fp in try c(fp) ? try a.get(fp) : try r(fp) }
   }
 }
