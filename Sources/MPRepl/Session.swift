@@ -11,7 +11,7 @@ final class Session {
     case exit(Int32)
   }
 
-  static let commands = [":help", ":time", ":load", ":reset", ":quit", ":quit!"]
+  static let commands = [":help", ":time", ":ps", ":load", ":reset", ":quit", ":quit!"]
 
   let interp: Interpreter
   let interactive: Bool
@@ -103,6 +103,10 @@ final class Session {
       let outcome = run(statement, file: file, firstLine: firstLine)
       writeAll(2, Timing.line(since: mark, interp) + "\n")
       return outcome
+    case ":ps":
+      guard arg.isEmpty else { return usage(":ps") }
+      writeAll(1, Session.processTable(interp))
+      return .next
     case ":load":
       guard !arg.isEmpty else { return usage(":load FILE") }
       return load(Session.unquote(arg))
@@ -183,6 +187,27 @@ final class Session {
     return t.c_lflag & tcflag_t(ECHO) != 0 && t.c_lflag & tcflag_t(ECHOCTL) != 0
   }
 
+  /// `:ps`: the live child processes as a table, from the `ps()` built-in
+  /// the runtime provides.
+  static func processTable(_ interp: Interpreter) -> String {
+    guard let ps = Interpreter.builtins["ps"], case .list(let l)? = try? ps.fn([], interp) else {
+      return "no process information (the runtime is not loaded)\n"
+    }
+    if l.items.isEmpty { return "no child processes\n" }
+    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+    var out = pad("PID", 8) + pad("FUNCTION", 18) + pad("STATE", 28) + "AGE\n"
+    for item in l.items {
+      guard case .map(let m) = item else { continue }
+      let pid = m[.str("pid")]?.str ?? "?"
+      let name = m[.str("name")]?.str ?? "?"
+      let state = m[.str("state")]?.str ?? "?"
+      var age = "?"
+      if case .float(let a)? = m[.str("age")] { age = FormatSpec_age(a) }
+      out += pad(pid, 8) + pad(name, 18) + pad(state, 28) + age + "\n"
+    }
+    return out
+  }
+
   static func blankingCommand(_ text: String) -> String {
     var s = Substring(text)
     var prefix = ""
@@ -205,6 +230,8 @@ final class Session {
         :time STATEMENT  run STATEMENT, then print to stderr its wall time, this process's CPU,
                          children's CPU, processes started and parallelism; children's CPU counts
                          only the children that ended inside the statement
+        :ps              the live child processes: pid, function, state (running, waiting on what,
+                         exited) and age
         :load FILE       run FILE's top level in this session; its globals stay defined
         :reset           forget every binding made in this session
         :quit            leave, after waiting for child processes still running (also Ctrl-D)
@@ -222,4 +249,11 @@ final class Session {
     }
     return out
   }
+}
+
+/// "1.2 s", "3 min 4 s".
+func FormatSpec_age(_ seconds: Double) -> String {
+  if seconds < 60 { return formatFloat((seconds * 10).rounded() / 10) + " s" }
+  let m = Int(seconds) / 60
+  return "\(m) min \(Int(seconds) % 60) s"
 }

@@ -64,7 +64,8 @@ final class CompleterTests: XCTestCase {
     XCTAssertEqual(items(":l"), [":load"])
     XCTAssertEqual(completer.complete(":l").suffixIfUnique, " ")
     XCTAssertEqual(items(":qu"), [":quit", ":quit!"])
-    XCTAssertEqual(items(":ps"), [])
+    XCTAssertEqual(items(":p"), [":ps"])
+    XCTAssertEqual(items(":tr"), [])
     XCTAssertEqual(items(":time pri"), ["print"])
     XCTAssertEqual(completer.complete(":time pri").tokenStart, 6)
   }

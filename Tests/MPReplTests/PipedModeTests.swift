@@ -112,13 +112,23 @@ final class PipedModeTests: XCTestCase {
   }
 
   func testUnknownCommandsListTheKnownOnes() throws {
-    for command in [":ps", ":trace 1", ":frobnicate"] {
+    for command in [":trace 1", ":frobnicate"] {
       let r = try run("\(command)\nprint(1)\n")
       XCTAssertEqual(r.stdout, "1\n")
       XCTAssertTrue(r.stderr.contains("unknown command"), r.stderr)
-      XCTAssertTrue(r.stderr.contains(":help :time :load :reset :quit :quit!"), r.stderr)
+      XCTAssertTrue(r.stderr.contains(":help :time :ps :load :reset :quit :quit!"), r.stderr)
       XCTAssertEqual(r.status, 1)
     }
+  }
+
+  func testPsListsLiveChildrenWithFunctionStateAndAge() throws {
+    let r = try run("let p = spawn(sleep, 1)\nlet q = spawn(fn() => get(queue()))\n:ps\np.kill()\nq.kill()\n")
+    let lines = r.stdout.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines.first?.split(separator: " ").filter { !$0.isEmpty }, ["PID", "FUNCTION", "STATE", "AGE"], r.stdout)
+    XCTAssertTrue(lines.contains { $0.contains("sleep") && $0.contains("running") && $0.hasSuffix(" s") }, r.stdout)
+    XCTAssertTrue(lines.contains { $0.contains("<anonymous>") && $0.contains("waiting on get on queue") }
+                  || lines.contains { $0.contains("<anonymous>") && $0.contains("running") }, r.stdout)
+    XCTAssertEqual(r.status, 0, r.stderr)
   }
 
   func testQuitStopsReading() throws {

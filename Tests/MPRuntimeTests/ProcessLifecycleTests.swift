@@ -121,3 +121,56 @@ final class ProcessLifecycleTests: XCTestCase {
     XCTAssertEqual(out.last, "after")
   }
 }
+
+/// Pools seen from outside: no worker outlives its program, and Ctrl-C
+/// during a map stops the program and its workers.
+final class PoolLifecycleTests: XCTestCase {
+  func testKillingTheMainProcessLeavesNoWorkerAlive() throws {
+    let mp = try MPProcess(script: """
+      let p = pool(3)
+      for w in p.workers { print(w) }
+      p.map(sleep, [30, 30, 30])
+      """)
+    defer { mp.cleanup() }
+    var pids: [pid_t] = []
+    for _ in 0..<3 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine(), "no worker pid; \(mp.errText)")))) }
+    usleep(200_000)
+    for p in pids { XCTAssertTrue(isRunning(p)) }
+    XCTAssertEqual(kill(mp.pid, SIGKILL), 0)
+    _ = mp.wait()
+    let deadline = Date().addingTimeInterval(2)
+    while Date() < deadline, pids.contains(where: isRunning) { usleep(20_000) }
+    for p in pids { XCTAssertFalse(isRunning(p), "worker \(p) outlived the main process") }
+  }
+
+  func testCtrlCDuringMapExitsWith130AndKillsTheWorkers() throws {
+    let mp = try MPProcess(script: """
+      let p = pool(2)
+      for w in p.workers { print(w) }
+      p.map(sleep, [30, 30])
+      print("not reached")
+      """)
+    defer { mp.cleanup() }
+    var pids: [pid_t] = []
+    for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
+    usleep(200_000)
+    XCTAssertEqual(kill(mp.pid, SIGINT), 0)
+    XCTAssertEqual(mp.wait(timeout: 3), 130, mp.errText)
+    XCTAssertFalse(mp.remainingOutput.contains("not reached"))
+    for p in pids { XCTAssertFalse(isRunning(p), "worker \(p) survived Ctrl-C") }
+  }
+
+  func testTheEndOfTheProgramClosesAPoolNobodyClosed() throws {
+    let mp = try MPProcess(script: """
+      let p = pool(2)
+      for w in p.workers { print(w) }
+      print(p.map(fn(x) => x + 1, [1, 2]))
+      """)
+    defer { mp.cleanup() }
+    var pids: [pid_t] = []
+    for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
+    XCTAssertEqual(mp.readLine(), "[2, 3]")
+    XCTAssertEqual(mp.wait(timeout: 5), 0, mp.errText)
+    for p in pids { XCTAssertFalse(isRunning(p), "worker \(p) outlived the program") }
+  }
+}
