@@ -19,6 +19,8 @@ public final class PoolHandle: MPObject {
   let size: Int
   var jobId = 0
   var isClosed = false
+  /// Only the creating process hands out work: it owns the workers.
+  let owner = getpid()
   /// Workers replaced during the current call (a worker that dies at
   /// start-up every time must not make the call loop forever).
   var replacements = 0
@@ -131,6 +133,9 @@ public final class PoolHandle: MPObject {
 
   func run(_ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?, ordered: Bool) throws -> [Value] {
     if isClosed { throw MPError("closed", "this pool is closed") }
+    guard getpid() == owner else {
+      throw MPError("process", "this pool belongs to process \(owner); make a pool in this process to use one here")
+    }
     if items.isEmpty { return [] }
     let fn = try bundle(f)
     jobId += 1
@@ -246,7 +251,7 @@ public final class PoolHandle: MPObject {
 
   /// Lets the workers finish what is queued, stops them and reaps them.
   public func close() {
-    guard !isClosed else { return }
+    guard !isClosed, getpid() == owner else { return }
     shutdown(kill: false)
   }
 

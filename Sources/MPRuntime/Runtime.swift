@@ -99,6 +99,8 @@ public enum Runtime {
     isChild = true
     for c in children where c.fd >= 0 { close(c.fd) }
     children = []
+    // The parent's pools are the parent's: this process must not close them.
+    PoolHandle.open = [:]
     if resultFd >= 0 { close(resultFd) }
     resultFd = fd
     _ = mp_set_pdeathsig(SIGKILL)
