@@ -30,16 +30,7 @@ public final class LockHandle: SharedHandle {
   }
 
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
-    switch name {
-    case "acquire":
-      guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
-      return .bool(try acquire(timeout: try Runtime.timeout(args, 0, "acquire")))
-    case "release":
-      guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
-      try release()
-      return .nil
-    default: return nil
-    }
+    try acquireOrRelease(name, args, acquire: acquire, release: release)
   }
 
   /// Takes the lock; false if `timeout` seconds passed first.
@@ -126,16 +117,7 @@ public final class SemaphoreHandle: SharedHandle {
   }
 
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
-    switch name {
-    case "acquire":
-      guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
-      return .bool(try acquire(timeout: try Runtime.timeout(args, 0, "acquire")))
-    case "release":
-      guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
-      try release()
-      return .nil
-    default: return nil
-    }
+    try acquireOrRelease(name, args, acquire: acquire, release: release)
   }
 
   func acquire(timeout: Double?) throws -> Bool {
@@ -180,4 +162,19 @@ public final class SemaphoreHandle: SharedHandle {
   }
 
   public override func exit(_ interp: Interpreter) throws { try release() }
+}
+
+/// `x.acquire([timeout])` and `x.release()`, shared by locks and semaphores.
+func acquireOrRelease(_ name: String, _ args: [Value], acquire: (Double?) throws -> Bool,
+                      release: () throws -> Void) throws -> Value? {
+  switch name {
+  case "acquire":
+    guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
+    return .bool(try acquire(try Runtime.timeout(args, 0, "acquire")))
+  case "release":
+    guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
+    try release()
+    return .nil
+  default: return nil
+  }
 }

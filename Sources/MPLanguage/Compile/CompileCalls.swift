@@ -59,20 +59,8 @@ extension Compiler {
       return { fp in
         let fv = try f(fp)
         if case .function(let c) = fv {
-          let base = vm.pointee.sp
-          var n = 0
-          do {
-            for a in argCodes {
-              let v = try a.run(fp)
-              try interp.push(v, loc: at)
-              n += 1
-            }
-          } catch {
-            base.deinitialize(count: n)
-            vm.pointee.sp = base
-            throw error
-          }
-          return try interp.enter(c, base: base, argc: n, loc: at)
+          let base = try interp.pushArguments(argCodes, fp, loc: at)
+          return try interp.enter(c, base: base, argc: argCodes.count, loc: at)
         }
         var vals: [Value] = []
         vals.reserveCapacity(argCodes.count)
@@ -226,6 +214,25 @@ extension Compiler {
 }
 
 extension Interpreter {
+  /// Evaluates and pushes call arguments where the callee's frame will
+  /// start; if one fails, the ones already pushed are released.
+  func pushArguments(_ argCodes: [ExprBox], _ fp: Frame, loc: SourceLocation) throws -> Frame {
+    let base = vm.pointee.sp
+    var n = 0
+    do {
+      for a in argCodes {
+        let v = try a.run(fp)
+        try push(v, loc: loc)
+        n += 1
+      }
+    } catch {
+      base.deinitialize(count: n)
+      vm.pointee.sp = base
+      throw error
+    }
+    return base
+  }
+
   /// Pushes an argument; on failure releases the `count` already pushed at `base`.
   @inline(__always)
   func pushOrRelease(_ v: Value, base: Frame, count: Int, loc: SourceLocation) throws {
@@ -305,20 +312,7 @@ final class GlobalCallSite {
   }
 
   func pushAll(_ argCodes: [ExprBox], _ fp: Frame) throws -> Frame {
-    let base = vm.pointee.sp
-    var n = 0
-    do {
-      for a in argCodes {
-        let v = try a.run(fp)
-        try interp.push(v, loc: at)
-        n += 1
-      }
-    } catch {
-      base.deinitialize(count: n)
-      vm.pointee.sp = base
-      throw error
-    }
-    return base
+    try interp.pushArguments(argCodes, fp, loc: at)
   }
 }
 
