@@ -8,16 +8,33 @@
 
 protocol Operand {
   func get(_ fp: Frame) throws -> Value
+  /// The operand's int, read in place without copying the value, when it
+  /// is one and reading it has no effects; nil sends the caller to `get`.
+  func peekInt(_ fp: Frame) -> Int?
+}
+
+extension Operand {
+  @inline(__always) func peekInt(_ fp: Frame) -> Int? { nil }
 }
 
 struct LocalOperand: Operand {
   let slot: Int
   @inline(__always) func get(_ fp: Frame) throws -> Value { fp[slot] }
+  @inline(__always) func peekInt(_ fp: Frame) -> Int? {
+    if case .int(let x) = fp[slot] { return x }
+    return nil
+  }
 }
 
 struct ConstOperand: Operand {
   let value: Value
+  let int: Int?
+  init(value: Value) {
+    self.value = value
+    if case .int(let x) = value { int = x } else { int = nil }
+  }
   @inline(__always) func get(_ fp: Frame) throws -> Value { value }
+  @inline(__always) func peekInt(_ fp: Frame) -> Int? { int }
 }
 
 /// What a failed global lookup needs to explain itself, kept off the hot path.
@@ -44,6 +61,10 @@ struct GlobalOperand: Operand {
     if defined[index] { return values[index] }
     throw info.undefined()
   }
+  @inline(__always) func peekInt(_ fp: Frame) -> Int? {
+    if defined[index], case .int(let x) = values[index] { return x }
+    return nil
+  }
 }
 
 struct CodeOperand: Operand {
@@ -57,7 +78,10 @@ struct BinaryOperand<L: Operand, R: Operand, O: BinaryOp>: Operand {
   let l: L
   let r: R
   let loc: SourceLocation
-  @inline(__always) func get(_ fp: Frame) throws -> Value { try O.apply(try l.get(fp), try r.get(fp), loc) }
+  @inline(__always) func get(_ fp: Frame) throws -> Value {
+    if let x = l.peekInt(fp), let y = r.peekInt(fp), let v = O.ints(x, y) { return v }
+    return try O.apply(try l.get(fp), try r.get(fp), loc)
+  }
 }
 
 /// How an expression can be read, decided at compile time.
@@ -70,9 +94,19 @@ enum OperandKind {
 
 protocol BinaryOp {
   static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value
+  /// Two ints: the result, or nil to take the general path (overflow, `/`).
+  static func ints(_ a: Int, _ b: Int) -> Value?
+}
+
+extension BinaryOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Value? { nil }
 }
 
 enum AddOp: BinaryOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Value? {
+    let (r, o) = a.addingReportingOverflow(b)
+    return o ? nil : .int(r)
+  }
   @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
     if case .int(let x) = a, case .int(let y) = b {
       let (r, o) = x.addingReportingOverflow(y)
@@ -83,6 +117,10 @@ enum AddOp: BinaryOp {
 }
 
 enum SubOp: BinaryOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Value? {
+    let (r, o) = a.subtractingReportingOverflow(b)
+    return o ? nil : .int(r)
+  }
   @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
     if case .int(let x) = a, case .int(let y) = b {
       let (r, o) = x.subtractingReportingOverflow(y)
@@ -93,6 +131,10 @@ enum SubOp: BinaryOp {
 }
 
 enum MulOp: BinaryOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Value? {
+    let (r, o) = a.multipliedReportingOverflow(by: b)
+    return o ? nil : .int(r)
+  }
   @inline(__always) static func apply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
     if case .int(let x) = a, case .int(let y) = b {
       let (r, o) = x.multipliedReportingOverflow(by: y)
@@ -119,9 +161,11 @@ enum ModOp: BinaryOp {
 
 protocol CompareOp {
   static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool
+  static func ints(_ a: Int, _ b: Int) -> Bool
 }
 
 enum LtOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a < b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x < y }
     return try lessThan(a, b, "<", loc)
@@ -129,6 +173,7 @@ enum LtOp: CompareOp {
 }
 
 enum LeOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a <= b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x <= y }
     return try lessOrEqual(a, b, "<=", loc)
@@ -136,6 +181,7 @@ enum LeOp: CompareOp {
 }
 
 enum GtOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a > b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x > y }
     return try lessThan(b, a, ">", loc, swapped: true)
@@ -143,6 +189,7 @@ enum GtOp: CompareOp {
 }
 
 enum GeOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a >= b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x >= y }
     return try lessOrEqual(b, a, ">=", loc, swapped: true)
@@ -150,6 +197,7 @@ enum GeOp: CompareOp {
 }
 
 enum EqOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a == b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x == y }
     return try located(loc) { try valuesEqual(a, b) }
@@ -157,6 +205,7 @@ enum EqOp: CompareOp {
 }
 
 enum NeOp: CompareOp {
+  @inline(__always) static func ints(_ a: Int, _ b: Int) -> Bool { a != b }
   @inline(__always) static func test(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Bool {
     if case .int(let x) = a, case .int(let y) = b { return x != y }
     return try located(loc) { try !valuesEqual(a, b) }
@@ -164,11 +213,17 @@ enum NeOp: CompareOp {
 }
 
 func binaryCode<L: Operand, R: Operand, O: BinaryOp>(_ l: L, _ r: R, _: O.Type, _ loc: SourceLocation) -> ExprCode {
-  { fp in try O.apply(try l.get(fp), try r.get(fp), loc) }
+  { fp in
+    if let x = l.peekInt(fp), let y = r.peekInt(fp), let v = O.ints(x, y) { return v }
+    return try O.apply(try l.get(fp), try r.get(fp), loc)
+  }
 }
 
 func compareCode<L: Operand, R: Operand, O: CompareOp>(_ l: L, _ r: R, _: O.Type, _ loc: SourceLocation) -> CondCode {
-  { fp in try O.test(try l.get(fp), try r.get(fp), loc) }
+  { fp in
+    if let x = l.peekInt(fp), let y = r.peekInt(fp) { return O.ints(x, y) }
+    return try O.test(try l.get(fp), try r.get(fp), loc)
+  }
 }
 
 /// One closure per combination of operand kinds for operator O.
@@ -225,6 +280,10 @@ func assignCode<V: Operand>(toLocal s: Int, _ v: V) -> StmtCode {
 func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
   if O.self == AddOp.self {
     return { fp in
+      if let x = LocalOperand(slot: s).peekInt(fp), let y = v.peekInt(fp), let sum = AddOp.ints(x, y) {
+        fp[s] = sum
+        return .next
+      }
       let r = try v.get(fp)
       // `s += "ab"` appends in place: the slot gives up its string first, so
       // the append finds the storage unshared (amortised O(1), not a copy).
@@ -239,6 +298,10 @@ func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ 
     }
   }
   return { fp in
+    if let x = LocalOperand(slot: s).peekInt(fp), let y = v.peekInt(fp), let r = O.ints(x, y) {
+      fp[s] = r
+      return .next
+    }
     fp[s] = try O.apply(fp[s], try v.get(fp), loc)
     return .next
   }
@@ -247,6 +310,10 @@ func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ 
 func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
   if O.self == AddOp.self {
     return { fp in
+      if let x = g.peekInt(fp), let y = v.peekInt(fp), let sum = AddOp.ints(x, y) {
+        g.values[g.index] = sum
+        return .next
+      }
       let old = try g.get(fp)
       let r = try v.get(fp)
       if case .str(let y) = r, case .str(var x) = old {
@@ -261,6 +328,10 @@ func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _:
     }
   }
   return { fp in
+    if let x = g.peekInt(fp), let y = v.peekInt(fp), let r = O.ints(x, y) {
+      g.values[g.index] = r
+      return .next
+    }
     let old = try g.get(fp)
     g.values[g.index] = try O.apply(old, try v.get(fp), loc)
     return .next
