@@ -234,6 +234,25 @@ extension Interpreter {
   nonisolated(unsafe) public static var current: Interpreter? = nil
 
   func sortValues(_ items: [Value], key: Value?) throws -> [Value] {
+    // Lists of plain ints or of strings sort as native arrays: no generic
+    // comparison, no value copies per compare. (Both sorts are stable.)
+    if key == nil {
+      var ints: [Int] = []
+      ints.reserveCapacity(items.count)
+      for v in items {
+        guard case .int(let i) = v else { break }
+        ints.append(i)
+      }
+      if ints.count == items.count { return ints.sorted().map { .int($0) } }
+      var strs: [(String.UnicodeScalarView, Value)] = []
+      for v in items {
+        guard case .str(let t) = v else { break }
+        strs.append((t.unicodeScalars, v))
+      }
+      if strs.count == items.count {
+        return strs.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map { $0.1 }
+      }
+    }
     var failure: Error? = nil
     let keyed: [(Value, Value)] = try items.map { item in (item, try key.map { k in try call(k, [item]) } ?? item) }
     let sorted = keyed.sorted { a, b in
