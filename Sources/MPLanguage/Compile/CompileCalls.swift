@@ -325,23 +325,24 @@ struct GlobalCall1: OperandConsumer {
   let at: SourceLocation
 
   func make<A: Operand>(_ a0: A) -> ExprBox {
-    let values = site.values, defined = site.defined, index = site.index, info = site.info
-    let slot = site.slot, cache = site.cache, interp = self.interp, vm = self.vm, at = self.at, site = self.site
+    // Few captures: the closure's context is unpacked on every call.
+    let definedFlag = site.defined + site.index
+    let slot = site.slot, cache = site.cache, interp = self.interp, at = self.at, site = self.site
     return ExprBox { fp in
-      guard defined[index] else { throw info.undefined() }
+      guard definedFlag.pointee else { throw site.info.undefined() }
       let bits = slot.load(as: UInt.self)
       if bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] {
         let c = Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
         let x = try a0.get(fp)
-        let base = vm.pointee.sp
+        let base = interp.vm.pointee.sp
         try interp.push(x, loc: at)
         return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: 1, loc: at) }
       }
-      let fv = values[index]
+      let fv = slot.assumingMemoryBound(to: Value.self).pointee
       site.remember(fv)
       let x = try a0.get(fp)
       if case .function(let c) = fv {
-        let base = vm.pointee.sp
+        let base = interp.vm.pointee.sp
         try interp.push(x, loc: at)
         return try interp.enter(c, base: base, argc: 1, loc: at)
       }

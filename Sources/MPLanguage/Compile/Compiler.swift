@@ -45,7 +45,11 @@ struct Compiler {
       var code = try compileExpr(last)
       for s in stmts.dropLast().reversed() {
         guard case .ifElse(let arms, nil) = s, case .ret(let e?, _) = arms[0].1[0] else { continue }
-        code = try withOperand(e, GuardReturn(cond: try compileCond(arms[0].0), rest: code)).run
+        if let fused = try guardReturn(arms[0].0, e, rest: code) {
+          code = fused
+        } else {
+          code = try withOperand(e, GuardReturn(cond: try compileCond(arms[0].0), rest: code)).run
+        }
       }
       return code
     }

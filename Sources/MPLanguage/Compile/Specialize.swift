@@ -470,3 +470,45 @@ struct GuardReturn: OperandConsumer {
     return ExprBox { fp in try c(fp) ? try a.get(fp) : try r(fp) }
   }
 }
+
+/// `if local OP int { return a } else rest` in one closure: the base case
+/// of a recursive function costs no separate condition call.
+struct GuardLocalCompare<O: CompareOp>: OperandConsumer {
+  let slot: Int
+  let k: ConstOperand
+  let rest: ExprCode
+  let loc: SourceLocation
+  func make<A: Operand>(_ a: A) -> ExprBox {
+    let s = slot, k = self.k, r = rest, loc = self.loc
+    return ExprBox { fp in
+      let hit: Bool
+      if case .int(let x) = fp[s], let y = k.int {
+        hit = O.ints(x, y)
+      } else {
+        hit = try O.test(fp[s], k.value, loc)
+      }
+      return hit ? try a.get(fp) : try r(fp)
+    }
+  }
+}
+
+extension Compiler {
+  /// The fused form of `if cond { return e }` when cond compares a local with a constant.
+  func guardReturn(_ cond: Expr, _ e: Expr, rest: @escaping ExprCode) throws -> ExprCode? {
+    guard case .binary(let op, let a, let b, let loc) = cond,
+      case .local(let l) = try operand(a), case .constant(let k) = try operand(b)
+    else { return nil }
+    func fused<O: CompareOp>(_: O.Type) throws -> ExprCode {
+      try withOperand(e, GuardLocalCompare<O>(slot: l.slot, k: k, rest: rest, loc: loc)).run
+    }
+    switch op {
+    case "<": return try fused(LtOp.self)
+    case "<=": return try fused(LeOp.self)
+    case ">": return try fused(GtOp.self)
+    case ">=": return try fused(GeOp.self)
+    case "==": return try fused(EqOp.self)
+    case "!=": return try fused(NeOp.self)
+    default: return nil
+    }
+  }
+}
