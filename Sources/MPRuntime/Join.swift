@@ -8,6 +8,7 @@ extension Runtime {
   static func join(_ h: ProcessHandle, timeout: Double?) throws -> Value {
     if let o = h.outcome {
       h.joined = true
+      children.removeAll { $0 === h }
       return try o.get()
     }
     guard h.isOwnChild else {
@@ -44,21 +45,26 @@ extension Runtime {
     }
     try reap(h, blocking: true)
     h.joined = true
+    // Joined and reaped: nothing more to wait for or report at the end, so
+    // the handle (and the value it holds) belongs to the program alone.
+    children.removeAll { $0 === h }
     return try (h.outcome ?? .failure(MPError("process", "process \(h.pid) (\(h.name)) vanished"))).get()
   }
 
   /// Reads what is available from the child's pipe; closes it at EOF.
+  /// One read buffer for every drain: a fresh 64 KiB per join cost page faults.
+  nonisolated(unsafe) static var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
+
   static func drain(_ h: ProcessHandle, blocking: Bool) {
     guard h.fd >= 0 else { return }
-    var buf = [UInt8](repeating: 0, count: 1 << 16)
     while true {
       if !blocking {
         var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
         if Glibc.poll(&pfd, 1, 0) <= 0 { return }
       }
-      let n = buf.withUnsafeMutableBytes { read(h.fd, $0.baseAddress, 1 << 16) }
+      let n = readBuffer.withUnsafeMutableBytes { read(h.fd, $0.baseAddress, 1 << 16) }
       if n > 0 {
-        h.buffer.append(contentsOf: buf[0..<n])
+        h.buffer.append(contentsOf: readBuffer[0..<n])
         continue
       }
       if n < 0 && errno == EINTR { continue }

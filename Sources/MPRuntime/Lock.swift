@@ -35,7 +35,7 @@ public final class LockHandle: SharedHandle {
 
   /// Takes the lock; false if `timeout` seconds passed first.
   func acquire(timeout: Double?) throws -> Bool {
-    let me = getpid()
+    let me = Runtime.myPid
     if mp_atomic_load32(owner) == me {
       // With a timeout this is only a wait that fails, as in Python.
       guard let timeout else {
@@ -62,17 +62,17 @@ public final class LockHandle: SharedHandle {
     }
     mp_atomic_store32(owner, me)
     // Remember who holds it, for the warning if this process dies holding it.
-    var name = Array(Runtime.myName.utf8.prefix(LockHandle.nameLen - 1))
-    name.append(0)
-    name.withUnsafeBytes { (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    Runtime.myNameBytes.withUnsafeBytes {
+      (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+    }
     return true
   }
 
   func release() throws {
     let holder = mp_atomic_load32(owner)
-    guard holder == getpid() else {
+    guard holder == Runtime.myPid else {
       if holder == 0 { throw MPError("value", "release of \(repr), which is not locked") }
-      throw MPError("value", "release of \(repr) by process \(getpid()), but process \(holder) holds it")
+      throw MPError("value", "release of \(repr) by process \(Runtime.myPid), but process \(holder) holds it")
     }
     mp_atomic_store32(owner, 0)
     let rc = mp_mutex_unlock(payload)

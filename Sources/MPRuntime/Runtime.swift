@@ -17,7 +17,15 @@ public enum Runtime {
   nonisolated(unsafe) public static var isolateChildrenFromTerminal = false
   nonisolated(unsafe) static var installed = false
   /// The function this process runs ("main" in the main process).
-  nonisolated(unsafe) static var myName = "main"
+  nonisolated(unsafe) static var myName = "main" {
+    didSet { myNameBytes = Array(myName.utf8.prefix(LockHandle.nameLen - 1).map { CChar(bitPattern: $0) }) + [0] }
+  }
+  /// `myName` as a C string, made once: locks record their holder's name
+  /// on every acquire.
+  nonisolated(unsafe) static var myNameBytes: [CChar] = Array("main".utf8.map { CChar(bitPattern: $0) }) + [0]
+  /// This process's id, cached: getpid() is a system call, and locks ask on
+  /// every acquire and release.
+  nonisolated(unsafe) public static var myPid: Int32 = getpid()
 
   /// Maps the arena, registers the built-ins and the end-of-program and
   /// interrupt hooks. Call once, before the first Interpreter is made.
@@ -97,6 +105,7 @@ public enum Runtime {
   /// die with the parent, get fresh random numbers.
   static func becomeChild(parent: pid_t, resultFd fd: Int32, name: String) {
     isChild = true
+    myPid = getpid()
     for c in children where c.fd >= 0 { close(c.fd) }
     children = []
     // The parent's pools are the parent's: this process must not close them.

@@ -18,13 +18,10 @@ public class SharedHandle: MPObject, Codec.Transferable {
   // Object header: refcount (Int64), kind (Int32), number (Int32).
   static let headerSize = 16
 
-  /// This process's wrappers, by offset (weak: a wrapper nobody uses goes).
-  nonisolated(unsafe) static var live: [Int: Weak] = [:]
-
-  final class Weak {
-    weak var handle: SharedHandle?
-    init(_ h: SharedHandle) { handle = h }
-  }
+  /// This process's wrappers, by offset. Unretained (a wrapper nobody uses
+  /// goes, and its deinit removes it): a weak reference would move every
+  /// handle's reference counting to Swift's slow path.
+  nonisolated(unsafe) static var live: [Int: Unmanaged<SharedHandle>] = [:]
 
   public class var kind: UInt8 { 0 }
   public static var codecKind: UInt8 { 2 }
@@ -43,7 +40,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     base.storeBytes(of: Int64(1), as: Int64.self)
     base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
     base.storeBytes(of: Int32(truncatingIfNeeded: number), toByteOffset: 12, as: Int32.self)
-    SharedHandle.live[offset] = Weak(self)
+    SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
   /// A wrapper for an existing object (decoded from a message): counts this process in.
@@ -52,7 +49,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
     super.init()
     mp_atomic_add(refcount, 1)
-    SharedHandle.live[offset] = Weak(self)
+    SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
   deinit {
@@ -78,7 +75,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// Returns the offsets counted, to undo if the fork fails.
   static func countChildIn() -> [Int] {
     var counted: [Int] = []
-    for (off, w) in live where w.handle != nil {
+    for off in live.keys {
       mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1)
       counted.append(off)
     }
@@ -87,7 +84,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
 
   /// Before a child's `_exit`: its wrappers are never freed, so drop their counts.
   static func countProcessOut() {
-    for (off, w) in live where w.handle != nil { release(off) }
+    for off in live.keys { release(off) }
     live = [:]
   }
 
@@ -109,7 +106,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
         throw MPError("value", "corrupt handle in a message")
       }
       defer { if d.countedHandles { release(off) } }  // the message's count
-      if let h = live[off]?.handle { return .object(h) }
+      if let h = live[off]?.takeUnretainedValue() { return .object(h) }
       return .object(make(off))
     }
   }

@@ -49,7 +49,16 @@ func multiply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
     guard s.utf8.count.multipliedReportingOverflow(by: n).overflow == false, s.utf8.count * n <= 1 << 32 else {
       throw MPError("value", "string repetition too large", at: loc)
     }
-    return .str(String(repeating: s, count: n))
+    // By doubling: String(repeating:count:) appends one copy at a time.
+    var out = s
+    out.reserveCapacity(s.utf8.count * n)
+    var have = 1
+    while have * 2 <= n {
+      out += out
+      have *= 2
+    }
+    if have < n { out += String(repeating: s, count: n - have) }
+    return .str(out)
   case (.list(let l), .int(let n)), (.int(let n), .list(let l)):
     guard n > 0 else { return .list(ListRef([])) }
     guard l.items.count.multipliedReportingOverflow(by: n).overflow == false, l.items.count * n <= 1 << 28 else {
