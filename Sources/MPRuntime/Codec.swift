@@ -8,6 +8,8 @@ import MPLanguage
 public enum Codec {
   enum Tag: UInt8 {
     case nilValue = 0, falseValue, trueValue, int, float, str, list, map, backref, function, builtin, handle, range
+    /// A list of ints only, sent as raw 64-bit words (pools move many).
+    case intList
   }
 
   /// How a runtime object travels: a kind byte and its own payload.
@@ -95,6 +97,7 @@ public enum Codec {
         string(s)
       case .list(let l):
         if backref(l) { return }
+        if l.items.count >= 8, intList(l.items) { return }
         byte(Tag.list.rawValue)
         varint(l.items.count)
         for x in l.items { try value(x) }
@@ -127,6 +130,25 @@ public enum Codec {
           throw MPError("type", "a \(o.typeName) cannot be sent to another process")
         }
       }
+    }
+
+    /// Writes `items` as one block of raw ints if they are all ints.
+    mutating func intList(_ items: [Value]) -> Bool {
+      for v in items {
+        guard case .int = v else { return false }
+      }
+      byte(Tag.intList.rawValue)
+      varint(items.count)
+      let start = bytes.count
+      bytes.append(contentsOf: repeatElement(0, count: 8 * items.count))
+      bytes.withUnsafeMutableBytes { raw in
+        var p = raw.baseAddress! + start
+        for v in items {
+          if case .int(let i) = v { p.storeBytes(of: Int64(i).littleEndian, as: Int64.self) }
+          p += 8
+        }
+      }
+      return true
     }
 
     /// Lists and maps are sent once; later occurrences refer back.
@@ -239,6 +261,22 @@ public enum Codec {
           m[key] = try value()
         }
         return .map(m)
+      case .intList:
+        let n = try varint()
+        guard n >= 0, n <= (bytes.count - pos) / 8 else { throw corrupt() }
+        var items: [Value] = []
+        items.reserveCapacity(n)
+        bytes.withUnsafeBytes { raw in
+          var p = raw.baseAddress! + pos
+          for _ in 0..<n {
+            items.append(.int(Int(Int64(littleEndian: p.loadUnaligned(as: Int64.self)))))
+            p += 8
+          }
+        }
+        pos += 8 * n
+        let l = ListRef(items)
+        refs.append(.list(l))
+        return .list(l)
       case .backref:
         let r = try varint()
         guard r >= 0, r < refs.count else { throw corrupt() }

@@ -57,7 +57,7 @@ struct PoolWorker {
         for (k, item) in items.items.enumerated() {
           do {
             switch mode {
-            case .single: out.append(try interp.call(fn, [item]))
+            case .single: out.append(try interp.call1(fn, item))
             case .star:
               guard case .list(let args) = item else {
                 throw MPError("type", "starmap() needs lists of arguments, found \(item.typeName)")

@@ -41,6 +41,19 @@ final class CodecTests: XCTestCase {
     XCTAssertTrue(c === back, "cycle was not kept")
   }
 
+  func testListsOfIntsTravelPackedAndComeBackEqual() throws {
+    let items: [Value] = (0..<1000).map { .int($0 * 7 - 3000) } + [.int(Int.min), .int(Int.max)]
+    let l = ListRef(items)
+    let bytes = try Codec.encode(.list(ListRef([.list(l), .list(l)])))
+    XCTAssertLessThan(bytes.count, 8 * items.count + 32, "an int list should cost 8 bytes an item")
+    guard case .list(let outer) = try Codec.decode(bytes), case .list(let a) = outer.items[0], case .list(let b) = outer.items[1]
+    else { return XCTFail("shape changed") }
+    XCTAssertTrue(a === b, "the shared int list became two lists")
+    XCTAssertEqual(Value.list(a).repr, Value.list(l).repr)
+    // A list with one non-int is sent item by item.
+    XCTAssertEqual(try roundTrip(.list(ListRef(items + [.str("x")]))).repr, Value.list(ListRef(items + [.str("x")])).repr)
+  }
+
   func testDeepNestingIsRefusedNotCrashing() throws {
     var v: Value = .nil
     for _ in 0..<50_000 { v = .list(ListRef([v])) }

@@ -141,6 +141,17 @@ extension Interpreter {
     }
   }
 
+  /// `f(x)` from Swift without building an argument array (pool workers
+  /// call this once per item).
+  public func call1(_ f: Value, _ x: Value) throws -> Value {
+    if case .function(let c) = f {
+      let base = vm.pointee.sp
+      try push(x, loc: noLoc)
+      return try enter(c, base: base, argc: 1, loc: noLoc)
+    }
+    return try call(f, [x])
+  }
+
   @inline(__always)
   func callBuiltin(_ b: Builtin, _ args: [Value], loc: SourceLocation) throws -> Value {
     if args.count < b.minArgs || (b.maxArgs >= 0 && args.count > b.maxArgs) {
