@@ -48,33 +48,26 @@ public enum Timing {
 /// (one for a line of ordinary size), retrying on EINTR.
 public func writeAll(_ fd: Int32, _ s: String) {
   var s = s
-  s.withUTF8 { buf in
-    var off = 0
-    while off < buf.count {
-      let n = write(fd, buf.baseAddress! + off, buf.count - off)
-      if n < 0 {
-        if errno == EINTR { continue }
-        return
-      }
-      off += n
-    }
-  }
+  s.withUTF8 { _ = writeRaw(fd, UnsafeRawBufferPointer($0)) }
 }
 
 /// Writes all of `bytes` to `fd`, retrying on EINTR and partial writes.
 /// Returns false if the other end is gone.
 @discardableResult
 public func writeAllBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-  bytes.withUnsafeBytes { buf in
-    var off = 0
-    while off < buf.count {
-      let n = write(fd, buf.baseAddress! + off, buf.count - off)
-      if n < 0 {
-        if errno == EINTR { continue }
-        return false
-      }
-      off += n
+  bytes.withUnsafeBytes { writeRaw(fd, $0) }
+}
+
+private func writeRaw(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
+  guard let base = buf.baseAddress else { return true }
+  var off = 0
+  while off < buf.count {
+    let n = write(fd, base + off, buf.count - off)
+    if n < 0 {
+      if errno == EINTR { continue }
+      return false
     }
-    return true
+    off += n
   }
+  return true
 }

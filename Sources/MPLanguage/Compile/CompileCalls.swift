@@ -217,11 +217,18 @@ extension Interpreter {
   /// Evaluates and pushes call arguments where the callee's frame will
   /// start; if one fails, the ones already pushed are released.
   func pushArguments(_ argCodes: [ExprBox], _ fp: Frame, loc: SourceLocation) throws -> Frame {
+    try pushEach(argCodes, loc: loc) { try $0.run(fp) }
+  }
+
+  /// Pushes `value(x)` for each x; returns where they start. If one fails,
+  /// those already pushed are released.
+  @inline(__always)
+  func pushEach<T>(_ xs: [T], loc: SourceLocation, _ value: (T) throws -> Value) throws -> Frame {
     let base = vm.pointee.sp
     var n = 0
     do {
-      for a in argCodes {
-        let v = try a.run(fp)
+      for x in xs {
+        let v = try value(x)
         try push(v, loc: loc)
         n += 1
       }

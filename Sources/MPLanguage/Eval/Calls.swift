@@ -118,19 +118,8 @@ extension Interpreter {
     let where_ = loc ?? noLoc
     switch f {
     case .function(let c):
-      let base = vm.pointee.sp
-      var n = 0
-      do {
-        for a in args {
-          try push(a, loc: where_)
-          n += 1
-        }
-      } catch {
-        base.deinitialize(count: n)
-        vm.pointee.sp = base
-        throw error
-      }
-      return try enter(c, base: base, argc: n, loc: where_)
+      let base = try pushEach(args, loc: where_) { $0 }
+      return try enter(c, base: base, argc: args.count, loc: where_)
     case .builtin(let b):
       return try callBuiltin(b, args, loc: where_)
     case .object(let o):
