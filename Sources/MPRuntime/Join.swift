@@ -21,13 +21,19 @@ extension Runtime {
     // result blocks until someone reads it.
     while h.fd >= 0 {
       var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
-      var ms: Int32 = -1
+      // Slices of 100 ms, the flag checked before each: a Ctrl-C that came
+      // just before poll() interrupts no system call.
+      var ms: Int32 = 100
+      if mp_interrupt_flag != 0 {
+        mp_interrupt_flag = 0
+        throw MPError("interrupt", "interrupted")
+      }
       if let deadline {
         let left = deadline - mp_now()
         if left <= 0 {
           throw MPError("timeout", "join timed out after \(formatFloat(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
         }
-        ms = Int32(min(left * 1000, 1e9)) + 1
+        ms = Int32(min(left * 1000, 100)) + 1
       }
       let n = Glibc.poll(&pfd, 1, ms)
       if n < 0 {

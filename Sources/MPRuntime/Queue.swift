@@ -211,8 +211,11 @@ public final class QueueHandle: SharedHandle {
       if left <= 0 { return }
       slice = min(slice, left)
     }
-    let rc = mp_futex_wait(i32(seqOff), seq, slice)
-    if rc == EINTR && mp_interrupt_flag != 0 {
+    // The flag is checked whatever the wait returned: a Ctrl-C that came
+    // just before the wait started interrupts no system call, and would
+    // otherwise be lost.
+    if mp_interrupt_flag == 0 { _ = mp_futex_wait(i32(seqOff), seq, slice) }
+    if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
       throw MPError("interrupt", "interrupted")
     }

@@ -274,8 +274,12 @@ public func interruptibleSleep(_ secs: Double) throws {
   while true {
     let left = deadline - Timing.now()
     if left <= 0 { return }
-    var ts = timespec(tv_sec: Int(left), tv_nsec: Int((left - Double(Int(left))) * 1e9))
-    if nanosleep(&ts, nil) != 0 && errno == EINTR && mp_interrupt_flag != 0 {
+    // Slept in slices, the flag checked after each: a Ctrl-C that came
+    // just before nanosleep() interrupts no system call.
+    let slice = min(left, 0.1)
+    var ts = timespec(tv_sec: Int(slice), tv_nsec: Int((slice - Double(Int(slice))) * 1e9))
+    if mp_interrupt_flag == 0 { nanosleep(&ts, nil) }
+    if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
       throw MPError("interrupt", "interrupted")
     }

@@ -76,36 +76,17 @@ extension Compiler {
   /// copy out of the global, so no reference counting on the call.
   mutating func compileGlobalCall(_ ref: NameRef, _ args: [Expr]) throws -> ExprCode {
     let site = GlobalCallSite(try globalOperand(ref), interp, ref.loc)
-    // Captured one by one (not through `site`): a closure's captured lets
-    // are read without reference counting.
-    let values = site.values, defined = site.defined, index = site.index, info = site.info
-    let slot = site.slot, cache = site.cache, interp = self.interp, vm = self.vm, at = ref.loc
-    @inline(__always) func cached() throws -> Unmanaged<Closure>? {
-      guard defined[index] else { throw info.undefined() }
-      let bits = slot.load(as: UInt.self)
-      guard bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] else { return nil }
-      return Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
-    }
     if args.count == 1 {
-      return try withOperand(args[0], GlobalCall1(site: site, interp: interp, vm: vm, at: at)).run
+      return try withOperand(args[0], GlobalCall1(site: site)).run
     }
     let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
     let n = argCodes.count
     return { fp in
-      if let c = try cached() {
+      if let c = site.cached() {
         let base = try site.pushAll(argCodes, fp)
-        return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: n, loc: at) }
+        return try c._withUnsafeGuaranteedRef { try site.interp.enter($0, base: base, argc: n, loc: site.at) }
       }
-      let fv = values[index]
-      site.remember(fv)
-      if case .function(let c) = fv {
-        let base = try site.pushAll(argCodes, fp)
-        return try interp.enter(c, base: base, argc: n, loc: at)
-      }
-      var vals: [Value] = []
-      vals.reserveCapacity(n)
-      for a in argCodes { vals.append(try a.run(fp)) }
-      return try interp.callValue(fv, vals, at)
+      return try site.callUncached(argCodes, fp)
     }
   }
 
@@ -265,61 +246,74 @@ extension Interpreter {
 /// cache of the closure it held (pinned, so calling it needs no reference
 /// counting).
 final class GlobalCallSite {
-  let values: UnsafeMutablePointer<Value>
-  let defined: UnsafeMutablePointer<Bool>
-  let index: Int
-  let info: GlobalInfo
+  let global: GlobalOperand
   let slot: UnsafeRawPointer
   /// unowned(unsafe): the interpreter outlives its compiled code, and a
   /// checked unowned reference would count references on every call.
   unowned(unsafe) let interp: Interpreter
   let vm: UnsafeMutablePointer<VMState>
   let at: SourceLocation
-  /// The cached closure's address (0: none) and the tag byte of `.function`.
+  /// The cached closure's address and the tag byte of `.function`; the
+  /// tag starts as 0xFF, which no value has, so an empty cache never hits.
+  /// (Every global slot in use holds a value, so its bits can be read
+  /// before knowing whether it is defined.)
   let cache: UnsafeMutablePointer<UInt>
 
   init(_ g: GlobalOperand, _ interp: Interpreter, _ at: SourceLocation) {
-    values = g.values
-    defined = g.defined
-    index = g.index
-    info = g.info
+    global = g
     slot = UnsafeRawPointer(g.values + g.index)
     self.interp = interp
     vm = interp.vm
     self.at = at
     cache = .allocate(capacity: 2)
-    cache.initialize(repeating: 0, count: 2)
+    cache[0] = 0
+    cache[1] = 0xFF
   }
 
-  /// The cached closure if the global still holds it; throws if the global is undefined.
+  /// The cached closure if the global still holds it.
   @inline(__always)
-  func cached() throws -> Unmanaged<Closure>? {
-    guard defined[index] else { throw info.undefined() }
+  func cached() -> Unmanaged<Closure>? {
     let bits = slot.load(as: UInt.self)
-    guard bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] else { return nil }
-    return Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
+    guard bits == cache[0], UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1],
+      let p = UnsafeRawPointer(bitPattern: bits)
+    else { return nil }
+    return Unmanaged<Closure>.fromOpaque(p)
   }
 
   /// Remembers the first closure found in the global, pinned for the life of this code.
   func remember(_ fv: Value) {
-    guard cache[0] == 0, case .function(let c) = fv else { return }
+    guard cache[1] == 0xFF, case .function(let c) = fv else { return }
     var probe = fv
     let (bits, tag) = withUnsafeBytes(of: &probe) { ($0.load(as: UInt.self), UInt($0[8])) }
-    guard bits == UInt(bitPattern: Unmanaged.passUnretained(c).toOpaque()) else { return }
+    guard bits == UInt(bitPattern: Unmanaged.passUnretained(c).toOpaque()), tag != 0xFF else { return }
     _ = Unmanaged.passRetained(c)
-    cache[1] = tag
     cache[0] = bits
-  }
-
-  @inline(__always)
-  func push(_ x: Value) throws -> Frame {
-    let base = vm.pointee.sp
-    try interp.push(x, loc: at)
-    return base
+    cache[1] = tag
   }
 
   func pushAll(_ argCodes: [ExprBox], _ fp: Frame) throws -> Frame {
     try interp.pushArguments(argCodes, fp, loc: at)
+  }
+
+  /// The call when the cache misses: first call, the global was
+  /// reassigned, or it holds something other than a closure.
+  @inline(never)
+  func callUncached(_ argCodes: [ExprBox], _ fp: Frame) throws -> Value {
+    let fv = try global.get(fp)
+    remember(fv)
+    if case .function(let c) = fv {
+      let base = try pushAll(argCodes, fp)
+      return try interp.enter(c, base: base, argc: argCodes.count, loc: at)
+    }
+    var vals: [Value] = []
+    vals.reserveCapacity(argCodes.count)
+    for a in argCodes { vals.append(try a.run(fp)) }
+    return try interp.callValue(fv, vals, at)
+  }
+
+  @inline(never)
+  func stackFull() -> MPError {
+    MPError("recursion", "recursion depth exceeded (value stack full)", at: at)
   }
 }
 
@@ -327,33 +321,63 @@ final class GlobalCallSite {
 /// operand of a known type (`fib(n - 1)` computes `n - 1` in place).
 struct GlobalCall1: OperandConsumer {
   let site: GlobalCallSite
-  let interp: Interpreter
-  let vm: UnsafeMutablePointer<VMState>
-  let at: SourceLocation
 
   func make<A: Operand>(_ a0: A) -> ExprBox {
-    // Few captures: the closure's context is unpacked on every call.
-    let definedFlag = site.defined + site.index
-    let slot = site.slot, cache = site.cache, interp = self.interp, at = self.at, site = self.site
-    return ExprBox { fp in
-      guard definedFlag.pointee else { throw site.info.undefined() }
-      let bits = slot.load(as: UInt.self)
-      if bits == cache[0], bits != 0, UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1] {
-        let c = Unmanaged<Closure>.fromOpaque(UnsafeRawPointer(bitPattern: bits)!)
-        let x = try a0.get(fp)
-        let base = interp.vm.pointee.sp
-        try interp.push(x, loc: at)
-        return try c._withUnsafeGuaranteedRef { try interp.enter($0, base: base, argc: 1, loc: at) }
-      }
-      let fv = slot.assumingMemoryBound(to: Value.self).pointee
-      site.remember(fv)
+    // One captured reference: the closure's context is unpacked on every call.
+    let node = GlobalCall1Node(site, a0)
+    return ExprBox { fp in try node.run(fp) }
+  }
+}
+
+final class GlobalCall1Node<A: Operand> {
+  let slot: UnsafeRawPointer
+  let cache: UnsafeMutablePointer<UInt>
+  let vm: UnsafeMutablePointer<VMState>
+  /// Strong: an unowned(unsafe) one would be retained around every call
+  /// made through it. (Compiled code lives as long as the process.)
+  let interp: Interpreter
+  let at: SourceLocation
+  let a0: A
+  let site: GlobalCallSite
+
+  init(_ site: GlobalCallSite, _ a0: A) {
+    slot = site.slot
+    cache = site.cache
+    vm = site.vm
+    interp = site.interp
+    at = site.at
+    self.a0 = a0
+    self.site = site
+  }
+
+  @inline(__always)
+  func run(_ fp: Frame) throws -> Value {
+    let bits = slot.load(as: UInt.self)
+    if bits == cache[0], UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == cache[1],
+      let p = UnsafeRawPointer(bitPattern: bits)
+    {
       let x = try a0.get(fp)
-      if case .function(let c) = fv {
-        let base = interp.vm.pointee.sp
-        try interp.push(x, loc: at)
-        return try interp.enter(c, base: base, argc: 1, loc: at)
+      let base = vm.pointee.sp
+      if base >= vm.pointee.stackEnd { throw site.stackFull() }
+      base.initialize(to: x)
+      vm.pointee.sp = base + 1
+      return try Unmanaged<Closure>.fromOpaque(p)._withUnsafeGuaranteedRef {
+        try interp.enter($0, base: base, argc: 1, loc: at)
       }
-      return try interp.callValue(fv, [x], at)
     }
+    return try slow(fp)
+  }
+
+  @inline(never)
+  func slow(_ fp: Frame) throws -> Value {
+    let fv = try site.global.get(fp)
+    site.remember(fv)
+    let x = try a0.get(fp)
+    if case .function(let c) = fv {
+      let base = vm.pointee.sp
+      try interp.push(x, loc: at)
+      return try interp.enter(c, base: base, argc: 1, loc: at)
+    }
+    return try interp.callValue(fv, [x], at)
   }
 }

@@ -479,17 +479,45 @@ struct GuardLocalCompare<O: CompareOp>: OperandConsumer {
   let rest: ExprCode
   let loc: SourceLocation
   func make<A: Operand>(_ a: A) -> ExprBox {
-    let s = slot, k = self.k, r = rest, loc = self.loc
-    return ExprBox { fp in
-      let hit: Bool
-      if case .int(let x) = fp[s], let y = k.int {
-        hit = O.ints(x, y)
-      } else {
-        hit = try O.test(fp[s], k.value, loc)
-      }
-      return hit ? try a.get(fp) : try r(fp)
-    }
+    let node = GuardLocalCompareNode<O, A>(slot: slot, k: k, rest: rest, a: a, loc: loc)
+    return ExprBox { fp in try node.run(fp) }
   }
+}
+
+/// The code of `GuardLocalCompare`: one captured reference, and the test
+/// of anything but two ints out of line.
+final class GuardLocalCompareNode<O: CompareOp, A: Operand> {
+  let slot: Int
+  let kInt: Int
+  let kIsInt: Bool
+  let rest: ExprCode
+  let a: A
+  let k: ConstOperand
+  let loc: SourceLocation
+
+  init(slot: Int, k: ConstOperand, rest: @escaping ExprCode, a: A, loc: SourceLocation) {
+    self.slot = slot
+    kInt = k.int ?? 0
+    kIsInt = k.int != nil
+    self.rest = rest
+    self.a = a
+    self.k = k
+    self.loc = loc
+  }
+
+  @inline(__always)
+  func run(_ fp: Frame) throws -> Value {
+    let hit: Bool
+    if kIsInt, case .int(let x) = fp[slot] {
+      hit = O.ints(x, kInt)
+    } else {
+      hit = try test(fp)
+    }
+    return hit ? try a.get(fp) : try rest(fp)
+  }
+
+  @inline(never)
+  func test(_ fp: Frame) throws -> Bool { try O.test(fp[slot], k.value, loc) }
 }
 
 extension Compiler {

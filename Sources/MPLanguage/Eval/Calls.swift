@@ -5,18 +5,24 @@ import CMPShim
 extension Interpreter {
   /// Runs closure `c` whose `argc` arguments are already initialised at
   /// `base` (with `vm.sp == base + argc`). Takes ownership of the arguments.
+  ///
+  /// Only the common case is inline: the exact number of arguments, no
+  /// captured parameters, room on both stacks, no periodic check due.
+  /// Everything else, and all error handling, is out of line so the call
+  /// sites stay small.
   @inline(__always)
   func enter(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Value {
     let p = c.proto
     let vm = self.vm
     let size = p.frameSize
-    var argc = argc
+    let depth = vm.pointee.depth
+    vm.pointee.ticks &-= 1
     // The native stack is measured every 16 levels: far more often than
     // 16 frames could use up the 1 MiB margin below the floor.
-    if argc != p.nparams || base + size > vm.pointee.stackEnd || vm.pointee.depth >= maxCallDepth
-      || (vm.pointee.depth & 15 == 0 && UInt(mp_stack_pointer()) < vm.pointee.stackFloor)
-    {
-      argc = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
+    guard argc == p.fastArity, base + size <= vm.pointee.stackEnd, depth < maxCallDepth,
+      vm.pointee.ticks > 0, depth & 15 != 0 || UInt(mp_stack_pointer()) >= vm.pointee.stackFloor
+    else {
+      return try enterSlow(c, base: base, argc: argc, loc: loc)
     }
     // Element by element: the bulk forms call generic runtime functions.
     var i = argc
@@ -25,31 +31,60 @@ extension Interpreter {
       i += 1
     }
     vm.pointee.sp = base + size
-    vm.pointee.depth += 1
-    defer {
-      var j = 0
-      while j < size {
-        (base + j).deinitialize(count: 1)
-        j += 1
-      }
-      vm.pointee.sp = base
-      vm.pointee.depth -= 1
-    }
-    vm.pointee.ticks &-= 1
-    if vm.pointee.ticks <= 0 { try slowTick(loc) }
+    vm.pointee.depth = depth &+ 1
+    return try runBody(p, base, size: size, depth: depth, loc: loc)
+  }
+
+  /// Runs a prepared frame's body, then pops the frame, also on error.
+  @inline(__always)
+  func runBody(_ p: FunctionProto, _ base: Frame, size: Int, depth: Int, loc: SourceLocation) throws -> Value {
+    let r: Value
     do {
-      if p.hasCapturedParams {
-        for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
-      }
-      if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }
-      return try p.run(base)
-    } catch var e as MPError {
-      var at = e.pendingLoc ?? p.loc
-      if at.line == 0 { at = p.loc }
-      e.trace.append(.init(function: p.name, loc: at))
-      e.pendingLoc = loc
-      throw e
+      r = try p.run(base)
+    } catch {
+      leave(base, size: size, depth: depth)
+      throw p.traced(error, calledAt: loc)
     }
+    leave(base, size: size, depth: depth)
+    return r
+  }
+
+  /// Releases a frame and pops it.
+  @inline(__always)
+  func leave(_ base: Frame, size: Int, depth: Int) {
+    var j = 0
+    while j < size {
+      if !(base + j).pointee.isInline { (base + j).deinitialize(count: 1) }
+      j += 1
+    }
+    vm.pointee.sp = base
+    vm.pointee.depth = depth
+  }
+
+  /// `enter` for everything but the common case: the periodic check,
+  /// recursion limits, default arguments, captured parameters.
+  @inline(never)
+  func enterSlow(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Value {
+    let p = c.proto
+    let vm = self.vm
+    if vm.pointee.ticks <= 0 {
+      do { try slowTick(loc) } catch {
+        base.deinitialize(count: argc)
+        vm.pointee.sp = base
+        throw error
+      }
+    }
+    let n = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
+    let size = p.frameSize
+    let depth = vm.pointee.depth
+    if n < size { (base + n).initialize(repeating: .nil, count: size - n) }
+    vm.pointee.sp = base + size
+    vm.pointee.depth = depth + 1
+    if p.hasCapturedParams {
+      for s in p.capturedParams { base[s] = .object(Cell(base[s])) }
+    }
+    if p.selfSlot >= 0 { base[p.selfSlot] = .function(c) }
+    return try runBody(p, base, size: size, depth: depth, loc: loc)
   }
 
   /// The slow cases of `enter`: missing arguments that have defaults (filled

@@ -69,6 +69,7 @@ public final class FunctionProto {
     capturedParams = cap
     hasCapturedParams = !cap.isEmpty
     nparams = node.params.count
+    fastArity = cap.isEmpty && node.selfSlot < 0 ? nparams : -1
     loc = node.loc
     sourceText = node.sourceText
     self.module = module
@@ -81,6 +82,21 @@ public final class FunctionProto {
   /// Stored, not computed: the call path reads these on every call.
   let nparams: Int
   let hasCapturedParams: Bool
+  /// The argument count a call can enter with no preparation (`nparams`),
+  /// or -1 when every call needs some (captured parameters, a self slot).
+  let fastArity: Int
+
+  /// `error` with this function's frame added to its mp call stack; `loc`
+  /// is where the call was made, shown by the caller's frame.
+  @inline(never)
+  func traced(_ error: Error, calledAt loc: SourceLocation) -> Error {
+    guard var e = error as? MPError else { return error }
+    var at = e.pendingLoc ?? self.loc
+    if at.line == 0 { at = self.loc }
+    e.trace.append(.init(function: name, loc: at))
+    e.pendingLoc = loc
+    return e
+  }
 }
 
 /// A function value: code plus the variables it captured.
@@ -135,7 +151,7 @@ public final class ModuleScope: MPObject {
   }
 
   deinit {
-    for i in 0..<names.count where defined[i] { (values + i).deinitialize(count: 1) }
+    (values).deinitialize(count: names.count)
     values.deallocate()
     defined.deallocate()
   }
@@ -147,6 +163,9 @@ public final class ModuleScope: MPObject {
       throw MPError("value", "too many global names in \(file) (at most \(ModuleScope.capacity))")
     }
     index[name] = names.count
+    // Every slot in use holds a value, nil until defined: call sites may
+    // then compare a slot's bits with a cached closure without a flag check.
+    (values + names.count).initialize(to: .nil)
     names.append(name)
     return names.count - 1
   }

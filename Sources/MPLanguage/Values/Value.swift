@@ -15,6 +15,16 @@ public enum Value {
   /// Runtime handles (lock, queue, process, ...), modules, bound methods.
   case object(MPObject)
 
+  /// True for the cases stored wholly inline (nil, bool, int, float):
+  /// releasing them is a no-op, and frames skip the call that would do it.
+  @inline(__always)
+  var isInline: Bool {
+    switch self {
+    case .nil, .bool, .int, .float: return true
+    default: return false
+    }
+  }
+
   /// Falsy: nil, false, 0, 0.0, "", [], {}.
   @inline(__always)
   public var isTruthy: Bool {
