@@ -58,7 +58,7 @@ extension Interpreter {
     reg("len", 1, 1, "len(x): number of items in a list, map, range, or characters in a string") { a, _ in
       switch a[0] {
       case .list(let l): return .int(l.items.count)
-      case .str(let s): return .int(s.unicodeScalars.count)
+      case .str(let s): return .int(s.scalarCount)
       case .map(let m): return .int(m.count)
       case .object(let o):
         if let r = o as? RangeObject {

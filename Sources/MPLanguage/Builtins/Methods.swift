@@ -179,7 +179,13 @@ extension Interpreter {
     case "join":
       try argc(name, args, 1, 1)
       let items = try iterate(args[0])
-      return .str(items.map { $0.str }.joined(separator: s))
+      // Bytes appended in the VM's byte stack, one String made at the end.
+      let start = vm.pointee.scratch.count
+      for (i, v) in items.enumerated() {
+        if i > 0 { vm.pointee.scratch.append(s) }
+        if case .str(let x) = v { vm.pointee.scratch.append(x) } else { vm.pointee.scratch.append(v.str) }
+      }
+      return .str(vm.pointee.scratch.take(from: start))
     case "startswith": try argc(name, args, 1, 1); return .bool(s.hasPrefix(try strArg(0)))
     case "endswith": try argc(name, args, 1, 1); return .bool(s.hasSuffix(try strArg(0)))
     case "contains": try argc(name, args, 1, 1); let x = try strArg(0); return .bool(x.isEmpty || s.contains(x))

@@ -110,29 +110,56 @@ extension Compiler {
   }
 
   func compileInterpolation(_ pieces: [InterpPiece], _ loc: SourceLocation) throws -> ExprCode {
-    var parts: [(String?, ExprCode?, String?, SourceLocation)] = []
     var me = self
-    for p in pieces {
+    let vm = self.vm
+    // Built in the VM's byte stack: digits written in place, literal text
+    // copied as bytes, one String made at the end (no allocation when
+    // short). An expression may run code that builds strings of its own:
+    // those go above this one's bytes and are cut back before it goes on.
+    // The pieces are chained by capture: closures kept in an array would be
+    // reabstracted on every call.
+    var chain: ((Frame) throws -> Void)? = nil
+    for p in pieces.reversed() {
+      let piece: (Frame) throws -> Void
       switch p {
-      case .text(let s): parts.append((s, nil, nil, loc))
-      case .expr(let e, let spec): parts.append((nil, try me.compileExpr(e), spec, e.loc))
-      }
-    }
-    return { fp in
-      var out = ""
-      for (text, code, spec, at) in parts {
-        if let text {
-          out += text
-        } else if let code {
-          let v = try code(fp)
-          if let spec {
-            out += try FormatSpec.apply(spec, to: v, at: at)
-          } else {
-            out += v.str
+      case .text(let text):
+        let bytes = Array(text.utf8)
+        let n = bytes.count
+        let stored = UnsafeMutablePointer<UInt8>.allocate(capacity: max(n, 1))
+        stored.initialize(from: bytes, count: n)
+        piece = { _ in vm.pointee.scratch.append(UnsafeBufferPointer(start: stored, count: n)) }
+      case .expr(let e, let spec?):
+        let code = try me.compileExpr(e), at = e.loc
+        piece = { fp in vm.pointee.scratch.append(try FormatSpec.apply(spec, to: try code(fp), at: at)) }
+      case .expr(let e, nil):
+        let code = try me.compileExpr(e)
+        piece = { fp in
+          switch try code(fp) {
+          case .int(let i): vm.pointee.scratch.append(i)
+          case .str(let s): vm.pointee.scratch.append(s)
+          case let v: vm.pointee.scratch.append(v.str)
           }
         }
       }
-      return .str(out)
+      if let next = chain {
+        chain = { fp in
+          try piece(fp)
+          try next(fp)
+        }
+      } else {
+        chain = piece
+      }
+    }
+    guard let all = chain else { return { _ in .str("") } }
+    return { fp in
+      let start = vm.pointee.scratch.count
+      do {
+        try all(fp)
+      } catch {
+        vm.pointee.scratch.count = start
+        throw error
+      }
+      return .str(vm.pointee.scratch.take(from: start))
     }
   }
 

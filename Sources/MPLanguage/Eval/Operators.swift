@@ -294,8 +294,13 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
     }
     return v
   case .str(let s):
+    let count = s.scalarCount
+    let k = try normalizeIndex(i, count: count, what: "string", loc)
+    // ASCII (as many scalars as bytes): the k-th byte is the k-th character.
+    if count == s.utf8.count {
+      return .str(String(UnicodeScalar(s.utf8[s.utf8.index(s.utf8.startIndex, offsetBy: k)])))
+    }
     let scalars = s.unicodeScalars
-    let k = try normalizeIndex(i, count: scalars.count, what: "string", loc)
     return .str(String(scalars[scalars.index(scalars.startIndex, offsetBy: k)]))
   case .object(let o):
     if let r = o as? RangeObject {

@@ -18,6 +18,74 @@ struct VMState {
   var stackFloor: UInt = 0
   /// Processes started (spawn, pool workers), for timing lines.
   var processesStarted = 0
+  /// Bytes of strings being built (interpolation), used as a stack: each
+  /// builder appends above what its callers left and cuts back to it.
+  var scratch = ByteStack()
+}
+
+/// A growable stack of bytes with no reference counting or exclusivity
+/// checks (it lives inside `VMState`).
+struct ByteStack {
+  private(set) var base = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+  private(set) var capacity = 256
+  var count = 0
+
+  @inline(__always)
+  mutating func reserve(_ n: Int) {
+    if count + n > capacity { grow(count + n) }
+  }
+
+  mutating func grow(_ need: Int) {
+    var cap = capacity * 2
+    while cap < need { cap *= 2 }
+    let b = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+    b.update(from: base, count: count)
+    base.deallocate()
+    base = b
+    capacity = cap
+  }
+
+  @inline(__always)
+  mutating func append(_ byte: UInt8) {
+    reserve(1)
+    base[count] = byte
+    count += 1
+  }
+
+  mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+    reserve(bytes.count)
+    if let p = bytes.baseAddress { (base + count).update(from: p, count: bytes.count) }
+    count += bytes.count
+  }
+
+  mutating func append(_ s: String) {
+    var s = s
+    s.withUTF8 { append($0) }
+  }
+
+  /// Decimal digits of `i`, written in place.
+  mutating func append(_ i: Int) {
+    reserve(20)
+    if i < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
+    var m = i.magnitude
+    var digits = 1
+    var t = m
+    while t >= 10 { t /= 10; digits += 1 }
+    var at = count + digits
+    count = at
+    repeat {
+      at -= 1
+      base[at] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+      m /= 10
+    } while m != 0
+  }
+
+  /// The string made of the bytes from `start` on; cuts the stack back to `start`.
+  mutating func take(from start: Int) -> String {
+    let s = String(decoding: UnsafeBufferPointer(start: base + start, count: count - start), as: UTF8.self)
+    count = start
+    return s
+  }
 }
 
 let tickInterval = 4096
