@@ -166,7 +166,7 @@ func valuesEqual(_ a: Value, _ b: Value, depth: Int = 0) throws -> Bool {
   case (.float(let x), .float(let y)): return x == y
   case (.int(let x), .float(let y)): return Double(x) == y && Double(x) <= 9.2e18 && Int(exactly: y) == x
   case (.float(let x), .int(let y)): return Double(y) == x && Int(exactly: x) == y
-  case (.str(let x), .str(let y)): return x == y
+  case (.str(let x), .str(let y)): return sameCodePoints(x, y)
   case (.list(let x), .list(let y)):
     if x === y { return true }
     guard x.items.count == y.items.count else { return false }
@@ -211,12 +211,27 @@ func checkDepth(_ depth: Int, _ what: String) throws {
   if depth & 31 == 31 { try checkNativeStack(what) }
 }
 
+/// How int `x` compares with float `y` (-1, 0, 1), exactly, as Python
+/// does: converting `x` to a float first would round it (2^63 - 1 would
+/// equal 2^63). nil when `y` is NaN.
+func compareExactly(_ x: Int, _ y: Double) -> Int? {
+  if y.isNaN { return nil }
+  if y >= 0x1p63 { return -1 }
+  if y < -0x1p63 { return 1 }
+  // -2^63 <= y < 2^63, so its floor is an Int exactly.
+  let f = y.rounded(.down)
+  let fi = Int(f)
+  if x < fi { return -1 }
+  if x > fi { return 1 }
+  return f < y ? -1 : 0
+}
+
 func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false, depth: Int = 0) throws -> Bool {
   switch (a, b) {
   case (.int(let x), .int(let y)): return x < y
   case (.float(let x), .float(let y)): return x < y
-  case (.int(let x), .float(let y)): return Double(x) < y
-  case (.float(let x), .int(let y)): return x < Double(y)
+  case (.int(let x), .float(let y)): return compareExactly(x, y) == -1
+  case (.float(let x), .int(let y)): return compareExactly(y, x) == 1
   case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
   case (.list(let x), .list(let y)):
     do {
@@ -237,6 +252,9 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
 func lessOrEqual(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapped: Bool = false) throws -> Bool {
   if case .int(let x) = a, case .int(let y) = b { return x <= y }
   if case .float(let x) = a, case .float(let y) = b { return x <= y }
+  // Mixed numbers directly: `!(b < a)` would call 1 <= nan true.
+  if case .int(let x) = a, case .float(let y) = b { return (compareExactly(x, y) ?? 1) <= 0 }
+  if case .float(let x) = a, case .int(let y) = b { return (compareExactly(y, x) ?? -1) >= 0 }
   return try !lessThan(b, a, op, loc, swapped: !swapped)
 }
 

@@ -266,13 +266,7 @@ public final class MapRef {
     switch (a, b) {
     case (.int(let x), .int(let y)): return x == y
     case (.bool(let x), .bool(let y)): return x == y
-    case (.str(let x), .str(let y)):
-      var x = x, y = y
-      return x.withUTF8 { p in
-        y.withUTF8 { q in
-          p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0)
-        }
-      }
+    case (.str(let x), .str(let y)): return sameCodePoints(x, y)
     default: return false
     }
   }
@@ -328,6 +322,19 @@ open class MPObject {
   open func exit(_ interp: Interpreter) throws {}
   /// `for x in obj`: the next item, or nil when done. nil from makeIterator means "not iterable".
   open func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? { nil }
+}
+
+/// String equality as Python has it: the same code points. (Swift's `==`
+/// also equates canonically equivalent strings, such as a precomposed `é`
+/// and `e` followed by a combining accent.)
+@inline(__always)
+func sameCodePoints(_ a: String, _ b: String) -> Bool {
+  var a = a, b = b
+  return a.withUTF8 { p in
+    b.withUTF8 { q in
+      p.count == q.count && (p.count == 0 || memcmp(p.baseAddress!, q.baseAddress!, p.count) == 0)
+    }
+  }
 }
 
 extension String {
