@@ -24,6 +24,29 @@ final class ProcessLifecycleTests: XCTestCase {
     XCTAssertEqual(mp.wait(), 0)
   }
 
+  /// A Ctrl-C that arrives while no system call is running (here, during a
+  /// long built-in call, which has no periodic check) must still stop the
+  /// wait that follows: it used to be seen only as an EINTR, so the queue
+  /// wait, the join and the sleep below went on for ever (30 s).
+  func testCtrlCJustBeforeAWaitIsNotLost() throws {
+    for wait in ["get(q)", "join(p)", "sleep(30)"] {
+      let mp = try MPProcess(script: """
+        let q = queue()
+        let p = spawn(sleep, 30)
+        print("ready")
+        let s = str(sorted(range(2_000_000)))
+        \(wait)
+        print("not reached")
+        """)
+      defer { mp.cleanup() }
+      XCTAssertEqual(mp.readLine(), "ready", mp.errText)
+      XCTAssertEqual(kill(mp.pid, SIGINT), 0)
+      XCTAssertEqual(mp.wait(timeout: 10), 130, "\(wait): \(mp.errText)")
+      XCTAssertTrue(mp.errText.contains("interrupted"), mp.errText)
+      XCTAssertFalse(mp.remainingOutput.contains("not reached"))
+    }
+  }
+
   func testKillingTheParentLeavesNoChildAlive() throws {
     let mp = try MPProcess(script: """
       fn deep() {

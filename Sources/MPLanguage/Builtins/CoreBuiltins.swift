@@ -96,6 +96,11 @@ extension Interpreter {
     reg("max", 1, -1, "max(a, b, ...) or max(list): the largest") { a, i in try extreme(a, i, "max", less: false) }
     reg("sum", 1, 2, "sum(items[, start]): add the items up") { a, i in
       var total = a.count > 1 ? a[1] : .int(0)
+      // A range adds up in closed form: sum(range(10**9)) needs no list.
+      if case .object(let o) = a[0], let r = o as? RangeObject, case .int(let t) = total {
+        if let v = r.sum(plus: t) { return .int(v) }
+        throw MPError("overflow", "integer overflow in sum() (the result does not fit in 64 bits)")
+      }
       for x in try i.iterate(a[0]) { total = try add(total, x, noLoc) }
       return total
     }

@@ -156,6 +156,18 @@ public final class RangeObject: MPObject {
     if step > 0 ? (i < start || i >= stop) : (i > start || i <= stop) { return false }
     return (Int128(i) - Int128(start)) % Int128(step) == 0
   }
+  /// `t` plus the sum of the items, or nil if that does not fit in an int.
+  public func sum(plus t: Int) -> Int? {
+    let n = count128
+    if n == 0 { return t }
+    let first = Int128(start), last = first + (n - 1) * Int128(step)
+    // n * (first + last) / 2, halving whichever factor is even.
+    let (half, other) = n % 2 == 0 ? (n / 2, first + last) : (n, (first + last) / 2)
+    let (p, o) = half.multipliedReportingOverflow(by: other)
+    if o { return nil }
+    return Int(exactly: p + Int128(t))
+  }
+
   /// The k-th item; negative k counts from the end; nil when out of range.
   public func item(_ k: Int) -> Int? {
     let n = count128
