@@ -74,4 +74,15 @@ final class ImprovedMessagesTests: XCTestCase {
     XCTAssertEqual(o.error?.loc?.file, "t.mp")
     XCTAssertEqual(o.error?.loc?.line, 2)
   }
+
+  /// Calls count as steps on their own: recursion without a single loop
+  /// (2^40 calls here) is stopped too, so Ctrl-C reaches it the same way.
+  func testAStepLimitStopsRecursionWithoutLoops() throws {
+    let src = "fn f(n) {\n  if n == 0 { return 0 }\n  return f(n - 1) + f(n - 1)\n}\nprint(f(40))"
+    let o = LanguageTestSupport.run(src, stepLimit: 100_000)
+    XCTAssertEqual(o.error?.kind, "timeout")
+    XCTAssertEqual(o.error?.message, "step limit reached")
+    XCTAssertEqual(o.error?.loc?.line, 3)
+    XCTAssertTrue(o.lines.isEmpty)
+  }
 }
