@@ -84,6 +84,12 @@ struct ByteStack {
   mutating func take(from start: Int) -> String {
     let s = String(decoding: UnsafeBufferPointer(start: base + start, count: count - start), as: UTF8.self)
     count = start
+    // One huge string must not keep its buffer for the rest of the run.
+    if start == 0 && capacity > 1 << 20 {
+      base.deallocate()
+      base = .allocate(capacity: 256)
+      capacity = 256
+    }
     return s
   }
 }
