@@ -5,19 +5,22 @@ import MPLanguage
 /// `pool(n)`: n worker processes forked at once that stay alive across
 /// calls. Work goes out in chunks through a shared task queue, so idle
 /// workers take the next chunk on demand (one slow item never holds back
-/// the others) and tiny items travel in batches. Results come back on a
-/// result queue tagged with their job, so a failed or interrupted call
-/// leaves nothing behind for the next one.
+/// the others) and tiny items travel in batches. Each call makes its own
+/// reply queue and names it in its chunks: calls from several processes
+/// can share the workers, and closing the reply queue cancels what is left
+/// of a failed or interrupted call.
+///
+/// The pool can be used from every process forked after it was made
+/// (children, pool workers); only the process that made it replaces dead
+/// workers and closes it.
 public final class PoolHandle: MPObject {
   var workers: [ProcessHandle] = []
   let tasks: QueueHandle
-  let results: QueueHandle
-  /// Per worker: state (Int64: 0 idle, 1 running), job (Int64), chunk (Int64), 8 spare.
+  /// Per worker, four Int64s: state (0 idle, 1 running), job, chunk, pid.
   let slots: Int
-  /// Jobs up to this number are cancelled: workers skip their chunks.
+  /// Shared state: one Int64, 1 once the owner closed the pool.
   let control: Int
   let size: Int
-  var jobId = 0
   var isClosed = false
   /// Only the creating process hands out work: it owns the workers.
   let owner = getpid()
@@ -33,10 +36,10 @@ public final class PoolHandle: MPObject {
     size = n
     self.interp = interp
     tasks = try QueueHandle(maxsize: 0)
-    results = try QueueHandle(maxsize: 0)
     slots = try Arena.shared.allocate(32 * n)
     control = try Arena.shared.allocate(16)
     super.init()
+    mp_atomic_store(closedFlag, 0)
     do {
       for i in 0..<n { workers.append(try startWorker(i)) }
     } catch {
@@ -47,15 +50,21 @@ public final class PoolHandle: MPObject {
   }
 
   func slot(_ i: Int) -> UnsafeMutablePointer<Int64> { Arena.shared.at(slots + 32 * i).assumingMemoryBound(to: Int64.self) }
-  var cancelledUpTo: UnsafeMutablePointer<Int64> { Arena.shared.at(control).assumingMemoryBound(to: Int64.self) }
+  var closedFlag: UnsafeMutablePointer<Int64> { Arena.shared.at(control).assumingMemoryBound(to: Int64.self) }
+  var isOwner: Bool { getpid() == owner }
 
   func startWorker(_ i: Int) throws -> ProcessHandle {
     let s = slot(i)
     mp_atomic_store(s, 0)
-    return try Runtime.forkChild(name: "pool worker", interp) { [self] in
+    let w = try Runtime.forkChild(name: "pool worker", interp) { [self] in
       PoolWorker(pool: self, index: i).run()
     }
+    mp_atomic_store(s + 3, Int64(w.pid))
+    return w
   }
+
+  /// The workers' pids, as the arena has them (right in every process).
+  var workerPids: [Int] { (0..<size).map { Int(mp_atomic_load(slot($0) + 3)) } }
 
   public override var typeName: String { "pool" }
   public override var repr: String { "<pool \(size) workers\(isClosed ? " closed" : "")>" }
@@ -64,7 +73,7 @@ public final class PoolHandle: MPObject {
   public override func member(_ name: String) throws -> Value? {
     switch name {
     case "size": return .int(size)
-    case "workers": return .list(ListRef(workers.map { .int(Int($0.pid)) }))
+    case "workers": return .list(ListRef(workerPids.map { .int($0) }))
     default: return nil
     }
   }
@@ -94,6 +103,9 @@ public final class PoolHandle: MPObject {
       return r.first ?? .nil
     case "close":
       try need(0, 0)
+      guard isOwner else {
+        throw MPError("process", "only process \(owner), which made this pool, can close it")
+      }
       close()
       return .nil
     default: return nil
@@ -132,14 +144,19 @@ public final class PoolHandle: MPObject {
   }
 
   func run(_ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?, ordered: Bool) throws -> [Value] {
-    if isClosed { throw MPError("closed", "this pool is closed") }
-    guard getpid() == owner else {
-      throw MPError("process", "this pool belongs to process \(owner); make a pool in this process to use one here")
-    }
+    if isClosed || mp_atomic_load(closedFlag) != 0 { throw MPError("closed", "this pool is closed") }
     if items.isEmpty { return [] }
+    replacements = 0
+    // Workers that died since the last call (perhaps during another
+    // process's call) are replaced before new work goes out.
+    if isOwner { try checkWorkers(job: -1, starts: [], items: [], chunkSize: 0) }
     let fn = try bundle(f)
-    jobId += 1
-    let job = jobId
+    // Unique in the whole program: workers cache the function per job.
+    let job = Arena.shared.nextId()
+    let reply = try QueueHandle(maxsize: 0)
+    // Closed when the call ends, however: workers skip the chunks of a
+    // closed reply queue, so a failed call leaves no work behind.
+    defer { reply.close() }
     // Python's rule: about four chunks per worker.
     let size = chunk ?? max(1, (items.count + 4 * self.size - 1) / (4 * self.size))
     var starts: [Int] = []
@@ -154,11 +171,11 @@ public final class PoolHandle: MPObject {
       e.varint(starts.count - 1)
       e.varint(i)
       e.byte(mode.rawValue)
+      try e.value(.object(reply))
       try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
       try tasks.putBytes(e.bytes, timeout: nil)
       i += size
     }
-    replacements = 0
     var chunks = [[Value]?](repeating: nil, count: starts.count)
     var unordered: [Value] = []
     var outstanding = starts.count
@@ -166,13 +183,13 @@ public final class PoolHandle: MPObject {
       while outstanding > 0 {
         let bytes: [UInt8]
         do {
-          bytes = try results.getBytes(timeout: 0.1)
+          bytes = try reply.getBytes(timeout: 0.1)
         } catch let e as MPError where e.kind == "timeout" {
           try checkWorkers(job: job, starts: starts, items: items, chunkSize: size)
           continue
         }
         var d = Codec.Decoder(bytes)
-        guard try d.varint() == job else { continue }  // a result of an earlier, abandoned call
+        guard try d.varint() == job else { continue }
         let index = try d.varint()
         if try d.byte() == 0 {
           guard case .list(let l) = try d.value(), index < chunks.count else { throw MPError("process", "corrupt pool result") }
@@ -193,8 +210,7 @@ public final class PoolHandle: MPObject {
         }
       }
     } catch let e as MPError {
-      mp_atomic_store(cancelledUpTo, Int64(job))
-      if e.kind == "interrupt" {
+      if e.kind == "interrupt" && isOwner {
         // Ctrl-C stops the call: the workers go, new ones replace them.
         for w in workers { Glibc.kill(w.pid, SIGKILL) }
         respawnDead()
@@ -207,6 +223,29 @@ public final class PoolHandle: MPObject {
   /// A worker that died (killed, crashed) is replaced; if it was running
   /// part of this call, the call fails instead of waiting forever.
   func checkWorkers(job: Int, starts: [Int], items: [Value], chunkSize: Int) throws {
+    func what(_ chunk: Int) -> String {
+      let a = starts[chunk], b = min(a + chunkSize, items.count) - 1
+      return b > a ? "items \(a)-\(b)" : "item \(a)"
+    }
+    guard isOwner else {
+      // Not our children: we cannot wait for them or replace them, only see
+      // that they are gone.
+      var gone = 0
+      for i in 0..<size {
+        let s = slot(i)
+        let pid = pid_t(truncatingIfNeeded: mp_atomic_load(s + 3))
+        guard pid > 0, PoolHandle.isGone(pid) else { continue }
+        gone += 1
+        let chunk = Int(mp_atomic_load(s + 2))
+        if mp_atomic_load(s) == 1 && mp_atomic_load(s + 1) == Int64(job) && chunk < starts.count {
+          throw MPError("process", "pool worker \(pid) died while running \(what(chunk)) (process \(owner), which made the pool, replaces it when it next uses the pool)")
+        }
+      }
+      if gone == size {
+        throw MPError("process", "this pool has no workers left (process \(owner), which made it, has closed it or ended)")
+      }
+      return
+    }
     for (i, w) in workers.enumerated() {
       Runtime.poll(w)
       guard let st = w.status else { continue }
@@ -221,11 +260,17 @@ public final class PoolHandle: MPObject {
       }
       workers[i] = try startWorker(i)
       if running && chunk < starts.count {
-        let a = starts[chunk], b = min(a + chunkSize, items.count) - 1
-        let what = b > a ? "items \(a)-\(b)" : "item \(a)"
-        throw MPError("process", "pool worker \(w.pid) \(how) while running \(what) (a new worker took its place)")
+        throw MPError("process", "pool worker \(w.pid) \(how) while running \(what(chunk)) (a new worker took its place)")
       }
     }
+  }
+
+  /// Whether process `pid` has ended (gone, or a zombie not yet reaped).
+  static func isGone(_ pid: pid_t) -> Bool {
+    if Glibc.kill(pid, 0) != 0 { return errno == ESRCH }
+    guard let stat = Interpreter.readFile("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+    return state == "Z" || state == "X"
   }
 
   func respawnDead() {
@@ -251,12 +296,13 @@ public final class PoolHandle: MPObject {
 
   /// Lets the workers finish what is queued, stops them and reaps them.
   public func close() {
-    guard !isClosed, getpid() == owner else { return }
+    guard !isClosed, isOwner else { return }
     shutdown(kill: false)
   }
 
   func shutdown(kill: Bool) {
     isClosed = true
+    mp_atomic_store(closedFlag, 1)
     PoolHandle.open[ObjectIdentifier(self)] = nil
     if !kill {
       for _ in workers { try? tasks.putBytes([0], timeout: nil) }

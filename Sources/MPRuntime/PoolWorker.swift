@@ -18,6 +18,7 @@ struct PoolWorker {
     var cachedJob = -1
     var fn: Value = .nil
     let slot = pool.slot(index)
+    mp_atomic_store(slot + 3, Int64(getpid()))
     while true {
       let bytes: [UInt8]
       do {
@@ -36,7 +37,9 @@ struct PoolWorker {
         let chunk = try d.varint()
         _ = try d.varint()
         let mode = Mode(rawValue: try d.byte()) ?? .single
-        if Int64(job) <= mp_atomic_load(pool.cancelledUpTo) { continue }
+        // The caller's reply queue; closed when its call has ended.
+        guard case .object(let r) = try d.value(), let reply = r as? QueueHandle else { continue }
+        if reply.isClosed { continue }
         mp_atomic_store(slot + 1, Int64(job))
         mp_atomic_store(slot + 2, Int64(chunk))
         mp_atomic_store(slot, 1)
@@ -92,7 +95,11 @@ struct PoolWorker {
             e.bytes += Runtime.encodeError(err)
           }
         }
-        try pool.results.putBytes(e.bytes, timeout: nil)
+        do {
+          try reply.putBytes(e.bytes, timeout: nil)
+        } catch let e as MPError where e.kind == "closed" {
+          continue  // the call ended (failed or interrupted) meanwhile
+        }
       } catch {
         break
       }
