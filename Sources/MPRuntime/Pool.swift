@@ -10,10 +10,11 @@ import MPLanguage
 /// can share the workers, and closing the reply queue cancels what is left
 /// of a failed or interrupted call.
 ///
-/// The pool can be used from every process forked after it was made
-/// (children, pool workers); only the process that made it replaces dead
-/// workers and closes it.
-public final class PoolHandle: MPObject {
+/// The pool can be used from every process of the program: those forked
+/// after it was made, and any it is sent to (through a queue, as an
+/// argument or a result). Only the process that made it replaces dead
+/// workers and closes it; elsewhere a pool is a view of the same workers.
+public final class PoolHandle: MPObject, Codec.Transferable {
   var workers: [ProcessHandle] = []
   let tasks: QueueHandle
   /// Per worker, four Int64s: state (0 idle, 1 running), job, chunk, pid.
@@ -22,8 +23,8 @@ public final class PoolHandle: MPObject {
   let control: Int
   let size: Int
   var isClosed = false
-  /// Only the creating process hands out work: it owns the workers.
-  let owner = getpid()
+  /// The process that made the pool: the workers are its children.
+  let owner: pid_t
   /// Workers replaced during the current call (a worker that dies at
   /// start-up every time must not make the call loop forever).
   var replacements = 0
@@ -35,6 +36,7 @@ public final class PoolHandle: MPObject {
     guard n >= 1 else { throw MPError("value", "pool(n) needs at least 1 worker, got \(n)") }
     size = n
     self.interp = interp
+    owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
     slots = try Arena.shared.allocate(32 * n)
     control = try Arena.shared.allocate(16)
@@ -47,6 +49,42 @@ public final class PoolHandle: MPObject {
       throw error
     }
     PoolHandle.open[ObjectIdentifier(self)] = self
+  }
+
+  /// Another process's pool, received in a message. (Its slots and
+  /// control word are never freed, so the offsets stay valid.)
+  init(view tasks: QueueHandle, slots: Int, control: Int, size: Int, owner: pid_t, _ interp: Interpreter) {
+    self.tasks = tasks
+    self.slots = slots
+    self.control = control
+    self.size = size
+    self.owner = owner
+    self.interp = interp
+    super.init()
+  }
+
+  public static let codecKind: UInt8 = 3
+
+  public func encodePayload(_ e: inout Codec.Encoder) throws {
+    try e.value(.object(tasks))
+    e.varint(slots)
+    e.varint(control)
+    e.varint(size)
+    e.varint(Int(owner))
+  }
+
+  static func registerCodec() {
+    Codec.register(kind: codecKind) { d in
+      guard case .object(let t) = try d.value(), let tasks = t as? QueueHandle else {
+        throw MPError("value", "corrupt pool in a message")
+      }
+      let slots = try d.varint(), control = try d.varint(), size = try d.varint(), owner = try d.varint()
+      guard slots >= Arena.heapStart, slots < Arena.shared.size, control >= Arena.heapStart, control < Arena.shared.size,
+        size >= 1, size <= 1 << 16, let interp = Interpreter.current
+      else { throw MPError("value", "corrupt pool in a message") }
+      if let own = open.values.first(where: { $0.control == control }) { return .object(own) }
+      return .object(PoolHandle(view: tasks, slots: slots, control: control, size: size, owner: pid_t(truncatingIfNeeded: owner), interp))
+    }
   }
 
   func slot(_ i: Int) -> UnsafeMutablePointer<Int64> { Arena.shared.at(slots + 32 * i).assumingMemoryBound(to: Int64.self) }

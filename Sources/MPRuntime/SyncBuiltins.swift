@@ -70,6 +70,7 @@ extension Runtime {
     SharedHandle.makers[SharedCellHandle.kind] = { SharedCellHandle(existing: $0) }
     SharedHandle.makers[QueueHandle.kind] = { QueueHandle(existing: $0) }
     SharedHandle.registerCodec()
+    PoolHandle.registerCodec()
     QueueHandle.registerFinalizer()
   }
 }
