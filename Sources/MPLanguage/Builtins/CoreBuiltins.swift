@@ -19,6 +19,11 @@ extension Interpreter {
     func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
       if builtins[name] == nil { register(Builtin(name, lo, hi, doc, fn)) }
     }
+    /// A built-in of exactly one argument: the array form calls the one-argument form.
+    func reg1(_ name: String, _ doc: String, _ one: @escaping (Value, Interpreter) throws -> Value) {
+      reg(name, 1, 1, doc) { a, i in try one(a[0], i) }
+      builtins[name]?.fn1 = one
+    }
     reg("print", 0, -1, "print(a, b, ...): write the values' str forms, joined by spaces, as one line") { args, _ in
       var line = ""
       for (i, a) in args.enumerated() {
@@ -30,33 +35,23 @@ extension Interpreter {
       return .nil
     }
     reg("str", 0, 1, "str(x): x as text (strings stay as they are)") { a, _ in .str(a.first?.str ?? "") }
-    reg("repr", 1, 1, "repr(x): x as mp would write it (strings quoted)") { a, _ in .str(a[0].repr) }
-    reg("type", 1, 1, "type(x): the name of x's type, e.g. \"int\", \"list\", \"queue\"") { a, _ in .str(a[0].typeName) }
+    builtins["str"]?.fn1 = { x, _ in .str(x.str) }
+    reg1("repr", "repr(x): x as mp would write it (strings quoted)") { x, _ in .str(x.repr) }
+    reg1("type", "type(x): the name of x's type, e.g. \"int\", \"list\", \"queue\"") { x, _ in .str(x.typeName) }
     reg("int", 0, 2, "int(x[, base]): convert a float (truncating), bool or string to an int") { a, _ in
       guard let x = a.first else { return .int(0) }
       return try toInt(x, base: a.count > 1 ? a[1] : nil)
     }
+    builtins["int"]?.fn1 = { x, _ in try toInt(x, base: nil) }
     reg("float", 0, 1, "float(x): convert an int or string to a float") { a, _ in
       guard let x = a.first else { return .float(0) }
-      switch x {
-      case .float: return x
-      case .int(let i): return .float(Double(i))
-      case .bool(let b): return .float(b ? 1 : 0)
-      case .str(let s):
-        let t = s.trimmed()
-        if let d = Double(t) { return .float(d) }
-        switch t.lowercased() {
-        case "inf", "+inf", "infinity": return .float(.infinity)
-        case "-inf", "-infinity": return .float(-.infinity)
-        case "nan": return .float(.nan)
-        default: throw MPError("value", "cannot convert \(x.repr) to a float")
-        }
-      default: throw MPError("type", "float() needs a number or string, found \(x.typeName)")
-      }
+      return try toFloat(x)
     }
+    builtins["float"]?.fn1 = { x, _ in try toFloat(x) }
     reg("bool", 0, 1, "bool(x): whether x is truthy") { a, _ in .bool(a.first?.isTruthy ?? false) }
-    reg("len", 1, 1, "len(x): number of items in a list, map, range, or characters in a string") { a, _ in
-      switch a[0] {
+    builtins["bool"]?.fn1 = { x, _ in .bool(x.isTruthy) }
+    reg1("len", "len(x): number of items in a list, map, range, or characters in a string") { x, _ in
+      switch x {
       case .list(let l): return .int(l.items.count)
       case .str(let s): return .int(s.scalarCount)
       case .map(let m): return .int(m.count)
@@ -67,7 +62,7 @@ extension Interpreter {
         }
         if let n = try o.callMethod("size", [], Interpreter.current!) { return n }
         throw MPError("type", "len() of a \(o.typeName) is not defined")
-      default: throw MPError("type", "len() needs a list, string, map or range, found \(a[0].typeName)")
+      default: throw MPError("type", "len() needs a list, string, map or range, found \(x.typeName)")
       }
     }
     reg("range", 1, 3, "range(stop) / range(start, stop[, step]): the ints from start up to (not including) stop") { a, _ in
@@ -83,17 +78,26 @@ extension Interpreter {
     reg("list", 0, 1, "list(x): a new list of the items of x (a list, string, map's keys, range, queue)") { a, i in
       .list(ListRef(a.isEmpty ? [] : try i.iterate(a[0])))
     }
-    reg("abs", 1, 1, "abs(x): absolute value") { a, _ in
-      switch a[0] {
+    reg1("abs", "abs(x): absolute value") { x, _ in
+      switch x {
       case .int(let i):
         if i == Int.min { throw MPError("overflow", "integer overflow in abs()") }
         return .int(Swift.abs(i))
       case .float(let d): return .float(Swift.abs(d))
-      default: throw MPError("type", "abs() needs a number, found \(a[0].typeName)")
+      default: throw MPError("type", "abs() needs a number, found \(x.typeName)")
       }
     }
     reg("min", 1, -1, "min(a, b, ...) or min(list): the smallest") { a, i in try extreme(a, i, "min", less: true) }
     reg("max", 1, -1, "max(a, b, ...) or max(list): the largest") { a, i in try extreme(a, i, "max", less: false) }
+    // Two ints, the common case, without an array; ties keep the first, as in Python.
+    builtins["min"]?.fn2 = { a, b, i in
+      if case .int(let x) = a, case .int(let y) = b { return y < x ? b : a }
+      return try extreme([a, b], i, "min", less: true)
+    }
+    builtins["max"]?.fn2 = { a, b, i in
+      if case .int(let x) = a, case .int(let y) = b { return x < y ? b : a }
+      return try extreme([a, b], i, "max", less: false)
+    }
     reg("sum", 1, 2, "sum(items[, start]): add the items up") { a, i in
       var total = a.count > 1 ? a[1] : .int(0)
       // A range adds up in closed form: sum(range(10**9)) needs no list.
@@ -288,6 +292,24 @@ public func interruptibleSleep(_ secs: Double) throws {
       mp_interrupt_flag = 0
       throw MPError("interrupt", "interrupted")
     }
+  }
+}
+
+func toFloat(_ x: Value) throws -> Value {
+  switch x {
+  case .float: return x
+  case .int(let i): return .float(Double(i))
+  case .bool(let b): return .float(b ? 1 : 0)
+  case .str(let s):
+    let t = s.trimmed()
+    if let d = Double(t) { return .float(d) }
+    switch t.lowercased() {
+    case "inf", "+inf", "infinity": return .float(.infinity)
+    case "-inf", "-infinity": return .float(-.infinity)
+    case "nan": return .float(.nan)
+    default: throw MPError("value", "cannot convert \(x.repr) to a float")
+    }
+  default: throw MPError("type", "float() needs a number or string, found \(x.typeName)")
   }
 }
 

@@ -258,6 +258,8 @@ final class GlobalCallSite {
   /// (Every global slot in use holds a value, so its bits can be read
   /// before knowing whether it is defined.)
   let cache: UnsafeMutablePointer<UInt>
+  /// The same for a built-in the global held (`len`, `abs`, ...).
+  let builtinCache: UnsafeMutablePointer<UInt>
 
   init(_ g: GlobalOperand, _ interp: Interpreter, _ at: SourceLocation) {
     global = g
@@ -268,6 +270,9 @@ final class GlobalCallSite {
     cache = .allocate(capacity: 2)
     cache[0] = 0
     cache[1] = 0xFF
+    builtinCache = .allocate(capacity: 2)
+    builtinCache[0] = 0
+    builtinCache[1] = 0xFF
   }
 
   /// The cached closure if the global still holds it.
@@ -280,15 +285,44 @@ final class GlobalCallSite {
     return Unmanaged<Closure>.fromOpaque(p)
   }
 
-  /// Remembers the first closure found in the global, pinned for the life of this code.
+  /// The cached built-in if the global still holds it.
+  @inline(__always)
+  func cachedBuiltin() -> Unmanaged<Builtin>? {
+    let bits = slot.load(as: UInt.self)
+    guard bits == builtinCache[0], UInt(slot.load(fromByteOffset: 8, as: UInt8.self)) == builtinCache[1],
+      let p = UnsafeRawPointer(bitPattern: bits)
+    else { return nil }
+    return Unmanaged<Builtin>.fromOpaque(p)
+  }
+
+  /// Remembers the first closure (and the first built-in) found in the
+  /// global, pinned for the life of this code.
   func remember(_ fv: Value) {
-    guard cache[1] == 0xFF, case .function(let c) = fv else { return }
+    let into: UnsafeMutablePointer<UInt>
+    let object: AnyObject
+    switch fv {
+    case .function(let c): (into, object) = (cache, c)
+    case .builtin(let b): (into, object) = (builtinCache, b)
+    default: return
+    }
+    guard into[1] == 0xFF else { return }
     var probe = fv
     let (bits, tag) = withUnsafeBytes(of: &probe) { ($0.load(as: UInt.self), UInt($0[8])) }
-    guard bits == UInt(bitPattern: Unmanaged.passUnretained(c).toOpaque()), tag != 0xFF else { return }
-    _ = Unmanaged.passRetained(c)
-    cache[0] = bits
-    cache[1] = tag
+    guard bits == UInt(bitPattern: Unmanaged.passUnretained(object).toOpaque()), tag != 0xFF else { return }
+    _ = Unmanaged.passRetained(object)
+    into[0] = bits
+    into[1] = tag
+  }
+
+  /// Calls a built-in with `x`, through its one-argument form if it has one.
+  @inline(__always)
+  func callBuiltin(_ b: Builtin, _ x: Value) throws -> Value {
+    guard let f1 = b.fn1 else { return try interp.callBuiltin(b, [x], loc: at) }
+    do {
+      return try f1(x, interp)
+    } catch let e as MPError {
+      throw e.located(at)
+    }
   }
 
   func pushAll(_ argCodes: [ExprBox], _ fp: Frame) throws -> Frame {
@@ -299,6 +333,21 @@ final class GlobalCallSite {
   /// reassigned, or it holds something other than a closure.
   @inline(never)
   func callUncached(_ argCodes: [ExprBox], _ fp: Frame) throws -> Value {
+    if let ub = cachedBuiltin() {
+      let b = ub.takeUnretainedValue()
+      if argCodes.count == 2, let f2 = b.fn2 {
+        let x = try argCodes[0].run(fp), y = try argCodes[1].run(fp)
+        do {
+          return try f2(x, y, interp)
+        } catch let e as MPError {
+          throw e.located(at)
+        }
+      }
+      var vals: [Value] = []
+      vals.reserveCapacity(argCodes.count)
+      for a in argCodes { vals.append(try a.run(fp)) }
+      return try interp.callBuiltin(b, vals, loc: at)
+    }
     let fv = try global.get(fp)
     remember(fv)
     if case .function(let c) = fv {
@@ -370,6 +419,10 @@ final class GlobalCall1Node<A: Operand> {
 
   @inline(never)
   func slow(_ fp: Frame) throws -> Value {
+    if let b = site.cachedBuiltin() {
+      let x = try a0.get(fp)
+      return try b._withUnsafeGuaranteedRef { try site.callBuiltin($0, x) }
+    }
     let fv = try site.global.get(fp)
     site.remember(fv)
     let x = try a0.get(fp)
@@ -378,6 +431,7 @@ final class GlobalCall1Node<A: Operand> {
       try interp.push(x, loc: at)
       return try interp.enter(c, base: base, argc: 1, loc: at)
     }
+    if case .builtin(let b) = fv { return try site.callBuiltin(b, x) }
     return try interp.callValue(fv, [x], at)
   }
 }

@@ -118,6 +118,11 @@ public final class Builtin {
   /// One line for `:help`.
   public let doc: String
   public let fn: ([Value], Interpreter) throws -> Value
+  /// The same built-in called with exactly one (two) arguments, with no
+  /// argument array: set for the ones loops call most (`len`, `abs`,
+  /// `min`, ...). Call sites use them when present.
+  @exclusivity(unchecked) public internal(set) var fn1: ((Value, Interpreter) throws -> Value)? = nil
+  @exclusivity(unchecked) public internal(set) var fn2: ((Value, Value, Interpreter) throws -> Value)? = nil
 
   public init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String,
               _ fn: @escaping ([Value], Interpreter) throws -> Value) {
