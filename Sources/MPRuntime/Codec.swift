@@ -32,8 +32,10 @@ public enum Codec {
     return e.bytes
   }
 
-  public static func decode(_ bytes: [UInt8], countedHandles: Bool = true) throws -> Value {
+  /// Decodes the one value that `bytes` holds from offset `start` on.
+  public static func decode(_ bytes: [UInt8], from start: Int = 0, countedHandles: Bool = true) throws -> Value {
     var d = Decoder(bytes)
+    d.pos = start
     d.countedHandles = countedHandles
     let v = try d.value()
     guard d.pos == bytes.count else { throw MPError("value", "corrupt message: \(bytes.count - d.pos) bytes left over") }

@@ -121,7 +121,7 @@ extension Runtime {
     let rest = h.buffer.dropFirst()
     do {
       switch tag {
-      case 0: return .success(try Codec.decode(Array(rest)))
+      case 0: return .success(try Codec.decode(h.buffer, from: 1))
       case 1:
         let inner = try decodeError(rest)
         var where_ = ""

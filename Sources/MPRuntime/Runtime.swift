@@ -129,8 +129,11 @@ public enum Runtime {
     var code: Int32 = 0
     do {
       let v = try interp.call(f, args)
-      payload = [0]
-      payload += try Codec.encode(v)
+      // Encoded after its tag byte in one buffer: a big result is not copied again.
+      var e = Codec.Encoder()
+      e.byte(0)
+      try e.value(v)
+      payload = e.bytes
     } catch let e as MPError {
       payload = [1] + encodeError(e)
       code = 1
