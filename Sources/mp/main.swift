@@ -30,6 +30,18 @@ struct MPCommand: ParsableCommand {
   var args: [String] = []
 
   func run() throws {
+    try Runner(eval: eval, time: time, file: file, args: args).run()
+  }
+}
+
+/// What `mp` does once its command line is understood.
+struct Runner {
+  var eval: String?
+  var time = false
+  var file: String?
+  var args: [String] = []
+
+  func run() throws {
     mp_install_sigint()
     do {
       try Runtime.install()
@@ -100,6 +112,18 @@ let entry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
   let argv = Array(CommandLine.arguments.dropFirst())
   if argv.first == "test" {
     TestCommand.main(Array(argv.dropFirst()))
+  } else if let first = argv.first, !first.hasPrefix("-") || (argv.count == 2 && first == "-e" && !argv[1].hasPrefix("-")) {
+    // `mp FILE [args...]` (everything after FILE is the script's) and
+    // `mp -e CODE` mean exactly that: run them without swift-argument-parser,
+    // whose run-time conformance lookups were half of the start-up.
+    let runner = first == "-e" ? Runner(eval: argv[1]) : Runner(file: first, args: Array(argv.dropFirst()))
+    do {
+      try runner.run()
+    } catch let e as ExitCode {
+      exit(e.rawValue)
+    } catch {
+      MPCommand.exit(withError: error)
+    }
   } else {
     MPCommand.main(argv)
   }
