@@ -43,6 +43,14 @@ extension Compiler {
     case .call(let callee, let args, let loc):
       return try compileCall(callee, args, loc)
     case .index(let a, let i, let loc):
+      // `xs[i]` on a local list: read in place, no child closures.
+      if case .local(let base) = try operand(a) {
+        switch try operand(i) {
+        case .local(let k): return indexLocal(base.slot, k, loc)
+        case .constant(let k): return indexLocal(base.slot, k, loc)
+        default: break
+        }
+      }
       let ac = try compileExpr(a), ic = try compileExpr(i)
       return { fp in try indexValue(try ac(fp), try ic(fp), loc) }
     case .member(let a, let name, let loc):
@@ -52,6 +60,25 @@ extension Compiler {
     case .function(let fn):
       let make = try compileFunction(fn)
       return { fp in make(fp) }
+    }
+  }
+
+  func indexLocal<I: Operand>(_ slot: Int, _ index: I, _ loc: SourceLocation) -> ExprCode {
+    { fp in
+      if case .list(let l) = fp[slot], let k = index.peekInt(fp), k >= 0, k < l.items.count { return l.items[k] }
+      return try indexValue(fp[slot], try index.get(fp), loc)
+    }
+  }
+
+  func setIndexLocal<I: Operand>(_ slot: Int, _ index: I, _ v: @escaping ExprCode, _ loc: SourceLocation) -> StmtCode {
+    { fp in
+      let x = try v(fp)
+      if case .list(let l) = fp[slot], let k = index.peekInt(fp), k >= 0, k < l.items.count {
+        l.items[k] = x
+        return .next
+      }
+      try setIndex(fp[slot], try index.get(fp), x, loc)
+      return .next
     }
   }
 
@@ -250,6 +277,14 @@ extension Compiler {
       }
     case .index(let obj, let idx, let iloc):
       let v = try compileExpr(value)
+      // `xs[i] = e` on a local list: stored in place, no child closures.
+      if op == nil, case .local(let base) = try operand(obj) {
+        switch try operand(idx) {
+        case .local(let k): return setIndexLocal(base.slot, k, v, iloc)
+        case .constant(let k): return setIndexLocal(base.slot, k, v, iloc)
+        default: break
+        }
+      }
       let oc = try compileExpr(obj), ic = try compileExpr(idx)
       if let op {
         return { fp in
