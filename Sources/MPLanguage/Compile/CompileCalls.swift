@@ -106,12 +106,32 @@ extension Compiler {
         return try interp.callMethod(o, name, [x], loc)
       }
     }
-    return { fp in
-      let o = try oc(fp)
-      var vals: [Value] = []
-      vals.reserveCapacity(argCodes.count)
-      for a in argCodes { vals.append(try a.run(fp)) }
-      return try interp.callMethod(o, name, vals, loc)
+    // Few arguments: the array is built as a literal (none for no
+    // arguments), not grown element by element.
+    switch argCodes.count {
+    case 0:
+      return { fp in try interp.callMethod(try oc(fp), name, [], loc) }
+    case 1:
+      let a0 = argCodes[0].run
+      return { fp in
+        let o = try oc(fp)
+        return try interp.callMethod(o, name, [try a0(fp)], loc)
+      }
+    case 2:
+      let a0 = argCodes[0].run, a1 = argCodes[1].run
+      return { fp in
+        let o = try oc(fp)
+        let x = try a0(fp)
+        return try interp.callMethod(o, name, [x, try a1(fp)], loc)
+      }
+    default:
+      return { fp in
+        let o = try oc(fp)
+        var vals: [Value] = []
+        vals.reserveCapacity(argCodes.count)
+        for a in argCodes { vals.append(try a.run(fp)) }
+        return try interp.callMethod(o, name, vals, loc)
+      }
     }
   }
 
