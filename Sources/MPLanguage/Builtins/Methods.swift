@@ -219,15 +219,16 @@ extension Interpreter {
       guard let k = MapKey(v) else { throw MPError("type", "map keys must be strings, ints or bools, found \(v.typeName)") }
       return k
     }
+    // Names are compared in order: the one called in loops comes first.
     switch name {
+    case "get":
+      try argc(name, args, 1, 2)
+      return m[try key(args[0])] ?? (args.count > 1 ? args[1] : .nil)
     case "keys": try argc(name, args, 0, 0); return .list(ListRef(m.keys.map { $0.value }))
     case "values": try argc(name, args, 0, 0); return .list(ListRef(m.values))
     case "items":
       try argc(name, args, 0, 0)
       return .list(ListRef(m.keys.indices.map { .list(ListRef([m.keys[$0].value, m.values[$0]])) }))
-    case "get":
-      try argc(name, args, 1, 2)
-      return m[try key(args[0])] ?? (args.count > 1 ? args[1] : .nil)
     case "contains": try argc(name, args, 1, 1); return .bool(MapKey(args[0]).map { m.contains($0) } ?? false)
     case "remove":
       try argc(name, args, 1, 1)
