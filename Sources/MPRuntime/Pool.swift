@@ -280,7 +280,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         }
       }
       if gone == size {
-        throw MPError("process", "this pool has no workers left (process \(owner), which made it, has closed it or ended)")
+        throw MPError("process", "every worker of this pool is dead (process \(owner), which made the pool, replaces them when it next uses it, unless it has closed it or ended)")
       }
       return
     }
