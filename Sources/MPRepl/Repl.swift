@@ -2,7 +2,7 @@ import CMPShim
 import Glibc
 import MPLanguage
 
-/// The REPL of SPEC §7. On a terminal it edits lines with libedit (history,
+/// The REPL (docs/reference.md, "The REPL"). On a terminal it edits lines with libedit (history,
 /// completion, continuation prompts); with stdin not a terminal it reads
 /// statements without prompts or line editing, echoes bare expressions,
 /// reports errors and goes on, and its exit status is 1 if any statement failed.

@@ -84,7 +84,8 @@ struct Runner {
     try finish(interp) { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
   }
 
-  /// Maps how a program ended to the exit codes of SPEC §4.
+  /// Maps how a program ended to the exit codes of docs/reference.md,
+  /// "Command line".
   func finish(_ interp: Interpreter, _ body: () throws -> Void) throws {
     do {
       try body()

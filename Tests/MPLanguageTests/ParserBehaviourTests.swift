@@ -202,7 +202,7 @@ final class ParserBehaviourTests: XCTestCase {
 
   // MARK: precedence and associativity
 
-  func testPrecedenceFollowsTheSpecLowestFirst() {
+  func testPrecedenceFollowsTheGrammarLowestFirst() {
     XCTAssertEqual(tree("a or b and not c == d + e * -f"),
                    ["(or a (and b (not (== c (+ d (* e (- f)))))))"])
   }

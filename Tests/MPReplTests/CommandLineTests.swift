@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The command line of SPEC §8 as a user meets it: `mp FILE args` and
+/// The command line (docs/reference.md, "Command line") as a user meets it: `mp FILE args` and
 /// `mp -e CODE` take a short path past the argument parser, so both paths
 /// are checked to mean the same thing.
 final class CommandLineTests: XCTestCase {

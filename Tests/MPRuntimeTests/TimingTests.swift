@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// The timing line of SPEC §6 on known workloads (generous bounds).
+/// The timing line (docs/reference.md, "Timing") on known workloads (generous bounds).
 final class TimingTests: XCTestCase {
   struct Line {
     var wall = 0.0, cpu = 0.0, children = 0.0, processes = 0, parallelism = 0.0

@@ -1,6 +1,6 @@
 import Glibc
 
-/// The one timing line of SPEC §6:
+/// The one timing line (docs/reference.md, "Timing"):
 /// `time: wall 1.004 s | cpu 0.003 s | children 0.021 s | 10 processes | x0.02`.
 /// Children's CPU comes from getrusage(RUSAGE_CHILDREN), so only children
 /// that ended (and were reaped) inside the timed part count.

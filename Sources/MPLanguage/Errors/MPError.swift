@@ -2,7 +2,8 @@
 /// stack. Errors are values: `try/catch` turns them into maps, `join` carries
 /// them across processes.
 public struct MPError: Error, @unchecked Sendable {
-  /// One of the kinds of SPEC §2 ("name", "type", ...), or "syntax".
+  /// One of the kinds listed in docs/reference.md, "Errors" ("name",
+  /// "type", ..., "syntax").
   public var kind: String
   public var message: String
   public var loc: SourceLocation?

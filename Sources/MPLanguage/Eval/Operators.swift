@@ -1,8 +1,8 @@
 import CMPShim
 import Glibc
 
-/// Arithmetic, comparison and indexing, with Python's rules where SPEC §3
-/// does not say otherwise: ints never wrap (overflow is an error), `/` gives
+/// Arithmetic, comparison and indexing, with Python's rules where grammar.md
+/// ("Expressions", "Decisions") does not say otherwise: ints never wrap (overflow is an error), `/` gives
 /// a float, `//` and `%` floor.
 
 @inline(__always)

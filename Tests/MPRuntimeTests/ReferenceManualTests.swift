@@ -1,0 +1,149 @@
+import XCTest
+@testable import MPLanguage
+@testable import MPRuntime
+
+/// docs/reference.md is the manual: every built-in the interpreter
+/// registers, every member a type offers and every error kind the code
+/// raises must have an entry there, written as the manual's introduction
+/// says (`` `len(` ``, `` `queue.put` ``, `` `"timeout"` ``). Adding one
+/// without documenting it fails here.
+final class ReferenceManualTests: XCTestCase {
+  static let root = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+  func manual() throws -> String {
+    try String(contentsOf: Self.root.appendingPathComponent("docs/reference.md"), encoding: .utf8)
+  }
+
+  /// Every Swift file under Sources/, with its path relative to the root.
+  func sources() throws -> [(path: String, text: String)] {
+    let base = Self.root.appendingPathComponent("Sources")
+    guard let walk = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else {
+      throw XCTSkip("cannot list Sources/")
+    }
+    var out: [(String, String)] = []
+    for case let url as URL in walk where url.pathExtension == "swift" {
+      let rel = String(url.path.dropFirst(Self.root.path.count + 1))
+      out.append((rel, try String(contentsOf: url, encoding: .utf8)))
+    }
+    XCTAssertGreaterThan(out.count, 20, "the scan of Sources/ found too few files to mean anything")
+    return out
+  }
+
+  func testEveryRegisteredBuiltinHasAnEntry() throws {
+    // The runtime registers its built-ins (processes, locks, queues, pools
+    // and whatever is added beside them) when it is installed, the language
+    // its own when the first interpreter is made: the same tables `mp` uses.
+    try Runtime.install(arenaSize: 1 << 28)
+    Interpreter.registerCoreBuiltins()
+    let names = Interpreter.builtins.keys.sorted()
+    XCTAssertTrue(names.contains("spawn") && names.contains("print"), "the registration tables look empty: \(names)")
+    let text = try manual()
+    let missing = names.filter { !text.contains("`\($0)(") }
+    XCTAssertEqual(missing, [], "built-ins without an entry in docs/reference.md; write each as `name(params)` → result, with the errors it raises")
+  }
+
+  func testEveryMethodOfListsStringsAndMapsHasAnEntry() throws {
+    let text = try manual()
+    let values: [(String, Value)] = [("list", .list(ListRef([]))), ("string", .str("")), ("map", .map(MapRef()))]
+    for (type, v) in values {
+      let names = Interpreter.methodNames(of: v)
+      XCTAssertFalse(names.isEmpty, "no methods found for \(type)")
+      let missing = names.filter { !Self.hasMemberEntry(text, type, $0) }
+      XCTAssertEqual(missing, [], "\(type) methods without an entry in docs/reference.md; write each as `\(type).name(params)`")
+    }
+  }
+
+  /// Handles list their members in `memberNames`; the types are found in
+  /// the sources, so a new handle type is checked without touching this test.
+  func testEveryMemberOfEveryHandleTypeHasAnEntry() throws {
+    let text = try manual()
+    var types: Set<String> = []
+    for (path, source) in try sources() {
+      for segment in Self.classSegments(source) where segment.contains("override var memberNames") {
+        guard let type = Self.firstMatch(#"override var typeName: String \{\s*"([a-z_]+)"\s*\}"#, in: segment) else {
+          XCTFail("\(path): a class lists memberNames but its typeName is not a plain string literal; the manual check cannot tell which type it is")
+          continue
+        }
+        // A module's members are the globals of its file, not a fixed list.
+        if type == "module" { continue }
+        guard let body = Self.body(after: "override var memberNames", in: segment) else {
+          XCTFail("\(path): cannot read the body of \(type)'s memberNames")
+          continue
+        }
+        let names = Self.allMatches(#""([A-Za-z_][A-Za-z0-9_]*)""#, in: body)
+        if names.isEmpty {
+          XCTFail("\(path): \(type)'s memberNames has no string literals; list the names literally so the manual check can read them")
+        }
+        types.insert(type)
+        let missing = names.filter { !Self.hasMemberEntry(text, type, $0) }
+        XCTAssertEqual(missing, [], "\(path): \(type) members without an entry in docs/reference.md; write each as `\(type).name(params)` or `\(type).name`")
+      }
+    }
+    for expected in ["process", "lock", "semaphore", "shared", "queue", "pool"] {
+      XCTAssertTrue(types.contains(expected), "the source scan did not find the \(expected) handle; found \(types.sorted())")
+    }
+  }
+
+  func testEveryErrorKindHasAnEntry() throws {
+    let text = try manual()
+    var kinds: Set<String> = []
+    for (_, source) in try sources() {
+      kinds.formUnion(Self.allMatches(#"MPError\(\s*"([a-z_]+)""#, in: source))
+      kinds.formUnion(Self.allMatches(#"MPError\(\s*\.([a-z_]+)"#, in: source))
+    }
+    for expected in ["type", "value", "process", "timeout"] {
+      XCTAssertTrue(kinds.contains(expected), "the source scan did not find the \(expected) error kind; found \(kinds.sorted())")
+    }
+    let missing = kinds.sorted().filter { !text.contains("`\"\($0)\"`") }
+    XCTAssertEqual(missing, [], "error kinds without an entry in the Errors section of docs/reference.md")
+  }
+
+  // MARK: reading the manual and the sources
+
+  /// `` `queue.put(`` or `` `queue.closed` ``: the type's name as receiver,
+  /// the member's name whole (`queue.put` is not `queue.putx`).
+  static func hasMemberEntry(_ text: String, _ type: String, _ name: String) -> Bool {
+    let pattern = "`" + NSRegularExpression.escapedPattern(for: "\(type).\(name)") + "(?![A-Za-z0-9_])"
+    return firstMatch("(" + pattern + ")", in: text) != nil
+  }
+
+  /// The text of each class declaration up to the next one.
+  static func classSegments(_ source: String) -> [String] {
+    let starts = ranges(#"(?m)^\s*(?:(?:public|open|final|internal|private|fileprivate)\s+)*class\s+\w+"#, in: source)
+    return starts.indices.map { i in
+      let end = i + 1 < starts.count ? starts[i + 1].lowerBound : source.endIndex
+      return String(source[starts[i].lowerBound..<end])
+    }
+  }
+
+  /// From `marker` to the brace that closes the first brace after it.
+  static func body(after marker: String, in text: String) -> String? {
+    guard let m = text.range(of: marker), let open = text[m.upperBound...].firstIndex(of: "{") else { return nil }
+    var depth = 0
+    var i = open
+    while i < text.endIndex {
+      if text[i] == "{" { depth += 1 }
+      if text[i] == "}" {
+        depth -= 1
+        if depth == 0 { return String(text[open...i]) }
+      }
+      i = text.index(after: i)
+    }
+    return nil
+  }
+
+  static func ranges(_ pattern: String, in text: String) -> [Range<String.Index>] {
+    guard let re = try? NSRegularExpression(pattern: pattern) else { return [] }
+    return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text) }
+  }
+
+  static func allMatches(_ pattern: String, in text: String) -> [String] {
+    guard let re = try? NSRegularExpression(pattern: pattern) else { return [] }
+    return re.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+      Range($0.range(at: 1), in: text).map { String(text[$0]) }
+    }
+  }
+
+  static func firstMatch(_ pattern: String, in text: String) -> String? { allMatches(pattern, in: text).first }
+}
