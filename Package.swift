@@ -26,7 +26,7 @@ let package = Package(
     // The REPL: a line-editor seam over libedit, commands, completion.
     .target(name: "MPRepl", dependencies: ["MPLanguage", "CLibEdit", "CMPShim"]),
     // `mp test`: expectation comments and how output is matched against them.
-    .target(name: "MPTesting"),
+    .target(name: "MPTesting", dependencies: ["MPLanguage"]),
     // The command-line tool.
     .executableTarget(
       name: "mp",

@@ -70,6 +70,7 @@ public enum Runtime {
     }
     let parent = getpid()
     let counted = SharedHandle.countChildIn()
+    Random.shared.willFork()
     let pid = fork()
     if pid < 0 {
       let err = errno

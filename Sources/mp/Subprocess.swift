@@ -14,7 +14,11 @@ struct Subprocess {
     var timedOut: Bool
   }
 
-  static func run(_ argv: [String], timeout: Double) -> Result {
+  /// `extraEnv` ("NAME=value") is added to this process's environment. On a
+  /// timeout the program's first process gets SIGUSR1 (an `mp` run with
+  /// MP_TEST_DUMP set writes its process table to stderr then) and half a
+  /// second to do so before the whole group is killed.
+  static func run(_ argv: [String], timeout: Double, extraEnv: [String] = []) -> Result {
     var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
     guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
       return Result(stdout: "", stderr: "cannot create a pipe: \(String(cString: strerror(errno)))", status: 127, timedOut: false)
@@ -46,7 +50,16 @@ struct Subprocess {
     cargs.append(nil)
     defer { for p in cargs { free(p) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
+    var envp: [UnsafeMutablePointer<CChar>?] = extraEnv.map { strdup($0) }
+    var ep = environ
+    while let e = ep.pointee {
+      let name = String(cString: e).split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+      if !extraEnv.contains(where: { $0.hasPrefix(name + "=") }) { envp.append(strdup(e)) }
+      ep += 1
+    }
+    envp.append(nil)
+    defer { for p in envp { free(p) } }
+    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, &envp)
     close(outPipe[1])
     close(errPipe[1])
     if rc != 0 {
@@ -56,15 +69,20 @@ struct Subprocess {
     }
     var out: [UInt8] = [], err: [UInt8] = []
     var open = [outPipe[0], errPipe[0]]
-    let deadline = Timing.now() + timeout
+    var deadline = Timing.now() + timeout
     var timedOut = false
     var buf = [UInt8](repeating: 0, count: 65536)
     while !open.isEmpty {
       let left = deadline - Timing.now()
       if left <= 0 {
+        if timedOut {
+          kill(-pid, SIGKILL)
+          break
+        }
         timedOut = true
-        kill(-pid, SIGKILL)
-        break
+        kill(pid, SIGUSR1)
+        deadline = Timing.now() + 0.5
+        continue
       }
       var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
       let n = poll(&fds, nfds_t(fds.count), Int32(min(left, 1.0) * 1000) + 1)

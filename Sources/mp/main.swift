@@ -49,6 +49,7 @@ struct Runner {
       writeAll(2, e.render())
       throw ExitCode(1)
     }
+    TimeoutDump.installIfAsked()
     let interp = Interpreter(mainFile: file ?? "<main>")
     interp.argv = args
     let mark = Timing.start(interp)
@@ -91,6 +92,7 @@ struct Runner {
       try body()
     } catch let e as MPError {
       writeAll(2, e.render(color: isatty(2) != 0))
+      reportErrorKindForTest(e.kind)
       if e.kind == "interrupt" { throw ExitCode(130) }
       // Like Python: the error is shown at once, then children still
       // running are waited for before the program ends.

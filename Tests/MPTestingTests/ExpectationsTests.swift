@@ -13,12 +13,114 @@ final class ExpectationsTests: XCTestCase {
       # expect: start
       # expect unordered: a
       # expect unordered: b
-      # a plain comment keeps the group open
-      # expect unordered: c
       # expect: middle
       # expect unordered: d
       """
-    XCTAssertEqual(Expectations.parse(src).steps, [.line("start"), .unordered(["a", "b", "c"]), .line("middle"), .unordered(["d"])])
+    XCTAssertEqual(Expectations.parse(src).steps, [.line("start"), .unordered(["a", "b"]), .line("middle"), .unordered(["d"])])
+  }
+
+  func testAnyOtherLineEndsAnUnorderedGroup() {
+    // A plain comment or a blank line between them starts a new group: the
+    // teacher sees where each group ends.
+    let src = "# expect unordered: a\n# a plain comment\n# expect unordered: b\n\n# expect unordered: c\n"
+    XCTAssertEqual(Expectations.parse(src).steps, [.unordered(["a"]), .unordered(["b"]), .unordered(["c"])])
+  }
+
+  func testAHashInsideAStringIsNotAComment() {
+    let src = """
+      print("colour #1 is red")   # expect: colour #1 is red
+      let doc = "write # expect: LINE"
+      let other = 'and # expect error: boom'
+      """
+    let e = Expectations.parse(src)
+    XCTAssertEqual(e.steps, [.line("colour #1 is red")])
+    XCTAssertTrue(e.errors.isEmpty)
+    XCTAssertNotNil(e.check(stdout: "colour #1 is BLUE\n", stderr: "", exitStatus: 0))
+  }
+
+  func testCommentsAfterALexicalErrorAreStillRead() {
+    let e = Expectations.parse("let s = \"unterminated\n# expect error: unterminated\n")
+    XCTAssertEqual(e.errors, ["unterminated"])
+  }
+
+  func testMatchLinesMatchTheWholeLine() {
+    let e = Expectations.parse("# expect match: wall \\d+\\.\\d\\d s\n")
+    XCTAssertEqual(e.steps, [.line(.match("wall \\d+\\.\\d\\d s"))])
+    XCTAssertNil(e.check(stdout: "wall 1.36 s\n", stderr: "", exitStatus: 0))
+    XCTAssertNotNil(e.check(stdout: "wall 1.36 s!\n", stderr: "", exitStatus: 0))
+    XCTAssertNotNil(e.check(stdout: "the wall 1.36 s\n", stderr: "", exitStatus: 0))
+  }
+
+  func testUnorderedMatchLinesPairWithDistinctLines() {
+    let src = """
+      # expect unordered match: >process \\d got the lock, sleeping for 0\\.\\d{3}
+      # expect unordered: >process 1 got the lock, sleeping for 0.500
+      """
+    let e = Expectations.parse(src)
+    // The pattern could take either line; it must leave the exact one its line.
+    XCTAssertNil(e.check(stdout: ">process 1 got the lock, sleeping for 0.500\n>process 0 got the lock, sleeping for 0.417\n", stderr: "", exitStatus: 0))
+    let r = e.check(stdout: ">process 0 got the lock, sleeping for 0.417\n>process 2 got the lock, sleeping for 0.1\n", stderr: "", exitStatus: 0)
+    XCTAssertTrue(r?.contains("missing:    >process 1") ?? false, r ?? "passed")
+  }
+
+  func testABadRegularExpressionFailsTheFile() {
+    let e = Expectations.parse("# expect match: (unclosed\n")
+    let r = e.check(stdout: "(unclosed\n", stderr: "", exitStatus: 0)
+    XCTAssertTrue(r?.contains("bad regular expression") ?? false, r ?? "passed")
+  }
+
+  func testStderrLinesAreFoundAnywhereInStderr() {
+    let e = Expectations.parse("# expect stderr: never joined\n# expect stderr match: time: wall [0-9.]+ s.*\n")
+    XCTAssertNil(e.check(stdout: "", stderr: "time: wall 0.501 s | cpu 0.001 s\nmp: process 12 (f) was never joined\n", exitStatus: 0))
+    let r = e.check(stdout: "", stderr: "time: wall 0.501 s\n", exitStatus: 0)
+    XCTAssertTrue(r?.contains("containing: never joined") ?? false, r ?? "passed")
+  }
+
+  func testExpectErrorMatchesTheKind() {
+    let e = Expectations.parse("# expect error: deadlock\n")
+    let stderr = "t.mp:3:1: error: locks are not reentrant\n"
+    XCTAssertNil(e.check(stdout: "", stderr: stderr, exitStatus: 1, errorKind: "deadlock"))
+    let r = e.check(stdout: "", stderr: stderr, exitStatus: 1, errorKind: "value")
+    XCTAssertTrue(r?.contains("kind \"value\"") ?? false, r ?? "passed")
+  }
+
+  func testAFileThatChecksNothingIsRecognised() {
+    XCTAssertFalse(Expectations.parse("print(1)\n# just a comment\nlet s = \"assert(x)\"\n").checksSomething)
+    XCTAssertTrue(Expectations.parse("assert(1 == 1, \"ok\")\n").checksSomething)
+    XCTAssertTrue(Expectations.parse("# expect no output\n").checksSomething)
+    XCTAssertTrue(Expectations.parse("# mp test: must fail\n").checksSomething)
+    XCTAssertTrue(Expectations.parse("# mp test: skip (a helper)\n").isSkipped)
+  }
+
+  func testNoOutputMeansStdoutIsEmpty() {
+    let e = Expectations.parse("# expect no output\n")
+    XCTAssertNil(e.check(stdout: "", stderr: "", exitStatus: 0))
+    XCTAssertNotNil(e.check(stdout: "hello\n", stderr: "", exitStatus: 0))
+  }
+
+  func testMustFailAcceptsAnyFailure() {
+    let e = Expectations.parse("# mp test: must fail\n")
+    XCTAssertNil(e.check(stdout: "", stderr: "boom", exitStatus: 1))
+    XCTAssertNotNil(e.check(stdout: "", stderr: "", exitStatus: 0))
+  }
+
+  func testAGroupWrittenAsTwoKindsDrawsAWarning() {
+    let two = """
+      # expect unordered: Sleeping for 0.5 seconds
+      # expect unordered: Sleeping for 0.5 seconds
+      # expect unordered: Finished sleeping
+      # expect unordered: Finished sleeping
+      """
+    XCTAssertEqual(Expectations.parse(two).warnings.count, 1)
+    let interleaved = """
+      # expect unordered: Sleeping for 0.5 seconds
+      # expect unordered: Finished sleeping
+      # expect unordered: Sleeping for 0.5 seconds
+      # expect unordered: Finished sleeping
+      """
+    XCTAssertEqual(Expectations.parse(interleaved).warnings, [])
+    let oneKind = "# expect unordered: got 1\n# expect unordered: got 2\n# expect unordered: got 3\n"
+    XCTAssertEqual(Expectations.parse(oneKind).warnings, [])
   }
 
   func testCodeBetweenUnorderedLinesSplitsGroups() {

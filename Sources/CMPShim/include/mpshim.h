@@ -63,4 +63,18 @@ extern uintptr_t mp_stack_bottom;
 int mp_pipe_cloexec(int fds[2]);
 /* The monotonic clock in seconds. */
 double mp_now(void);
+
+/* Where the process table and the objects it points at keep their fields,
+   so a SIGUSR1 handler can describe every live process (see table_dump.c). */
+struct mp_table_layout {
+  const void *arena;
+  const void *table;
+  int entry_size, capacity;
+  int pid_off, state_off, wait_kind_off, wait_target_off, name_off, name_len;
+  int number_off, payload_off;
+  int lock_owner_off, lock_name_off, lock_name_len;
+  int queue_count_off, queue_closed_off;
+};
+/* Installs that handler (SA_RESTART) in this process. */
+void mp_install_table_dump(const struct mp_table_layout *layout);
 #endif

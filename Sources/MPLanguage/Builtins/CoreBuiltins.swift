@@ -188,7 +188,7 @@ extension Interpreter {
     }
     reg("seed", 1, 1, "seed(n): make random() and randint() repeatable") { a, _ in
       guard case .int(let n) = a[0] else { throw MPError("type", "seed() needs an int") }
-      Random.shared.seed(UInt64(bitPattern: Int64(n)))
+      Random.shared.seedProgram(UInt64(bitPattern: Int64(n)))
       return .nil
     }
     reg("exit", 0, 1, "exit([code]): end the program (in a child: end that process)") { a, _ in
@@ -386,8 +386,33 @@ public final class Random {
     s = (splitmix(), splitmix(), splitmix(), splitmix())
   }
 
-  /// Mixes in the pid and time: called in every forked child.
+  /// Set by `seed(n)`: the children spawned after it get streams derived
+  /// from `n` and their spawn order (docs: reference, "Randomness").
+  private var programSeed: UInt64? = nil
+  /// Children forked since `seed(n)`, counted in the parent before each fork.
+  private var forks: UInt64 = 0
+
+  /// `seed(n)`: this process's stream, and the numbering of the children
+  /// it spawns from now on.
+  public func seedProgram(_ n: UInt64) {
+    seed(n)
+    programSeed = n
+    forks = 0
+  }
+
+  /// Called in the parent just before each fork.
+  public func willFork() { forks &+= 1 }
+
+  /// Called in every forked child. After `seed(n)` the k-th child gets a
+  /// stream derived from `n` and `k` (and numbers its own children from
+  /// that); otherwise it mixes in its pid and the time, so unseeded
+  /// children are independent.
   public func reseedForChild() {
+    if let n = programSeed {
+      let derived = (n ^ 0x6A09_E667_F3BC_C909) &* 0x9E37_79B9_7F4A_7C15 &+ forks &* 0xBF58_476D_1CE4_E5B9
+      seedProgram(derived)
+      return
+    }
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     seed(next() ^ UInt64(getpid()) &* 0x9E37_79B9 ^ UInt64(ts.tv_nsec))

@@ -12,6 +12,8 @@ public struct Lexer {
   private var line = 1
   private var col = 1
   private var tokens: [Token] = []
+  /// Comments seen so far (for `mp test`, which reads expectations from them).
+  private var comments: [Comment] = []
 
   public init(_ text: String, file: String, line: Int = 1, column: Int = 1) {
     self.src = Array(text.unicodeScalars)
@@ -24,6 +26,40 @@ public struct Lexer {
   public static func tokenize(_ text: String, file: String, line: Int = 1, column: Int = 1) throws -> [Token] {
     var lx = Lexer(text, file: file, line: line, column: column)
     return try lx.run()
+  }
+
+  /// A `#` comment: its text after the `#`, its line, and whether nothing
+  /// but blanks precedes it on that line.
+  public struct Comment: Equatable, Sendable {
+    public var text: String
+    public var line: Int
+    public var isOwnLine: Bool
+  }
+
+  /// Every real comment of a source text (a `#` inside a string is not one).
+  /// Never fails: after a lexical error it goes on from the next line, so a
+  /// script that is meant to fail still shows its comments.
+  public static func comments(in text: String, file: String = "") -> [Comment] {
+    var out: [Comment] = []
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)[...]
+    var firstLine = 1
+    while !lines.isEmpty {
+      var lx = Lexer(lines.joined(separator: "\n"), file: file, line: firstLine)
+      do {
+        _ = try lx.run()
+        out += lx.comments
+        break
+      } catch let e as MPError {
+        // Keep what came before the bad line, then lex again after it.
+        let bad = max(e.loc?.line ?? firstLine, firstLine)
+        out += lx.comments.filter { $0.line < bad }
+        lines = lines.dropFirst(bad - firstLine + 1)
+        firstLine = bad + 1
+      } catch {
+        break
+      }
+    }
+    return out
   }
 
   private var here: SourceLocation { SourceLocation(file: file, line: line, column: col) }
@@ -81,7 +117,11 @@ public struct Lexer {
         _ = advance()
         if !lastContinues { tokens.append(Token(.newline, start)) }
       case "#":
-        while let d = peek(), d != "\n" { _ = advance() }
+        let onlyThing = tokens.last.map { $0.loc.line != line || $0.kind == .newline } ?? true
+        var text = ""
+        _ = advance()
+        while let d = peek(), d != "\n" { text.unicodeScalars.append(advance()) }
+        comments.append(Comment(text: text, line: start.line, isOwnLine: onlyThing))
       case "\"", "'":
         tokens.append(Token(.string(try lexString()), start))
       case "0"..."9":

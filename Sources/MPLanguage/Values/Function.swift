@@ -202,4 +202,14 @@ public final class ModuleScope: MPObject {
   public override var repr: String { "<module \(name)>" }
   public override func member(_ name: String) throws -> Value? { get(name) }
   public override var memberNames: [String] { definedNames }
+
+  /// `ex.unit = 0.01`: an importer may change a global the module defines
+  /// (an exercise speeds up an imported example); it may not add one.
+  public override func setMember(_ name: String, _ value: Value) throws -> Bool {
+    guard let i = index[name], defined[i] else {
+      throw MPError("name", "module '\(self.name)' has no global '\(name)' to set (an importer may change a module's globals, not add new ones)")
+    }
+    define(i, value)
+    return true
+  }
 }
