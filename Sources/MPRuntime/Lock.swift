@@ -117,7 +117,15 @@ public final class SemaphoreHandle: SharedHandle {
   }
 
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
-    try acquireOrRelease(name, args, acquire: acquire, release: release)
+    if name == "release" && args.count == 1 { return try releaseCount(args[0]) }
+    return try acquireOrRelease(name, args, acquire: acquire, release: release)
+  }
+
+  /// `s.release(n)` / `release(s, n)`.
+  func releaseCount(_ v: Value) throws -> Value {
+    guard case .int(let n) = v else { throw MPError("type", "release(n) needs an int, found \(v.typeName)") }
+    try release(n)
+    return .nil
   }
 
   func acquire(timeout: Double?) throws -> Bool {
@@ -150,8 +158,12 @@ public final class SemaphoreHandle: SharedHandle {
     }
   }
 
-  func release() throws {
-    if sem_post(sem) != 0 {
+  func release() throws { try release(1) }
+
+  /// Adds `n` to the count (`release(s, n)`), waking up to n waiters.
+  func release(_ n: Int) throws {
+    guard n >= 1 else { throw MPError("value", "release(n) on \(repr) needs n >= 1, got \(n)") }
+    for _ in 0..<n where sem_post(sem) != 0 {
       throw MPError("value", "releasing \(repr) failed: \(String(cString: strerror(errno)))")
     }
   }

@@ -14,6 +14,7 @@ public enum ProcessTable {
   /// What a waiting process waits on.
   public enum WaitKind: Int32 {
     case none = 0, lock, semaphore, queueGet, queuePut, join, sleep
+    case event, condition, barrier, pipeRecv, poolResult
     var text: String {
       switch self {
       case .none: return ""
@@ -23,6 +24,11 @@ public enum ProcessTable {
       case .queuePut: return "put on queue"
       case .join: return "join of process"
       case .sleep: return "sleep"
+      case .event: return "event"
+      case .condition: return "condition"
+      case .barrier: return "barrier"
+      case .pipeRecv: return "recv on pipe"
+      case .poolResult: return "pool result"
       }
     }
   }

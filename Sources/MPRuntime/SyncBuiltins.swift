@@ -36,10 +36,14 @@ extension Runtime {
       default: throw MPError("type", "acquire() needs a lock or semaphore, found \(a[0].typeName)")
       }
     }
-    reg("release", 1, 1, "release(l): give back a lock or semaphore") { a, _ in
+    reg("release", 1, 2, "release(l) / release(s, n): give back a lock, or add n to a semaphore") { a, _ in
       switch a[0] {
-      case .object(let l as LockHandle): try l.release()
-      case .object(let s as SemaphoreHandle): try s.release()
+      case .object(let l as LockHandle):
+        if a.count > 1 { throw MPError("type", "release(l) of a lock takes no count (only a semaphore's release takes n)") }
+        try l.release()
+      case .object(let s as SemaphoreHandle):
+        if a.count > 1 { return try s.releaseCount(a[1]) }
+        try s.release()
       default: throw MPError("type", "release() needs a lock or semaphore, found \(a[0].typeName)")
       }
       return .nil
@@ -65,6 +69,7 @@ extension Runtime {
       }
       return .object(try PoolHandle(size: n, i))
     }
+    registerPrimitiveBuiltins()
     SharedHandle.makers[LockHandle.kind] = { LockHandle(existing: $0) }
     SharedHandle.makers[SemaphoreHandle.kind] = { SemaphoreHandle(existing: $0) }
     SharedHandle.makers[SharedCellHandle.kind] = { SharedCellHandle(existing: $0) }

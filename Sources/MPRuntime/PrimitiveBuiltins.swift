@@ -1,0 +1,32 @@
+import Glibc
+import MPLanguage
+
+extension Runtime {
+  /// event, condition, barrier, pipe, and the shared array and map.
+  static func registerPrimitiveBuiltins() {
+    func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
+      Interpreter.register(Builtin(name, lo, hi, doc, fn))
+    }
+    reg("event", 0, 0, "event(): a flag every process can set, clear and wait for (set, clear, is_set, wait)") { _, _ in
+      .object(try EventHandle())
+    }
+    reg("condition", 0, 1, "condition([lock]): a condition variable (with c { }, wait, wait_for, notify, notify_all)") { a, _ in
+      var l: LockHandle? = nil
+      if let v = a.first {
+        guard case .object(let h as LockHandle) = v else {
+          throw MPError("type", "condition(lock) needs a lock, found \(v.typeName)")
+        }
+        l = h
+      }
+      return .object(try ConditionHandle(lock: l))
+    }
+    reg("barrier", 1, 1, "barrier(n): n processes wait for each other (b.wait() returns the arrival index, reset, parties, waiting)") { a, _ in
+      guard case .int(let n) = a[0] else { throw MPError("type", "barrier(n) needs an int, found \(a[0].typeName)") }
+      return .object(try BarrierHandle(parties: n))
+    }
+    SharedHandle.makers[EventHandle.kind] = { EventHandle(existing: $0) }
+    SharedHandle.makers[ConditionHandle.kind] = { ConditionHandle(existing: $0) }
+    SharedHandle.makers[BarrierHandle.kind] = { BarrierHandle(existing: $0) }
+    ConditionHandle.registerFinalizer()
+  }
+}
