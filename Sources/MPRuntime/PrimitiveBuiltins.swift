@@ -27,6 +27,9 @@ extension Runtime {
     SharedHandle.makers[EventHandle.kind] = { EventHandle(existing: $0) }
     SharedHandle.makers[ConditionHandle.kind] = { ConditionHandle(existing: $0) }
     SharedHandle.makers[BarrierHandle.kind] = { BarrierHandle(existing: $0) }
+    SharedHandle.makers[SharedArrayHandle.kind] = { SharedArrayHandle(existing: $0) }
+    SharedHandle.makers[SharedMapHandle.kind] = { SharedMapHandle(existing: $0) }
     ConditionHandle.registerFinalizer()
+    SharedMapHandle.registerFinalizer()
   }
 }

@@ -17,8 +17,12 @@ extension Runtime {
       }
       return .object(try SemaphoreHandle(n))
     }
-    reg("shared", 1, 1, "shared(v): an int, float, bool or string every process sees (s.value, s.add(n))") { a, _ in
-      .object(try SharedCellHandle(a[0]))
+    reg("shared", 1, 1, "shared(v): an int, float, bool or string every process sees (s.value, s.add(n)); shared([numbers]) an array, shared({}) a map") { a, _ in
+      switch a[0] {
+      case .list(let l): return .object(try SharedArrayHandle(l.items))
+      case .map(let m): return .object(try SharedMapHandle(m))
+      default: return .object(try SharedCellHandle(a[0]))
+      }
     }
     reg("queue", 0, 1, "queue(maxsize=0): a FIFO of any values between processes (put, get, close, for x in q)") { a, _ in
       var n = 0

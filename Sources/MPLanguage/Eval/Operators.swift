@@ -272,6 +272,7 @@ func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
     return m.contains(k)
   case .object(let o):
     if let r = o as? RangeObject, case .int(let i) = x { return r.contains(i) }
+    if let r = try o.containsItem(x) { return r }
     throw MPError("type", "'in' needs a list, string, map or range on the right, found \(o.typeName)", at: loc)
   default:
     throw MPError("type", "'in' needs a list, string, map or range on the right, found \(c.typeName)", at: loc)
@@ -328,6 +329,12 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
       }
       return .int(v)
     }
+    do {
+      if let v = try o.getItem(i) { return v }
+    } catch var e as MPError where e.loc == nil {
+      e.loc = loc
+      throw e
+    }
     throw MPError("type", "cannot index a \(o.typeName)", at: loc)
   default:
     throw MPError("type", "cannot index a value of type \(a.typeName)", at: loc)
@@ -346,6 +353,14 @@ func setIndex(_ a: Value, _ i: Value, _ v: Value, _ loc: SourceLocation) throws 
     m[k] = v
   case .str:
     throw MPError("type", "strings cannot be changed in place; build a new one", at: loc)
+  case .object(let o):
+    do {
+      if try o.setItem(i, v) { return }
+    } catch var e as MPError where e.loc == nil {
+      e.loc = loc
+      throw e
+    }
+    throw MPError("type", "cannot assign into a \(o.typeName) with [...]", at: loc)
   default:
     throw MPError("type", "cannot assign into a value of type \(a.typeName) with [...]", at: loc)
   }

@@ -130,6 +130,12 @@ open class MPObject {
   /// `with obj { }` entry and exit; nil from enter means "not usable with `with`".
   open func enter(_ interp: Interpreter) throws -> Value? { nil }
   open func exit(_ interp: Interpreter) throws {}
+  /// `obj[i]`; nil means "cannot be indexed".
+  open func getItem(_ index: Value) throws -> Value? { nil }
+  /// `obj[i] = v`; false means "cannot be assigned into".
+  open func setItem(_ index: Value, _ value: Value) throws -> Bool { false }
+  /// `x in obj`; nil means "'in' is not defined for it".
+  open func containsItem(_ x: Value) throws -> Bool? { nil }
   /// `for x in obj`: the next item, or nil when done. nil from makeIterator means "not iterable".
   open func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? { nil }
 }
