@@ -147,3 +147,29 @@ final class ReferenceManualTests: XCTestCase {
 
   static func firstMatch(_ pattern: String, in text: String) -> String? { allMatches(pattern, in: text).first }
 }
+
+/// The repository stands alone: its code, tests, fixtures and documents
+/// cite docs/reference.md or grammar.md, never a contract kept elsewhere.
+final class CitationTests: XCTestCase {
+  func testNothingCitesTheOutsideContract() throws {
+    let root = ReferenceManualTests.root
+    // Built in two pieces so this file does not find itself.
+    let needles = ["SPEC" + " §", "SPEC" + ".md", "SPEC" + " section"]
+    var offenders: [String] = []
+    for top in ["Sources", "Tests", "tests", "examples", "exercises", "bench", "docs", "grammar.md", "README.md"] {
+      let url = root.appendingPathComponent(top)
+      var files: [URL] = [url]
+      if let walk = FileManager.default.enumerator(at: url, includingPropertiesForKeys: nil) {
+        files = walk.compactMap { $0 as? URL }
+      }
+      for file in files {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where needles.contains(where: { line.contains($0) }) {
+          offenders.append("\(file.path.dropFirst(root.path.count + 1)):\(i + 1): \(line.trimmingCharacters(in: .whitespaces))")
+        }
+      }
+    }
+    XCTAssertEqual(offenders, [], "cite docs/reference.md (by section name) or grammar.md instead")
+  }
+}
