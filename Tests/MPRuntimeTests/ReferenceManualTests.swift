@@ -83,6 +83,8 @@ final class ReferenceManualTests: XCTestCase {
     for expected in ["process", "lock", "semaphore", "shared", "queue", "pool"] {
       XCTAssertTrue(types.contains(expected), "the source scan did not find the \(expected) handle; found \(types.sorted())")
     }
+    let unlisted = types.sorted().filter { !text.contains("`\"\($0)\"`") }
+    XCTAssertEqual(unlisted, [], "types without a row in the table of docs/reference.md, \"Values\" (write the name as type() returns it, quoted)")
   }
 
   func testEveryErrorKindHasAnEntry() throws {
