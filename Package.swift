@@ -39,9 +39,11 @@ let package = Package(
       // `mp -e 'print(1)'`) and more page faults in every forked child.
       linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"])]
     ),
-    .testTarget(name: "MPLanguageTests", dependencies: ["MPLanguage"]),
-    .testTarget(name: "MPReplTests", dependencies: ["MPRepl", "MPLanguage"]),
-    .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPLanguage"]),
+    // What the test targets share: finding the mp binary this run built.
+    .target(name: "MPTestSupport", path: "Tests/MPTestSupport"),
+    .testTarget(name: "MPLanguageTests", dependencies: ["MPLanguage", "MPTestSupport"]),
+    .testTarget(name: "MPReplTests", dependencies: ["MPRepl", "MPLanguage", "MPTestSupport"]),
+    .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPLanguage", "MPTestSupport"]),
     .testTarget(name: "MPTestingTests", dependencies: ["MPTesting"]),
   ],
   swiftLanguageModes: [.v5]

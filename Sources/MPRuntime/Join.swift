@@ -31,7 +31,7 @@ extension Runtime {
       if let deadline {
         let left = deadline - mp_now()
         if left <= 0 {
-          throw MPError("timeout", "join timed out after \(formatFloat(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
+          throw MPError("timeout", "join timed out after \(formatDuration(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
         }
         ms = Int32(min(left * 1000, 100)) + 1
       }

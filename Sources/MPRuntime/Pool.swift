@@ -34,6 +34,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   init(size n: Int, _ interp: Interpreter) throws {
     guard n >= 1 else { throw MPError("value", "pool(n) needs at least 1 worker, got \(n)") }
+    try Runtime.checkRoom(forWorkers: n, of: "pool(\(n))")
     size = n
     self.interp = interp
     owner = getpid()

@@ -142,7 +142,7 @@ public final class QueueHandle: SharedHandle {
       try wait(on: QueueHandle.spaceSeqOff, seq: seq, waiters: QueueHandle.putWaitOff, deadline: deadline,
                kind: .queuePut) { [unowned self] in self.isClosed || self.count < self.maxsize }
       if let deadline, mp_now() >= deadline, count >= maxsize {
-        throw MPError("timeout", "put timed out after \(formatFloat(timeout ?? 0)) s: \(repr) is full (maxsize \(maxsize))")
+        throw MPError("timeout", "put timed out after \(formatDuration(timeout ?? 0)) s: \(repr) is full (maxsize \(maxsize))")
       }
     }
     mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
@@ -177,7 +177,7 @@ public final class QueueHandle: SharedHandle {
       let seq = mp_atomic_load32(i32(QueueHandle.dataSeqOff))
       if count > 0 || isClosed { continue }
       if let deadline, mp_now() >= deadline {
-        throw MPError("timeout", "get timed out after \(formatFloat(timeout ?? 0)) s: \(repr) stayed empty")
+        throw MPError("timeout", "get timed out after \(formatDuration(timeout ?? 0)) s: \(repr) stayed empty")
       }
       try wait(on: QueueHandle.dataSeqOff, seq: seq, waiters: QueueHandle.getWaitOff, deadline: deadline,
                kind: .queueGet) { [unowned self] in self.count > 0 || self.isClosed }

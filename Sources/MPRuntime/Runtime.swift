@@ -33,7 +33,7 @@ public enum Runtime {
     guard !installed else { return }
     installed = true
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
-    if let s = getenv("MP_MAX_PROCS"), let n = Int(String(cString: s)), n >= 0 { maxProcs = n }
+    maxProcs = try maxProcsSetting(default: maxProcs)
     Arena.shared = try Arena(size: arenaSize)
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     registerBuiltins()
@@ -107,6 +107,7 @@ public enum Runtime {
   static func becomeChild(parent: pid_t, resultFd fd: Int32, name: String) {
     isChild = true
     myPid = getpid()
+    quietRuntimeTraces()
     for c in children where c.fd >= 0 { close(c.fd) }
     children = []
     // The parent's pools are the parent's: this process must not close them.

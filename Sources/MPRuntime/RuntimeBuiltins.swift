@@ -22,7 +22,14 @@ extension Runtime {
           guard case .object(let h as ProcessHandle) = x else {
             throw MPError("type", "join() needs processes, found \(x.typeName) in the list")
           }
-          out.append(try join(h, timeout: deadline.map { max(0, $0 - mp_now()) }))
+          do {
+            out.append(try join(h, timeout: deadline.map { max(0, $0 - mp_now()) }))
+          } catch var e as MPError where e.kind == "timeout" && t != nil {
+            // The timeout is the whole list's: say the number the user gave,
+            // not what was left of it for this process.
+            e.message = "join timed out after \(formatDuration(t ?? 0)) s: process \(h.pid) (\(h.name)) is still running"
+            throw e
+          }
         }
         return .list(ListRef(out))
       default:

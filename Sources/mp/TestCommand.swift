@@ -99,7 +99,7 @@ struct TestCommand: ParsableCommand {
       let skippedNote = lines.count > shown.count ? "  ... (\(lines.count - shown.count) earlier lines)\n" : ""
       return skippedNote + shown.map { "  " + $0 }.joined(separator: "\n")
     }
-    var out = "timed out after \(FormatSpec_f(timeout)) s (killed)"
+    var out = "timed out after \(formatDuration(timeout)) s (killed)"
     out += r.stdout.isEmpty ? "\nstdout so far: nothing" : "\nstdout so far:\n" + tail(r.stdout)
     if !stderr.isEmpty { out += "\nstderr so far:\n" + tail(stderr) }
     let rows = table.split(separator: "\n").filter { !$0.isEmpty }

@@ -50,6 +50,9 @@ struct Runner {
       throw ExitCode(1)
     }
     TimeoutDump.installIfAsked()
+    // A script's memory running out gives one line, not a stack trace
+    // (the REPL writes prompts through stdio's stderr: not there).
+    if file != nil || eval != nil { Runtime.quietRuntimeTraces() }
     let interp = Interpreter(mainFile: file ?? "<main>")
     interp.argv = args
     let mark = Timing.start(interp)
@@ -76,11 +79,12 @@ struct Runner {
       while let line = readLine(strippingNewline: false) { text += line }
       source = text
     } else {
-      guard let s = Interpreter.readFile(file) else {
-        writeAll(2, "mp: cannot read '\(file)': \(String(cString: strerror(errno == 0 ? ENOENT : errno)))\n")
+      switch SourceFile.read(file) {
+      case .success(let s): source = s
+      case .failure(let why):
+        writeAll(2, "mp: cannot read '\(file)': \(why.reason)\n")
         throw ExitCode(2)
       }
-      source = s
     }
     try finish(interp) { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
   }
@@ -114,7 +118,7 @@ let entry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
   Parser.maxChainLength = 100_000
   let argv = Array(CommandLine.arguments.dropFirst())
   if argv.first == "test" {
-    TestCommand.main(Array(argv.dropFirst()))
+    runParsed(TestCommand.self, Array(argv.dropFirst()), as: "mp test")
   } else if let first = argv.first, !first.hasPrefix("-") || (argv.count == 2 && first == "-e" && !argv[1].hasPrefix("-")) {
     // `mp FILE [args...]` (everything after FILE is the script's) and
     // `mp -e CODE` mean exactly that: run them without swift-argument-parser,
@@ -128,7 +132,30 @@ let entry: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
       MPCommand.exit(withError: error)
     }
   } else {
-    MPCommand.main(argv)
+    runParsed(MPCommand.self, argv)
+  }
+}
+
+/// Parses and runs a command; a bad command line exits 2 with the error and
+/// a usage line (the exit codes of docs/reference.md: 2 for a bad command
+/// line, as for a syntax error), where swift-argument-parser would exit 64.
+func runParsed<C: ParsableCommand>(_ type: C.Type, _ argv: [String], as name: String = "mp") {
+  do {
+    var command = try type.parseAsRoot(argv)
+    try command.run()
+  } catch {
+    if type.exitCode(for: error) == .validationFailure {
+      var message = type.fullMessage(for: error)
+      if !message.contains("Usage:") { message += "\n" + type.usageString() }
+      // `mp test` is parsed as a command of its own: name it as typed.
+      if name != C._commandName {
+        message = message.replacing("Usage: \(C._commandName)", with: "Usage: \(name)")
+          .replacing("'\(C._commandName) --help'", with: "'\(name) --help'")
+      }
+      writeAll(2, message.hasSuffix("\n") ? message : message + "\n")
+      exit(2)
+    }
+    type.exit(withError: error)
   }
 }
 mp_run_on_stack(1 << 30, entry, nil)

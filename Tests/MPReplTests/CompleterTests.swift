@@ -115,10 +115,28 @@ final class CompleterTests: XCTestCase {
     XCTAssertEqual(completer.complete("  ").tokenStart, 2)
   }
 
+  /// Odd input gives a well-formed answer: a token start inside the line,
+  /// sorted distinct candidates that each extend the replaced text, and
+  /// nothing offered where nothing fits.
   func testNothingTheUserTypesBreaksIt() {
-    for line in ["\u{0}", "é.", "🙂.x", "::::", ":load \"\u{1F600}", "\"", "'", "\\", ".", "..", "a..b", ":time", ":time ", "x.\u{301}"] {
-      _ = completer.complete(line)
+    let lines = ["\u{0}", "é.", "🙂.x", "::::", ":load \"\u{1F600}", "\"", "'", "\\", ".", "..", "a..b", ":time", ":time ",
+                 "x.\u{301}", ":time pri", "🙂pri"]
+    for line in lines {
+      let c = completer.complete(line)
+      let scalars = Array(line.unicodeScalars)
+      XCTAssertTrue((0...scalars.count).contains(c.tokenStart), "token start \(c.tokenStart) outside \(line.debugDescription)")
+      guard (0...scalars.count).contains(c.tokenStart) else { continue }
+      let replaced = String(String.UnicodeScalarView(scalars[c.tokenStart...]))
+      XCTAssertEqual(c.items, c.items.sorted(), "unsorted for \(line.debugDescription)")
+      XCTAssertEqual(Set(c.items).count, c.items.count, "repeated candidates for \(line.debugDescription)")
+      for item in c.items {
+        XCTAssertTrue(item.hasPrefix(replaced), "\(item.debugDescription) does not extend \(replaced.debugDescription) in \(line.debugDescription)")
+      }
     }
+    for line in ["::::", ":load \"\u{1F600}", "\"", "'", "..", "a..b", "🙂.x"] {
+      XCTAssertEqual(completer.complete(line).items, [], "candidates offered for \(line.debugDescription)")
+    }
+    XCTAssertEqual(completer.complete(":time pri").items.first, "print", "a statement after :time completes")
   }
 
   /// libedit replaces its own idea of the word before the cursor; the

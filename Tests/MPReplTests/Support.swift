@@ -1,28 +1,10 @@
 import Foundation
+import MPTestSupport
 import XCTest
 
-/// Finds the built `mp` beside the test executable (whatever the scratch
-/// path), else in the package's `.build/debug`.
-func mpBinary() throws -> String {
-  var candidates: [String] = []
-  if let env = ProcessInfo.processInfo.environment["MP_BINARY"] { candidates.append(env) }
-  var buf = [CChar](repeating: 0, count: 4096)
-  let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-  if n > 0 {
-    let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("mp").path)
-  }
-  var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-  while dir.path != "/" {
-    if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-      candidates.append(dir.appendingPathComponent(".build/debug/mp").path)
-      break
-    }
-    dir.deleteLastPathComponent()
-  }
-  for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-  throw XCTSkip("the mp binary was not found (looked at \(candidates)); run `swift build` first")
-}
+/// The `mp` this test run built (see `BuiltBinary`); a missing binary
+/// fails the test.
+func mpBinary() throws -> String { try BuiltBinary.path() }
 
 /// A fresh directory, removed by the test's teardown.
 func makeTempDirectory(_ test: XCTestCase) throws -> String {

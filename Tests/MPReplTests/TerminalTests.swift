@@ -188,14 +188,7 @@ final class TerminalTests: XCTestCase {
     XCTAssertEqual(t.exitStatus(), 0)
   }
 
-  /// Skips unless the runtime's spawn() is in the binary.
-  func requireSpawn() throws {
-    let r = try runProcess(try mpBinary(), input: "print(type(spawn))\n", timeout: 10)
-    if r.stdout != "function\n" { throw XCTSkip("this mp has no spawn() yet") }
-  }
-
   func testCtrlDSaysItWaitsForChildren() throws {
-    try requireSpawn()
     let t = try start()
     try enter(t, "fn w() { sleep(1) }")
     try enter(t, "let p = spawn(w)")
@@ -206,7 +199,6 @@ final class TerminalTests: XCTestCase {
   }
 
   func testQuitBangDoesNotWaitForChildren() throws {
-    try requireSpawn()
     let t = try start()
     try enter(t, "fn w() { sleep(60) }")
     try enter(t, "let p = spawn(w)")

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MPTestSupport
 import XCTest
 
 /// Runs the built `mp` binary on a script in its own process group, so a
@@ -15,22 +16,10 @@ final class MPProcess {
   private var status: Int32? = nil
   let scriptPath: String
 
-  static let root: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-    }
-    return "."
-  }()
+  static let root = BuiltBinary.packageRoot()
 
-  static func binary() throws -> String {
-    let p = root + "/.build/debug/mp"
-    guard FileManager.default.isExecutableFile(atPath: p) else {
-      throw XCTSkip("the mp binary is not built at \(p); run `swift build` first")
-    }
-    return p
-  }
+  /// The `mp` this test run built; a missing binary fails the test.
+  static func binary() throws -> String { try BuiltBinary.path() }
 
   init(script: String, env: [String: String] = [:], flags: [String] = []) throws {
     let dir = NSTemporaryDirectory() + "mp-test-\(getpid())-\(UUID().uuidString.prefix(8))"
@@ -38,7 +27,7 @@ final class MPProcess {
     scriptPath = dir + "/t.mp"
     try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
     var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
-    guard pipe(&out) == 0, pipe(&err) == 0 else { throw XCTSkip("no pipes") }
+    guard pipe(&out) == 0, pipe(&err) == 0 else { throw POSIXError(.EMFILE) }
     var fa = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&fa)
     defer { posix_spawn_file_actions_destroy(&fa) }
@@ -73,7 +62,7 @@ final class MPProcess {
     let rc = posix_spawn(&p, bin, &fa, &attr, &cargs, &cenv)
     close(out[1])
     close(err[1])
-    guard rc == 0 else { throw XCTSkip("cannot start mp: \(rc)") }
+    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
     pid = p
     stdoutFd = out[0]
     stderrFd = err[0]

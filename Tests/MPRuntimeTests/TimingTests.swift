@@ -60,6 +60,13 @@ final class TimingTests: XCTestCase {
     let line = try XCTUnwrap(parse(mp.errText), "no timing line in: \(mp.errText)")
     XCTAssertEqual(line.processes, 2, "a pool of 2 starts 2 processes")
     XCTAssertGreaterThan(line.children, line.cpu, "the work happened in the workers")
-    XCTAssertGreaterThan(line.parallelism, 0.8, "CPU time over wall time")
+    // On a loaded machine the workers may get a fraction of a CPU, so the
+    // figure itself is not bounded (a ratio above 0.8 failed under load);
+    // what must hold is that it is the line's own CPU over wall, and never
+    // more than the CPUs there are.
+    let expected = (line.cpu + line.children) / line.wall
+    XCTAssertEqual(line.parallelism, expected, accuracy: 0.02 + expected * 0.02, "parallelism is CPU over wall")
+    XCTAssertLessThanOrEqual(line.parallelism, Double(ProcessInfo.processInfo.activeProcessorCount) + 0.05)
+    XCTAssertGreaterThan(line.parallelism, 0, "the workers' CPU was counted")
   }
 }

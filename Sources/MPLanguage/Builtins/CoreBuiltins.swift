@@ -194,8 +194,11 @@ extension Interpreter {
     reg("exit", 0, 1, "exit([code]): end the program (in a child: end that process)") { a, _ in
       var code: Int32 = 0
       if let c = a.first {
-        guard case .int(let i) = c else { throw MPError("type", "exit() needs an int code") }
-        code = Int32(truncatingIfNeeded: i)
+        guard case .int(let i) = c else { throw MPError("type", "exit() needs an int code, found \(c.typeName)") }
+        // An exit status is one byte: 256 would read as 0 (success) and
+        // -1 as 255, so a code out of range is an error, not a wrap.
+        guard (0...255).contains(i) else { throw MPError("value", "exit() code must be from 0 to 255, found \(i)") }
+        code = Int32(i)
       }
       throw ExitRequest(code: code)
     }

@@ -84,15 +84,42 @@ public final class SourceRegistry: @unchecked Sendable {
 extension MPError {
   /// The full diagnostic: `path:line:col: error: message`, the source line,
   /// a caret under the column, then the call stack innermost first.
+  /// Source lines longer than this are shown as a window around the
+  /// column: an error on a 10 MB line must not print it (and a caret
+  /// line as long) again.
+  static let excerptWidth = 500
+
+  /// The part of `line` shown under an error, and the caret's 0-based
+  /// column in it (`column` is 1-based, in Unicode scalars).
+  static func excerpt(_ line: String, column: Int) -> (String, Int) {
+    let scalars = line.unicodeScalars
+    guard scalars.count > excerptWidth else { return (line, column - 1) }
+    let half = excerptWidth / 2
+    let col = max(0, min(column - 1, scalars.count))
+    let start = max(0, min(col - half, scalars.count - excerptWidth))
+    let end = min(scalars.count, start + excerptWidth)
+    let from = scalars.index(scalars.startIndex, offsetBy: start)
+    let to = scalars.index(from, offsetBy: end - start)
+    var text = String(String.UnicodeScalarView(scalars[from..<to]))
+    var caret = col - start
+    if start > 0 {
+      text = "..." + text
+      caret += 3
+    }
+    if end < scalars.count { text += "..." }
+    return (text, caret)
+  }
+
   public func render(color: Bool = false) -> String {
     var out = ""
     let head = color ? "\u{1B}[1;31merror:\u{1B}[0m" : "error:"
     if let loc {
       out += "\(loc): \(head) \(message)\n"
-      if let line = SourceRegistry.shared.line(loc) {
+      if let fullLine = SourceRegistry.shared.line(loc) {
+        var (line, caretCol) = MPError.excerpt(fullLine, column: loc.column)
         let expanded = line.replacingTabs()
         out += "    \(expanded)\n"
-        let caretCol = max(0, min(loc.column - 1, line.unicodeScalars.count))
+        caretCol = max(0, min(caretCol, line.unicodeScalars.count))
         var pad = ""
         for (i, ch) in line.unicodeScalars.enumerated() where i < caretCol {
           pad += ch == "\t" ? "    " : " "

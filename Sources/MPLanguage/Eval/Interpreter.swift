@@ -151,8 +151,13 @@ public final class Interpreter {
     }
     let key = Interpreter.normalize(full)
     if let m = modules[key] { return m }
-    guard let text = readFile(key) else {
+    let text: String
+    switch SourceFile.read(key) {
+    case .success(let t): text = t
+    case .failure(let why) where why.isMissing:
       throw MPError("import", "cannot import '\(path)': no such file (looked for \(key))", at: loc)
+    case .failure(let why):
+      throw MPError("import", "cannot import '\(path)': \(key): \(why.reason)", at: loc)
     }
     var name = String(key.split(separator: "/").last ?? "")
     if name.hasSuffix(".mp") { name.removeLast(3) }
