@@ -50,7 +50,7 @@ final class RunnerTests: XCTestCase {
       """)
     let r = try mpTest(["--timeout", "1.5", dir + "/hang.mp"])
     XCTAssertEqual(r.status, 1, r.out)
-    XCTAssertTrue(r.out.contains("timed out after 1.50 s"), r.out)
+    XCTAssertTrue(r.out.contains("timed out after 1.5 s"), r.out)
     XCTAssertTrue(r.out.contains("stdout so far:\n     got 1"), r.out)
     XCTAssertTrue(r.out.contains(" main: waiting to join process "), r.out)
     XCTAssertTrue(r.out.contains(" consumer: waiting to get from queue "), r.out)
