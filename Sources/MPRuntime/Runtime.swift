@@ -38,6 +38,7 @@ public enum Runtime {
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     registerBuiltins()
     registerSyncBuiltins()
+    nameBuiltinParameters()
     Interpreter.atScriptEnd.append { _ in try waitForChildren() }
     Interpreter.atInterrupt.append { _ in killChildren() }
   }

@@ -110,7 +110,7 @@ final class ErrorMessageCorpusTests: XCTestCase {
 
   func testSyntaxError_DoubleAmpersand() {
     expectError("if a && b { }", syntax: true, #"""
-      t.mp:1:6: error: unexpected character '&' (use 'and' / 'or')
+      t.mp:1:6: error: unexpected '&&' (use 'and'; '&' alone is bitwise)
           if a && b { }
                ^
       """#)
@@ -294,7 +294,7 @@ final class ErrorMessageCorpusTests: XCTestCase {
 
   func testSyntaxError_TryWithoutCatch() {
     expectError("try { }\nprint(1)", syntax: true, #"""
-      t.mp:1:8: error: expected 'catch' after the 'try' block, found end of line
+      t.mp:1:8: error: expected 'catch' or 'finally' after the 'try' block, found end of line
           try { }
                  ^
       """#)

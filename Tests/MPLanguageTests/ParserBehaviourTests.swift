@@ -23,6 +23,13 @@ final class ParserBehaviourTests: XCTestCase {
     case .unary(let op, let x, _): return "(\(op) \(sx(x)))"
     case .binary(let op, let a, let b, _): return "(\(op) \(sx(a)) \(sx(b)))"
     case .call(let f, let args, _): return "(call \(sx(f))" + args.map { " " + sx($0) }.joined() + ")"
+    case .callKeywords(let f, let args, let kws, _):
+      return "(call \(sx(f))" + args.map { " " + sx($0) }.joined() + kws.map { " \($0.name)=\(sx($0.value))" }.joined() + ")"
+    case .slice(let a, let lo, let hi, let st, _):
+      return "(slice \(sx(a)) \([lo, hi, st].map { $0.map(sx) ?? "_" }.joined(separator: " ")))"
+    case .comprehension(let c):
+      return "(comp \(sx(c.element)) for \(c.pattern.decls.map(\.name).joined(separator: ",")) in \(sx(c.iterable))"
+        + (c.condition.map { " if \(sx($0))" } ?? "") + ")"
     case .index(let a, let i, _): return "(index \(sx(a)) \(sx(i)))"
     case .member(let a, let name, _): return "(. \(sx(a)) \(name))"
     case .function(let fn): return sxFunction(fn)
@@ -41,7 +48,11 @@ final class ParserBehaviourTests: XCTestCase {
     switch s {
     case .expr(let e): return sx(e)
     case .letDecl(let d, let e): return "(let \(d.name) \(sx(e)))"
-    case .assign(let t, let op, let v, _): return "(\(op ?? "")= \(sx(t)) \(sx(v)))"
+    case .letUnpack(let ds, let vs, _):
+      return "(let \(ds.map(\.name).joined(separator: ",")) \(vs.map(sx).joined(separator: " ")))"
+    case .assign(let t, let op, let v, _): return "(\(op ?? "")= \(sx(t.expr)) \(sx(v)))"
+    case .assignUnpack(let ts, let vs, _):
+      return "(= \(ts.map { sx($0.expr) }.joined(separator: ",")) \(vs.map(sx).joined(separator: " ")))"
     case .fnDecl(_, let fn): return sxFunction(fn)
     case .ret(let e, _): return e.map { "(return \(sx($0)))" } ?? "(return)"
     case .ifElse(let arms, let els):
@@ -53,7 +64,9 @@ final class ParserBehaviourTests: XCTestCase {
     case .breakLoop: return "(break)"
     case .continueLoop: return "(continue)"
     case .with(let e, let d, let b, _): return "(with \(sx(e))\(d.map { " as \($0.name)" } ?? "") \(sxBlock(b)))"
-    case .tryCatch(let b, let d, let h, _): return "(try \(sxBlock(b)) catch\(d.map { " " + $0.name } ?? "") \(sxBlock(h)))"
+    case .tryCatch(let b, let c, let f, _):
+      let catchPart = c.map { " catch\($0.decl.map { " " + $0.name } ?? "") \(sxBlock($0.body))" } ?? ""
+      return "(try \(sxBlock(b))\(catchPart)\(f.map { " finally \(sxBlock($0))" } ?? ""))"
     case .throwValue(let e, _): return "(throw \(sx(e)))"
     case .importFile(let path, let d, _): return "(import \(quote(path)) as \(d.name))"
     case .time(let b, _): return "(time \(sxBlock(b)))"

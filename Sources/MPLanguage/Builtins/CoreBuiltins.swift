@@ -87,17 +87,6 @@ extension Interpreter {
       default: throw MPError("type", "abs() needs a number, found \(x.typeName)")
       }
     }
-    reg("min", 1, -1, "min(a, b, ...) or min(list): the smallest") { a, i in try extreme(a, i, "min", less: true) }
-    reg("max", 1, -1, "max(a, b, ...) or max(list): the largest") { a, i in try extreme(a, i, "max", less: false) }
-    // Two ints, the common case, without an array; ties keep the first, as in Python.
-    builtins["min"]?.fn2 = { a, b, i in
-      if case .int(let x) = a, case .int(let y) = b { return y < x ? b : a }
-      return try extreme([a, b], i, "min", less: true)
-    }
-    builtins["max"]?.fn2 = { a, b, i in
-      if case .int(let x) = a, case .int(let y) = b { return x < y ? b : a }
-      return try extreme([a, b], i, "max", less: false)
-    }
     reg("sum", 1, 2, "sum(items[, start]): add the items up") { a, i in
       var total = a.count > 1 ? a[1] : .int(0)
       // A range adds up in closed form: sum(range(10**9)) needs no list.
@@ -134,9 +123,6 @@ extension Interpreter {
       let r = d.rounded(.toNearestOrEven)
       guard let i = Int(exactly: r) else { throw MPError("overflow", "round() of \(formatFloat(d)) does not fit in an int") }
       return .int(i)
-    }
-    reg("sorted", 1, 2, "sorted(items[, key]): a new sorted list; key(x) gives the sort key") { a, i in
-      .list(ListRef(try i.sortValues(try i.iterate(a[0]), key: a.count > 1 ? a[1] : nil)))
     }
     reg("reversed", 1, 1, "reversed(items): a new list in reverse order") { a, i in .list(ListRef(try i.iterate(a[0]).reversed())) }
     reg("enumerate", 1, 2, "enumerate(items[, start]): [[0, a], [1, b], ...]") { a, i in
@@ -229,6 +215,7 @@ extension Interpreter {
       }
     }
     reg("now", 0, 0, "now(): monotonic seconds as a float, for timing (like time.perf_counter)") { _, _ in .float(Timing.now()) }
+    registerFunctionalBuiltins()
     reg("sleep", 1, 1, "sleep(seconds): pause this process (Ctrl-C interrupts)") { a, _ in
       let secs: Double
       switch a[0] {
@@ -245,7 +232,15 @@ extension Interpreter {
   /// The interpreter of this process (there is one).
   nonisolated(unsafe) public static var current: Interpreter? = nil
 
-  func sortValues(_ items: [Value], key: Value?) throws -> [Value] {
+  /// A stable sort; `key(x)` gives the sort key (nil: none); `reverse`
+  /// sorts in descending order and keeps equal items in their order, as Python does.
+  func sortValues(_ items: [Value], key: Value?, reverse: Bool = false) throws -> [Value] {
+    var key = key
+    if case .nil? = key { key = nil }
+    if reverse {
+      // Reversing, sorting stably and reversing again keeps equal items in order.
+      return try sortValues(items.reversed(), key: key).reversed()
+    }
     // Lists of plain ints or of strings sort as native arrays: no generic
     // comparison, no value copies per compare. (Both sorts are stable.)
     if key == nil {
@@ -339,14 +334,6 @@ func toInt(_ x: Value, base: Value?) throws -> Value {
   }
 }
 
-func extreme(_ a: [Value], _ interp: Interpreter, _ name: String, less: Bool) throws -> Value {
-  let items = a.count == 1 ? try interp.iterate(a[0]) : a
-  guard var best = items.first else { throw MPError("value", "\(name)() of an empty sequence") }
-  for x in items.dropFirst() {
-    if less ? try lessThan(x, best, "<", noLoc) : try lessThan(best, x, "<", noLoc) { best = x }
-  }
-  return best
-}
 
 extension Double {
   static func pow10(_ n: Int) -> Double {

@@ -122,8 +122,8 @@ extension Interpreter {
       l.items.reverse()
       return .nil
     case "sort":
-      try argc(name, args, 0, 1)
-      l.items = try sortValues(l.items, key: args.first)
+      try argc(name, args, 0, 2)
+      l.items = try sortValues(l.items, key: args.first, reverse: args.count > 1 && args[1].isTruthy)
       return .nil
     case "clear":
       try argc(name, args, 0, 0)

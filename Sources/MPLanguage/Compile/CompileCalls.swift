@@ -135,27 +135,82 @@ extension Compiler {
     }
   }
 
-  mutating func compileFor(_ pattern: Pattern, _ iter: Expr, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
-    let it = try compileExpr(iter)
-    let bind: (Frame, Value) throws -> Void
+  /// A call with keyword arguments (`join(p, timeout=1)`, `q.get(timeout=1)`):
+  /// rare enough to go through one general path (Eval/KeywordCalls.swift).
+  mutating func compileKeywordCall(_ callee: Expr, _ args: [Expr], _ keywords: [KeywordArg], _ loc: SourceLocation) throws -> ExprCode {
+    let argCodes = try args.map { ExprBox(run: try compileExpr($0)) }
+    let kwCodes = try keywords.map { ExprBox(run: try compileExpr($0.value)) }
+    let names = keywords.map(\.name)
+    let interp = self.interp
+    func values(_ fp: Frame) throws -> ([Value], [Value]) {
+      var a: [Value] = [], k: [Value] = []
+      a.reserveCapacity(argCodes.count)
+      k.reserveCapacity(kwCodes.count)
+      for c in argCodes { a.append(try c.run(fp)) }
+      for c in kwCodes { k.append(try c.run(fp)) }
+      return (a, k)
+    }
+    if case .member(let obj, let name, let mloc) = callee {
+      let oc = try compileExpr(obj)
+      return { fp in
+        let o = try oc(fp)
+        let (a, k) = try values(fp)
+        return try interp.callMethodKeywords(o, name, a, names, k, mloc)
+      }
+    }
+    let f = try compileExpr(callee)
+    var at = loc
+    if case .name = callee { at = callee.loc }
+    return { fp in
+      let fv = try f(fp)
+      let (a, k) = try values(fp)
+      return try interp.callKeywords(fv, a, names, k, at)
+    }
+  }
+
+  /// How a loop or comprehension binds each item to its names.
+  func patternBinder(_ pattern: Pattern, _ loc: SourceLocation) -> (Frame, Value) throws -> Void {
     switch pattern {
     case .single(let d):
       let store = storeDecl(d)
-      bind = { fp, v in store(fp, v) }
+      return { fp, v in store(fp, v) }
     case .unpack(let decls):
       let stores = decls.map { storeDecl($0) }
       let n = decls.count
-      bind = { fp, v in
-        guard case .list(let l) = v, l.items.count == n else {
-          let what = { () -> String in
-            if case .list(let l) = v { return "a list of \(l.items.count)" }
-            return "a \(v.typeName)"
-          }()
-          throw MPError("value", "cannot unpack \(what) into \(n) names", at: loc)
-        }
-        for (i, s) in stores.enumerated() { s(fp, l.items[i]) }
+      return { fp, v in
+        let items = try unpackList(v, count: n, loc)
+        for (i, s) in stores.enumerated() { s(fp, items[i]) }
       }
     }
+  }
+
+  /// `[element for names in iterable if condition]`: a new list.
+  mutating func compileComprehension(_ c: Comprehension) throws -> ExprCode {
+    let it = try compileExpr(c.iterable)
+    let bind = patternBinder(c.pattern, c.loc)
+    for d in c.pattern.decls { localNames.append(d.name) }
+    let el = try compileExpr(c.element)
+    let cond = try c.condition.map { try compileCond($0) }
+    let vm = self.vm, interp = self.interp, loc = c.loc
+    return { fp in
+      var out: [Value] = []
+      let items: [Value]
+      do { items = try interp.iterate(try it(fp)) } catch let e as MPError { throw e.located(loc) }
+      out.reserveCapacity(items.count)
+      for x in items {
+        try bind(fp, x)
+        if let cond, !(try cond(fp)) { continue }
+        out.append(try el(fp))
+        vm.pointee.ticks &-= 1
+        if vm.pointee.ticks <= 0 { try interp.slowTick(loc) }
+      }
+      return .list(ListRef(out))
+    }
+  }
+
+  mutating func compileFor(_ pattern: Pattern, _ iter: Expr, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
+    let it = try compileExpr(iter)
+    let bind = patternBinder(pattern, loc)
     for d in pattern.decls { localNames.append(d.name) }
     loopDepth += 1
     let b = try compileBlock(body)

@@ -37,11 +37,26 @@ extension Compiler {
         return { fp in .bool(!(try c(fp))) }
       }
       let c = try compileExpr(x)
+      if op == "~" { return { fp in try bitNot(try c(fp), loc) } }
       return { fp in try negate(try c(fp), loc) }
     case .binary(let op, let a, let b, let loc):
       return try compileBinary(op, a, b, loc)
     case .call(let callee, let args, let loc):
       return try compileCall(callee, args, loc)
+    case .callKeywords(let callee, let args, let keywords, let loc):
+      return try compileKeywordCall(callee, args, keywords, loc)
+    case .slice(let a, let lo, let hi, let step, let loc):
+      let ac = try compileExpr(a)
+      let none: ExprCode = { _ in .nil }
+      let l = try lo.map { try compileExpr($0) } ?? none
+      let h = try hi.map { try compileExpr($0) } ?? none
+      let st = try step.map { try compileExpr($0) } ?? none
+      return { fp in
+        let v = try ac(fp)
+        return try sliceValue(v, try l(fp), try h(fp), try st(fp), loc)
+      }
+    case .comprehension(let c):
+      return try compileComprehension(c)
     case .index(let a, let i, let loc):
       // `xs[i]` on a local list: read in place, no child closures.
       if case .local(let base) = try operand(a) {
@@ -131,6 +146,9 @@ extension Compiler {
     switch op {
     case "in": return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
     case "not in": return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) }
+    case "&", "|", "^", "<<", ">>":
+      let f = binaryOperator(op)
+      return { fp in try f(try l(fp), try r(fp), loc) }
     default:
       throw MPError.syntax("unknown operator '\(op)'", at: loc)
     }
@@ -245,79 +263,6 @@ extension Compiler {
       var e = undefinedName(name, m, locals, loc)
       e.message = "cannot assign to '\(name)': it was never declared (use 'let \(name) = ...' first)"
       throw e
-    }
-  }
-
-  mutating func compileAssign(_ target: Expr, _ op: String?, _ value: Expr, _ loc: SourceLocation) throws -> StmtCode {
-    switch target {
-    case .name(let ref):
-      var localSlot: Int? = nil
-      var global: GlobalOperand? = nil
-      switch ref.binding {
-      case .local(let d):
-        if !d.isCaptured, case .local(let s) = d.storage { localSlot = s }
-      case .global, .unresolved:
-        global = try globalOperand(ref)
-      case .upvalue: break
-      }
-      if let op, let code = specializedCompound(op, localSlot, global, try operand(value), loc) { return code }
-      if op == nil, let s = localSlot {
-        switch try operand(value) {
-        case .local(let x): return assignCode(toLocal: s, x)
-        case .constant(let x): return assignCode(toLocal: s, x)
-        case .global(let x): return assignCode(toLocal: s, x)
-        case .code(let x): return assignCode(toLocal: s, x)
-        }
-      }
-      let v = try op.map { try compileBinary($0, target, value, loc) } ?? compileExpr(value)
-      let write = try compileNameWrite(ref)
-      return { fp in
-        try write(fp, try v(fp))
-        return .next
-      }
-    case .index(let obj, let idx, let iloc):
-      let v = try compileExpr(value)
-      // `xs[i] = e` on a local list: stored in place, no child closures.
-      if op == nil, case .local(let base) = try operand(obj) {
-        switch try operand(idx) {
-        case .local(let k): return setIndexLocal(base.slot, k, v, iloc)
-        case .constant(let k): return setIndexLocal(base.slot, k, v, iloc)
-        default: break
-        }
-      }
-      let oc = try compileExpr(obj), ic = try compileExpr(idx)
-      if let op {
-        return { fp in
-          let o = try oc(fp), i = try ic(fp)
-          let old = try indexValue(o, i, iloc)
-          let r = try binaryOperator(op)(old, try v(fp), loc)
-          try setIndex(o, i, r, iloc)
-          return .next
-        }
-      }
-      return { fp in
-        let o = try oc(fp), i = try ic(fp)
-        try setIndex(o, i, try v(fp), iloc)
-        return .next
-      }
-    case .member(let obj, let name, let mloc):
-      let v = try compileExpr(value)
-      let oc = try compileExpr(obj)
-      let interp = self.interp
-      if let op {
-        return { fp in
-          let o = try oc(fp)
-          let old = try interp.getMember(o, name, mloc)
-          try interp.setMember(o, name, try binaryOperator(op)(old, try v(fp), loc), mloc)
-          return .next
-        }
-      }
-      return { fp in
-        try interp.setMember(try oc(fp), name, try v(fp), mloc)
-        return .next
-      }
-    default:
-      throw MPError.syntax("cannot assign to this expression", at: loc)
     }
   }
 }

@@ -144,8 +144,12 @@ struct Compiler {
         store(fp, try code(fp))
         return .next
       }
+    case .letUnpack(let decls, let values, let loc):
+      return try compileLetUnpack(decls, values, loc)
     case .assign(let target, let op, let value, let loc):
       return try compileAssign(target, op, value, loc)
+    case .assignUnpack(let targets, let values, let loc):
+      return try compileAssignUnpack(targets, values, loc)
     case .fnDecl(let d, let fn):
       localNames.append(d.name)
       let make = try compileFunction(fn)
@@ -184,8 +188,11 @@ struct Compiler {
       return { _ in .continueLoop }
     case .with(let e, let d, let body, let loc):
       return try compileWith(e, d, body, loc)
-    case .tryCatch(let body, let d, let handler, let loc):
-      return try compileTry(body, d, handler, loc)
+    case .tryCatch(let body, let clause, let finally, _):
+      var code = try compileBlock(body)
+      if let clause { code = try compileCatch(code, clause) }
+      if let finally { code = try compileFinally(code, finally) }
+      return code
     case .throwValue(let e, let loc):
       let code = try compileExpr(e)
       return { fp in throw Interpreter.thrown(try code(fp), at: loc) }
@@ -275,11 +282,11 @@ struct Compiler {
     }
   }
 
-  mutating func compileTry(_ body: [Stmt], _ d: Decl?, _ handler: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
-    let b = try compileBlock(body)
-    let store = d.map { storeDecl($0) }
-    if let d { localNames.append(d.name) }
-    let h = try compileBlock(handler)
+  /// `try { } catch e { }`: the body's errors go to the handler.
+  mutating func compileCatch(_ b: @escaping StmtCode, _ clause: CatchClause) throws -> StmtCode {
+    let store = clause.decl.map { storeDecl($0) }
+    if let d = clause.decl { localNames.append(d.name) }
+    let h = try compileBlock(clause.body)
     let vm = self.vm
     return { fp in
       let sp = vm.pointee.sp, depth = vm.pointee.depth
@@ -292,6 +299,37 @@ struct Compiler {
         store?(fp, Interpreter.errorValue(e))
         return try h(fp)
       }
+    }
+  }
+
+  /// `finally { }` runs on every exit of what it guards: normal end,
+  /// `break`, `continue`, `return` (whose value is kept while it runs) and
+  /// errors (raised again after it). A `return`, `break` or `continue`
+  /// inside the finally block itself wins, as in Python.
+  mutating func compileFinally(_ b: @escaping StmtCode, _ finally: [Stmt]) throws -> StmtCode {
+    let f = try compileBlock(finally)
+    let vm = self.vm
+    return { fp in
+      let sp = vm.pointee.sp, depth = vm.pointee.depth
+      let flow: Flow
+      do {
+        flow = try b(fp)
+      } catch {
+        vm.pointee.sp = sp
+        vm.pointee.depth = depth
+        let own = try f(fp)
+        if case .next = own { throw error }
+        return own
+      }
+      // A call in the finally block would clear the pending return value.
+      let pending = vm.pointee.retval
+      vm.pointee.retval = .nil
+      let own = try f(fp)
+      if case .next = own {
+        vm.pointee.retval = pending
+        return flow
+      }
+      return own
     }
   }
 

@@ -63,8 +63,10 @@ extension Interpreter {
 
   /// `enter` for everything but the common case: the periodic check,
   /// recursion limits, default arguments, captured parameters.
+  /// `missing`: parameters a keyword call left out (their slots hold nil
+  /// and get their default values here).
   @inline(never)
-  func enterSlow(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Value {
+  func enterSlow(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation, missing: [Int] = []) throws -> Value {
     let p = c.proto
     let vm = self.vm
     if vm.pointee.ticks <= 0 {
@@ -74,7 +76,7 @@ extension Interpreter {
         throw error
       }
     }
-    let n = try prepareSlowCall(c, base: base, argc: argc, loc: loc)
+    let n = try prepareSlowCall(c, base: base, argc: argc, loc: loc, missing: missing)
     let size = p.frameSize
     let depth = vm.pointee.depth
     if n < size { (base + n).initialize(repeating: .nil, count: size - n) }
@@ -90,7 +92,7 @@ extension Interpreter {
   /// The slow cases of `enter`: missing arguments that have defaults (filled
   /// in; returns the new argument count), or an error after releasing the
   /// arguments.
-  func prepareSlowCall(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation) throws -> Int {
+  func prepareSlowCall(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation, missing: [Int] = []) throws -> Int {
     let p = c.proto
     let vm = self.vm
     func fail(_ e: MPError) throws -> Never {
@@ -121,6 +123,9 @@ extension Interpreter {
     vm.pointee.sp = base + p.nparams
     do {
       for i in argc..<p.nparams {
+        if let d = p.defaults[i] { base[i] = try d(base) }
+      }
+      for i in missing {
         if let d = p.defaults[i] { base[i] = try d(base) }
       }
     } catch var e as MPError {

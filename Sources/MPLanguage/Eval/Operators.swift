@@ -133,6 +133,11 @@ func binaryOperator(_ op: String) -> (Value, Value, SourceLocation) throws -> Va
   case "*": return multiply
   case "/": return divide
   case "//": return floorDivide
+  case "&": return bitAnd
+  case "|": return bitOr
+  case "^": return bitXor
+  case "<<": return shiftLeft
+  case ">>": return shiftRight
   default: return modulo
   }
 }

@@ -158,9 +158,15 @@ public struct Resolver {
     case .letDecl(let d, let e):
       resolve(e)
       declare(d)
+    case .letUnpack(let ds, let values, _):
+      for v in values { resolve(v) }
+      for d in ds { declare(d) }
     case .assign(let target, _, let value, _):
       resolve(value)
-      resolve(target)
+      resolve(target.expr)
+    case .assignUnpack(let targets, let values, _):
+      for v in values { resolve(v) }
+      for t in targets { resolve(t.expr) }
     case .fnDecl(let d, let fn):
       if current.scopes[current.scopes.count - 1][d.name] !== d { declare(d) }
       resolveFunction(fn)
@@ -182,9 +188,10 @@ public struct Resolver {
     case .with(let e, let d, let body, _):
       resolve(e)
       block(body, declaring: d.map { [$0] } ?? [])
-    case .tryCatch(let body, let d, let handler, _):
+    case .tryCatch(let body, let clause, let finally, _):
       block(body)
-      block(handler, declaring: d.map { [$0] } ?? [])
+      if let clause { block(clause.body, declaring: clause.decl.map { [$0] } ?? []) }
+      if let finally { block(finally) }
     case .throwValue(let e, _): resolve(e)
     case .importFile(_, let d, _): declare(d)
     case .time(let body, _): block(body)
@@ -210,6 +217,21 @@ public struct Resolver {
     case .call(let f, let args, _):
       resolve(f)
       for a in args { resolve(a) }
+    case .callKeywords(let f, let args, let keywords, _):
+      resolve(f)
+      for a in args { resolve(a) }
+      for k in keywords { resolve(k.value) }
+    case .slice(let a, let lo, let hi, let step, _):
+      resolve(a)
+      for x in [lo, hi, step] { if let x { resolve(x) } }
+    case .comprehension(let c):
+      // The iterable is read outside the loop's scope, as in Python.
+      resolve(c.iterable)
+      withScope { r in
+        for d in c.pattern.decls { r.declare(d) }
+        r.resolve(c.element)
+        if let cond = c.condition { r.resolve(cond) }
+      }
     case .index(let a, let i, _):
       resolve(a)
       resolve(i)

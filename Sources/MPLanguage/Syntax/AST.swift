@@ -96,17 +96,68 @@ public indirect enum Expr {
   /// Arithmetic, comparison, `in`, `not in`, `and`, `or`.
   case binary(String, Expr, Expr, SourceLocation)
   case call(Expr, [Expr], SourceLocation)
+  /// A call with keyword arguments: `f(1, timeout=2)`. Kept apart from
+  /// `call` so that positional calls, the hot path, stay as they are.
+  case callKeywords(Expr, [Expr], [KeywordArg], SourceLocation)
   case index(Expr, Expr, SourceLocation)
+  /// `xs[a:b]` or `xs[a:b:step]`; a missing bound is nil.
+  case slice(Expr, Expr?, Expr?, Expr?, SourceLocation)
+  /// `[f(x) for x in xs if p(x)]`.
+  case comprehension(Comprehension)
   case member(Expr, String, SourceLocation)
   case function(FnNode)
 
   public var loc: SourceLocation {
     switch self {
     case .literal(_, let l), .interp(_, let l), .list(_, let l), .map(_, let l), .unary(_, _, let l),
-      .binary(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .member(_, _, let l):
+      .binary(_, _, _, let l), .call(_, _, let l), .index(_, _, let l), .member(_, _, let l),
+      .callKeywords(_, _, _, let l), .slice(_, _, _, _, let l):
       return l
+    case .comprehension(let c): return c.loc
     case .name(let n): return n.loc
     case .function(let f): return f.loc
+    }
+  }
+}
+
+/// `name=value` in a call.
+public struct KeywordArg {
+  public let name: String
+  public let value: Expr
+  public let loc: SourceLocation
+}
+
+/// `[element for pattern in iterable if condition]`. A class so the
+/// resolver and compiler see the same pattern declarations.
+public final class Comprehension {
+  public let element: Expr
+  public let pattern: Pattern
+  public let iterable: Expr
+  public let condition: Expr?
+  public let loc: SourceLocation
+
+  public init(element: Expr, pattern: Pattern, iterable: Expr, condition: Expr?, loc: SourceLocation) {
+    self.element = element
+    self.pattern = pattern
+    self.iterable = iterable
+    self.condition = condition
+    self.loc = loc
+  }
+}
+
+/// What an assignment can store into (grammar.md, `target`): a name, an
+/// index or a member. A parenthesised expression is none of these.
+public enum AssignTarget {
+  case name(NameRef)
+  case index(Expr, Expr, SourceLocation)
+  case member(Expr, String, SourceLocation)
+
+  /// The target read as an expression (for `x += 1`, which reads it first).
+  public var expr: Expr {
+    switch self {
+    case .name(let r): return .name(r)
+    case .index(let a, let i, let l): return .index(a, i, l)
+    case .member(let a, let n, let l): return .member(a, n, l)
     }
   }
 }
@@ -124,11 +175,21 @@ public enum Pattern {
   }
 }
 
+public struct CatchClause {
+  public let decl: Decl?
+  public let body: [Stmt]
+}
+
 public indirect enum Stmt {
   case expr(Expr)
   case letDecl(Decl, Expr)
+  /// `let a, b = pair` or `let a, b = 1, 2` (one value: a list to unpack;
+  /// several: one per name).
+  case letUnpack([Decl], [Expr], SourceLocation)
   /// `target = value` or `target op= value` (op is "+", "-", ...).
-  case assign(Expr, String?, Expr, SourceLocation)
+  case assign(AssignTarget, String?, Expr, SourceLocation)
+  /// `a, b = b, a`: every value is computed before any target is stored.
+  case assignUnpack([AssignTarget], [Expr], SourceLocation)
   case fnDecl(Decl, FnNode)
   case ret(Expr?, SourceLocation)
   case ifElse([(Expr, [Stmt])], [Stmt]?)
@@ -137,7 +198,9 @@ public indirect enum Stmt {
   case breakLoop(SourceLocation)
   case continueLoop(SourceLocation)
   case with(Expr, Decl?, [Stmt], SourceLocation)
-  case tryCatch([Stmt], Decl?, [Stmt], SourceLocation)
+  /// `try` block, an optional `catch [name]` block, an optional `finally`
+  /// block (at least one of the two).
+  case tryCatch([Stmt], CatchClause?, [Stmt]?, SourceLocation)
   case throwValue(Expr, SourceLocation)
   case importFile(String, Decl, SourceLocation)
   case time([Stmt], SourceLocation)

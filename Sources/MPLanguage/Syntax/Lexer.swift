@@ -84,7 +84,8 @@ public struct Lexer {
   /// Tokens after which a newline continues the expression instead of ending the statement.
   private static let continuers: Set<String> = [
     "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "=", "+=", "-=", "*=",
-    "/=", "//=", "%=", ",", "(", "[", "=>", ".",
+    "/=", "//=", "%=", ",", "(", "[", "=>", ".", "&", "|", "^", "~", "<<", ">>", "&=", "|=", "^=",
+    "<<=", ">>=",
   ]
 
   private var lastContinues: Bool {
@@ -154,10 +155,13 @@ public struct Lexer {
     (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" || (c.value >= 0x80 && c.properties.isAlphabetic)
   }
 
-  private static let threeCharOps: Set<String> = ["//="]
-  private static let twoCharOps: Set<String> = ["==", "!=", "<=", ">=", "=>", "+=", "-=", "*=", "/=", "%=", "//"]
+  private static let threeCharOps: Set<String> = ["//=", "<<=", ">>="]
+  private static let twoCharOps: Set<String> = [
+    "==", "!=", "<=", ">=", "=>", "+=", "-=", "*=", "/=", "%=", "//", "<<", ">>", "&=", "|=", "^=",
+  ]
   private static let oneCharOps: Set<Unicode.Scalar> = [
-    "+", "-", "*", "/", "%", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", ";",
+    "+", "-", "*", "/", "%", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", ";", "&", "|",
+    "^", "~",
   ]
 
   private mutating func lexOperator() throws -> String {
@@ -172,6 +176,9 @@ public struct Lexer {
       for _ in 0..<3 { _ = advance() }
       return t
     }
+    if let t = text(2), t == "&&" || t == "||" {
+      throw MPError.syntax("unexpected '\(t)' (use '\(t == "&&" ? "and" : "or")'; '\(t.first!)' alone is bitwise)", at: start)
+    }
     if let t = text(2), Lexer.twoCharOps.contains(t) {
       for _ in 0..<2 { _ = advance() }
       return t
@@ -180,9 +187,6 @@ public struct Lexer {
     if Lexer.oneCharOps.contains(c) { return String(c) }
     if c == "!" {
       throw MPError.syntax("unexpected character '!' (use 'not' for negation, '!=' for inequality)", at: start)
-    }
-    if c == "&" || c == "|" {
-      throw MPError.syntax("unexpected character '\(c)' (use 'and' / 'or')", at: start)
     }
     let shown = c.value < 0x20 || c.value == 0x7f ? "\\u{\(String(c.value, radix: 16))}" : String(c)
     throw MPError.syntax("unexpected character '\(shown)'", at: start)

@@ -235,12 +235,32 @@ public struct Parser {
     }
   }
 
-  /// letStmt = "let" NAME "=" expression
+  /// letStmt = "let" NAME { "," NAME } "=" values
   mutating func parseLet() throws -> Stmt {
-    _ = next()
+    let start = next()
     let (name, loc) = try expectName("a name after 'let'")
-    _ = try expect("=", "after 'let \(name)' (every variable starts with a value)")
-    return .letDecl(Decl(name, loc), try parseExpression())
+    var decls = [Decl(name, loc)]
+    while match(",") {
+      let (n, l) = try expectName("another name after ',' in 'let'")
+      decls.append(Decl(n, l))
+    }
+    let shown = decls.map(\.name).joined(separator: ", ")
+    let eq = try expect("=", "after 'let \(shown)' (every variable starts with a value)")
+    let values = try parseValues()
+    if decls.count == 1 {
+      if values.count > 1 {
+        throw MPError.syntax("one name but \(values.count) values; write a list '[...]' to bind a list", at: eq.loc)
+      }
+      return .letDecl(decls[0], values[0])
+    }
+    return .letUnpack(decls, values, start.loc)
+  }
+
+  /// values = expression { "," expression }
+  mutating func parseValues() throws -> [Expr] {
+    var values = [try parseExpression()]
+    while match(",") { values.append(try parseExpression()) }
+    return values
   }
 
   /// fnDecl = "fn" NAME "(" params ")" ( block | "=>" expression )
@@ -336,16 +356,17 @@ public struct Parser {
     return false
   }
 
-  /// forStmt = "for" target "in" expression block ; target = NAME { "," NAME }
+  /// forStmt = "for" loopNames "in" expression block
   mutating func parseFor() throws -> Stmt {
     let start = next()
-    let pattern = try parseTarget("after 'for'")
+    let pattern = try parseLoopNames("after 'for'")
     guard matchKeyword(.in) else { throw error("expected 'in' after the loop variable, found \(tok.display)") }
     let iter = try parseExpression()
     return .forLoop(pattern, iter, try parseBlock("after the 'for' header"), start.loc)
   }
 
-  mutating func parseTarget(_ context: String) throws -> Pattern {
+  /// loopNames = NAME { "," NAME }
+  mutating func parseLoopNames(_ context: String) throws -> Pattern {
     let (n, l) = try expectName("a variable name \(context)")
     var decls = [Decl(n, l)]
     while match(",") {
@@ -367,20 +388,41 @@ public struct Parser {
     return .with(e, d, try parseBlock("after the 'with' header"), start.loc)
   }
 
-  /// tryStmt = "try" block "catch" [ NAME ] block
+  /// tryStmt = "try" block ( "catch" [ NAME ] block [ "finally" block ] | "finally" block )
+  /// (`finally` is contextual, like `time`: only before "{".)
   mutating func parseTry() throws -> Stmt {
     let start = next()
     let body = try parseBlock("after 'try'")
-    guard peekPastNewlinesIsKeyword(.catch) else {
-      throw error("expected 'catch' after the 'try' block, found \(tok.display)")
-    }
-    _ = next()
-    var d: Decl? = nil
-    if case .ident(let n) = tok.kind {
-      d = Decl(n, tok.loc)
+    var clause: CatchClause? = nil
+    if peekPastNewlinesIsKeyword(.catch) {
       _ = next()
+      var d: Decl? = nil
+      if case .ident(let n) = tok.kind {
+        d = Decl(n, tok.loc)
+        _ = next()
+      }
+      clause = CatchClause(decl: d, body: try parseBlock("after 'catch'"))
     }
-    return .tryCatch(body, d, try parseBlock("after 'catch'"), start.loc)
+    var finally: [Stmt]? = nil
+    if peekPastNewlinesIsFinally() {
+      _ = next()
+      finally = try parseBlock("after 'finally'")
+    }
+    if clause == nil && finally == nil {
+      throw error("expected 'catch' or 'finally' after the 'try' block, found \(tok.display)")
+    }
+    return .tryCatch(body, clause, finally, start.loc)
+  }
+
+  /// `finally` (a name everywhere else) followed by "{", maybe on the next line.
+  mutating func peekPastNewlinesIsFinally() -> Bool {
+    var i = pos
+    while case .newline = tokens[i].kind { i += 1 }
+    if case .ident("finally") = tokens[i].kind, tokens[i + 1].isOp("{") {
+      pos = i
+      return true
+    }
+    return false
   }
 
   /// importStmt = "import" STRING [ "as" NAME ]
@@ -414,25 +456,64 @@ public struct Parser {
     return .importFile(path, Decl(name, loc), start.loc)
   }
 
-  static let compoundOps: [String: String] = ["+=": "+", "-=": "-", "*=": "*", "/=": "/", "//=": "//", "%=": "%"]
+  static let compoundOps: [String: String] = [
+    "+=": "+", "-=": "-", "*=": "*", "/=": "/", "//=": "//", "%=": "%",
+    "&=": "&", "|=": "|", "^=": "^", "<<=": "<<", ">>=": ">>",
+  ]
 
-  /// assignment = ( NAME | postfix "[" expression "]" | postfix "." NAME )
-  ///              ( "=" | "+=" | "-=" | "*=" | "/=" | "//=" | "%=" ) expression
+  /// assignment = target { "," target } ( "=" values | compoundOp expression )
+  /// compoundOp = "+=" | "-=" | "*=" | "/=" | "//=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>="
   mutating func parseAssignmentOrExpression() throws -> Stmt {
     let e = try parseExpression()
+    if tokens[pos].isOp(",") {
+      // `a, b = ...`: only an assignment may start with a list of targets.
+      var targets = [try target(e, before: tokens[pos])]
+      while match(",") {
+        let x = try parseExpression()
+        targets.append(try target(x, before: tok))
+      }
+      let t = tok
+      guard t.isOp("=") else {
+        if case .op(let o) = t.kind, Parser.compoundOps[o] != nil {
+          throw error("'\(o)' cannot update several targets at once; write one '\(o)' per target", at: t)
+        }
+        throw error("expected '=' after the targets 'a, b', found \(t.display)", at: t)
+      }
+      _ = next()
+      return .assignUnpack(targets, try parseValues(), t.loc)
+    }
     let t = tok
     guard case .op(let o) = t.kind, o == "=" || Parser.compoundOps[o] != nil else { return .expr(e) }
+    let tgt = try target(e, before: t)
+    _ = next()
+    let values = try parseValues()
+    if values.count > 1 {
+      throw MPError.syntax("one target but \(values.count) values; write a list '[...]' to store a list", at: t.loc)
+    }
+    return .assign(tgt, Parser.compoundOps[o], values[0], t.loc)
+  }
+
+  /// target = NAME | postfix "[" expression "]" | postfix "." NAME
+  /// The expression already read, as a target; `t` is the token after it.
+  mutating func target(_ e: Expr, before t: Token) throws -> AssignTarget {
+    let o: String
+    if case .op(let x) = t.kind { o = x } else { o = "=" }
+    // `(x) = 5`: the expression ends with the ')' of a parenthesised one.
+    let parenthesised = pos > 0 && tokens[pos - 1].isOp(")")
     switch e {
-    case .name, .index, .member: break
-    case .call:
+    case .name(let r) where !parenthesised: return .name(r)
+    case .index(let a, let i, let l) where !parenthesised: return .index(a, i, l)
+    case .member(let a, let n, let l) where !parenthesised: return .member(a, n, l)
+    case .name, .index, .member:
+      throw error("cannot assign to a parenthesised expression; write the name, index or member without '(' ')'", at: t)
+    case .call, .callKeywords:
       throw error("cannot assign to a function call; expected a name, index or member before '\(o)'", at: t)
     case .literal:
       throw error("cannot assign to a literal; expected a name, index or member before '\(o)'", at: t)
+    case .slice:
+      throw error("cannot assign to a slice; expected a name, index or member before '\(o)'", at: t)
     default:
       throw error("cannot assign to this expression; expected a name, index or member before '\(o)'", at: t)
     }
-    _ = next()
-    let value = try parseExpression()
-    return .assign(e, Parser.compoundOps[o], value, t.loc)
   }
 }

@@ -41,11 +41,11 @@ extension Parser {
 
   static let comparisonOps: Set<String> = ["==", "!=", "<", "<=", ">", ">="]
 
-  /// comparison = sum [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in" ) sum ]
+  /// comparison = bitOr [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in" ) bitOr ]
   mutating func parseComparison() throws -> Expr {
-    let left = try parseSum()
+    let left = try parseBitOr()
     guard let (op, t) = comparisonOperator() else { return left }
-    let right = try parseSum()
+    let right = try parseBitOr()
     if let (op2, t2) = comparisonOperator() {
       throw MPError.syntax(
         "comparisons do not chain: write 'a \(op) b and b \(op2) c' instead of 'a \(op) b \(op2) c'", at: t2.loc)
@@ -70,6 +70,31 @@ extension Parser {
       return nil
     }
   }
+
+  /// One left-associative level of binary operators.
+  mutating func binaryLevel(_ ops: Set<String>, _ operand: (inout Parser) throws -> Expr) throws -> Expr {
+    var e = try operand(&self)
+    var n = 0
+    while true {
+      let t = tok
+      guard case .op(let o) = t.kind, ops.contains(o) else { return e }
+      try chainStep(&n)
+      _ = next()
+      e = .binary(o, e, try operand(&self), t.loc)
+    }
+  }
+
+  /// bitOr = bitXor { "|" bitXor }
+  mutating func parseBitOr() throws -> Expr { try binaryLevel(["|"]) { try $0.parseBitXor() } }
+
+  /// bitXor = bitAnd { "^" bitAnd }
+  mutating func parseBitXor() throws -> Expr { try binaryLevel(["^"]) { try $0.parseBitAnd() } }
+
+  /// bitAnd = shift { "&" shift }
+  mutating func parseBitAnd() throws -> Expr { try binaryLevel(["&"]) { try $0.parseShift() } }
+
+  /// shift = sum { ( "<<" | ">>" ) sum }
+  mutating func parseShift() throws -> Expr { try binaryLevel(["<<", ">>"]) { try $0.parseSum() } }
 
   /// sum = term { ( "+" | "-" ) term }
   mutating func parseSum() throws -> Expr {
@@ -97,8 +122,13 @@ extension Parser {
     }
   }
 
-  /// unary = "-" unary | postfix
+  /// unary = ( "-" | "~" ) unary | postfix
   mutating func parseUnary() throws -> Expr {
+    if check("~") {
+      let t = next()
+      let operand = try nested { p in try p.parseUnary() }
+      return .unary("~", operand, t.loc)
+    }
     if check("-") {
       let t = next()
       let operand = try nested { p in try p.parseUnary() }
@@ -124,7 +154,7 @@ extension Parser {
     }
   }
 
-  /// postfix = primary { "(" arguments ")" | "[" expression "]" | "." NAME }
+  /// postfix = primary { "(" arguments ")" | "[" subscript "]" | "." NAME }
   mutating func parsePostfix() throws -> Expr {
     var e = try parsePrimary()
     var n = 0
@@ -135,16 +165,11 @@ extension Parser {
       if t.isOp("(") || t.isOp("[") || t.isOp(".") { try chainStep(&n) }
       if t.isOp("(") {
         _ = next()
-        let args = try parseArguments()
-        e = .call(e, args, t.loc)
+        let (args, keywords) = try parseArguments()
+        e = keywords.isEmpty ? .call(e, args, t.loc) : .callKeywords(e, args, keywords, t.loc)
       } else if t.isOp("[") {
         _ = next()
-        let idx = try withNewlines(skipped: true) { p in
-          let i = try p.parseExpression()
-          _ = try p.expect("]", "after the index")
-          return i
-        }
-        e = .index(e, idx, t.loc)
+        e = try withNewlines(skipped: true) { p in try p.parseSubscript(e, t.loc) }
       } else if t.isOp(".") {
         _ = next()
         let (name, loc) = try expectName("a member name after '.'")
@@ -155,12 +180,51 @@ extension Parser {
     }
   }
 
-  /// arguments = [ expression { "," expression } [ "," ] ]
-  mutating func parseArguments() throws -> [Expr] {
+  /// subscript = expression | [ expression ] ":" [ expression ] [ ":" [ expression ] ]
+  /// After "["; reads up to and including "]".
+  mutating func parseSubscript(_ base: Expr, _ loc: SourceLocation) throws -> Expr {
+    var lower: Expr? = nil
+    if !check(":") {
+      let i = try parseExpression()
+      if !check(":") {
+        _ = try expect("]", "after the index")
+        return .index(base, i, loc)
+      }
+      lower = i
+    }
+    _ = next()
+    var upper: Expr? = nil, step: Expr? = nil
+    if !check(":") && !check("]") { upper = try parseExpression() }
+    if match(":") {
+      if !check("]") { step = try parseExpression() }
+    }
+    _ = try expect("]", "after the slice")
+    return .slice(base, lower, upper, step, loc)
+  }
+
+  /// arguments = [ argument { "," argument } [ "," ] ]
+  /// argument = [ NAME "=" ] expression
+  /// Keyword arguments come after the positional ones, each name once.
+  mutating func parseArguments() throws -> ([Expr], [KeywordArg]) {
     try withNewlines(skipped: true) { p in
       var args: [Expr] = []
+      var keywords: [KeywordArg] = []
       while !p.check(")") {
-        args.append(try p.parseExpression())
+        let t = p.tok
+        if case .ident(let name) = t.kind, p.tokens[p.pos + 1].isOp("=") {
+          _ = p.next()
+          _ = p.next()
+          if keywords.contains(where: { $0.name == name }) {
+            throw MPError.syntax("keyword argument '\(name)' is given twice", at: t.loc)
+          }
+          keywords.append(KeywordArg(name: name, value: try p.parseExpression(), loc: t.loc))
+        } else {
+          let e = try p.parseExpression()
+          if let k = keywords.last {
+            throw MPError.syntax("a positional argument cannot follow the keyword argument '\(k.name)='", at: e.loc)
+          }
+          args.append(e)
+        }
         if !p.match(",") {
           guard p.check(")") else {
             throw p.error("expected ')' or ',' after an argument, found \(p.tok.display)")
@@ -169,7 +233,7 @@ extension Parser {
         }
       }
       _ = p.next()
-      return args
+      return (args, keywords)
     }
   }
 
@@ -224,12 +288,15 @@ extension Parser {
     }
   }
 
-  /// list = "[" [ expression { "," expression } [ "," ] ] "]"
+  /// list = "[" [ expression ( comprehension | { "," expression } [ "," ] ) ] "]"
   mutating func parseList(_ open: Token) throws -> Expr {
     try withNewlines(skipped: true) { p in
       var items: [Expr] = []
       while !p.check("]") {
         items.append(try p.parseExpression())
+        if items.count == 1, p.checkKeyword(.for) {
+          return .comprehension(try p.parseComprehension(items[0], open))
+        }
         if !p.match(",") {
           guard p.check("]") else {
             throw p.error("expected ']' or ',' in the list opened at line \(open.loc.line), found \(p.tok.display)")
@@ -240,6 +307,22 @@ extension Parser {
       _ = p.next()
       return .list(items, open.loc)
     }
+  }
+
+  /// comprehension = "for" loopNames "in" expression [ "if" expression ]
+  /// After the element; reads up to and including "]".
+  mutating func parseComprehension(_ element: Expr, _ open: Token) throws -> Comprehension {
+    _ = next()
+    let pattern = try parseLoopNames("after 'for'")
+    guard matchKeyword(.in) else { throw error("expected 'in' after the loop variable, found \(tok.display)") }
+    let iterable = try parseExpression()
+    var condition: Expr? = nil
+    if matchKeyword(.if) { condition = try parseExpression() }
+    guard check("]") else {
+      throw error("expected ']' to end the list comprehension opened at line \(open.loc.line), found \(tok.display)")
+    }
+    _ = next()
+    return Comprehension(element: element, pattern: pattern, iterable: iterable, condition: condition, loc: open.loc)
   }
 
   /// map = "{" [ expression ":" expression { "," expression ":" expression } [ "," ] ] "}"

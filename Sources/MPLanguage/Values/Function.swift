@@ -111,6 +111,15 @@ public final class Closure {
 
 /// A function written in Swift. `minArgs...maxArgs` is checked before `fn` runs
 /// (maxArgs -1: any number).
+///
+/// Keyword arguments (grammar.md, "Keyword arguments"): a built-in that
+/// lists its parameter names in `params` may be called with any of them by
+/// name (`join(p, timeout=1)`); the call is turned into a positional one,
+/// and a parameter skipped before a named one arrives as `nil` (so an
+/// optional parameter must treat `nil` as "not given"). A built-in that
+/// takes any number of positional arguments and options after them
+/// (`spawn(f, args..., name=, daemon=)`) lists the options in
+/// `keywordOnly` and receives them in a dictionary through `fnKeywords`.
 public final class Builtin {
   public let name: String
   public let minArgs: Int
@@ -118,6 +127,13 @@ public final class Builtin {
   /// One line for `:help`.
   public let doc: String
   public let fn: ([Value], Interpreter) throws -> Value
+  /// The parameters' names, in order; empty: positional arguments only.
+  public private(set) var params: [String] = []
+  /// Names only a keyword can give (after a variadic list), passed to `fnKeywords`.
+  public private(set) var keywordOnly: [String] = []
+  /// The entry point of a built-in with keyword-only parameters: the
+  /// positional arguments, then the keyword-only ones given.
+  public private(set) var fnKeywords: (([Value], [String: Value], Interpreter) throws -> Value)? = nil
   /// The same built-in called with exactly one (two) arguments, with no
   /// argument array: set for the ones loops call most (`len`, `abs`,
   /// `min`, ...). Call sites use them when present.
@@ -131,6 +147,37 @@ public final class Builtin {
     self.maxArgs = maxArgs
     self.doc = doc
     self.fn = fn
+  }
+
+  /// A built-in whose parameters may be given by name:
+  /// `Builtin("join", 1, 2, doc, params: ["p", "timeout"]) { args, interp in ... }`.
+  public convenience init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String, params: [String],
+                          _ fn: @escaping ([Value], Interpreter) throws -> Value) {
+    self.init(name, minArgs, maxArgs, doc, fn)
+    self.params = params
+  }
+
+  /// A built-in with keyword-only options after its positional arguments:
+  /// `Builtin("spawn", 1, -1, doc, params: ["f"], keywordOnly: ["name", "daemon"]) { args, options, interp in ... }`.
+  /// A call without keywords passes an empty dictionary.
+  public convenience init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String, params: [String],
+                          keywordOnly: [String],
+                          _ fn: @escaping ([Value], [String: Value], Interpreter) throws -> Value) {
+    self.init(name, minArgs, maxArgs, doc) { args, interp in try fn(args, [:], interp) }
+    self.params = params
+    self.keywordOnly = keywordOnly
+    self.fnKeywords = fn
+  }
+
+  /// Names the parameters of a built-in made without them; returns it, so
+  /// `Interpreter.register(Builtin(...).named("p", "timeout"))` reads well.
+  @discardableResult
+  public func named(_ params: String...) -> Builtin { named(params) }
+
+  @discardableResult
+  public func named(_ params: [String]) -> Builtin {
+    self.params = params
+    return self
   }
 }
 
