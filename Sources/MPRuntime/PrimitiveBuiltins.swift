@@ -24,6 +24,15 @@ extension Runtime {
       guard case .int(let n) = a[0] else { throw MPError("type", "barrier(n) needs an int, found \(a[0].typeName)") }
       return .object(try BarrierHandle(parties: n))
     }
+    reg("pipe", 0, 1, "pipe([duplex]): two connected ends [a, b] (send, recv, poll, close); one-way when duplex is false") { a, _ in
+      var duplex = true
+      if let v = a.first {
+        guard case .bool(let b) = v else { throw MPError("type", "pipe(duplex) needs a bool, found \(v.typeName)") }
+        duplex = b
+      }
+      return .list(ListRef(try PipeEndHandle.make(duplex: duplex).map { .object($0) }))
+    }
+    SharedHandle.makers[PipeEndHandle.kind] = { PipeEndHandle(existing: $0) }
     SharedHandle.makers[EventHandle.kind] = { EventHandle(existing: $0) }
     SharedHandle.makers[ConditionHandle.kind] = { ConditionHandle(existing: $0) }
     SharedHandle.makers[BarrierHandle.kind] = { BarrierHandle(existing: $0) }
@@ -31,5 +40,6 @@ extension Runtime {
     SharedHandle.makers[SharedMapHandle.kind] = { SharedMapHandle(existing: $0) }
     ConditionHandle.registerFinalizer()
     SharedMapHandle.registerFinalizer()
+    PipeEndHandle.registerFinalizer()
   }
 }
