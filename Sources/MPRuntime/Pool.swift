@@ -32,11 +32,21 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   nonisolated(unsafe) static var open: [ObjectIdentifier: PoolHandle] = [:]
 
-  init(size n: Int, _ interp: Interpreter) throws {
+  /// `pool(n, initializer)`: run once in each worker as it starts.
+  var initializer: Value = .nil
+  var initArgs: [Value] = []
+  /// Globals of the main module when the workers were forked: they have
+  /// their own, so calls do not ship them (PoolAsync.swift, globals rule).
+  var globalsAtFork: Set<String> = []
+
+  init(size n: Int, initializer: Value = .nil, initArgs: [Value] = [], _ interp: Interpreter) throws {
     guard n >= 1 else { throw MPError("value", "pool(n) needs at least 1 worker, got \(n)") }
     try Runtime.checkRoom(forWorkers: n, of: "pool(\(n))")
     size = n
     self.interp = interp
+    self.initializer = initializer
+    self.initArgs = initArgs
+    globalsAtFork = Set(interp.main.definedNames)
     owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
     slots = try Arena.shared.allocate(32 * n)
@@ -107,7 +117,10 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   public override var typeName: String { "pool" }
   public override var repr: String { "<pool \(size) workers\(isClosed ? " closed" : "")>" }
-  public override var memberNames: [String] { ["map", "starmap", "apply", "map_unordered", "size", "workers", "close"] }
+  public override var memberNames: [String] {
+    ["map", "starmap", "apply", "map_unordered", "size", "workers", "close",
+     "apply_async", "map_async", "starmap_async", "imap", "imap_unordered"]
+  }
 
   public override func member(_ name: String) throws -> Value? {
     switch name {
@@ -123,6 +136,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         throw MPError("type", "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") arguments, got \(args.count)")
       }
     }
+    if let r = try callAsyncMethod(name, args, interp) { return r }
     switch name {
     case "map", "map_unordered", "starmap":
       try need(2, 3)
@@ -167,14 +181,16 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       for cell in c.cells { if case .function(let g) = cell.value { visit(g) } }
       for name in c.proto.globalNames {
         guard let v = c.proto.module.get(name), globals[.str(name)] == nil else { continue }
-        switch v {
-        case .function(let g):
-          globals[.str(name)] = v
-          visit(g)
-        case .int, .float, .bool, .str, .nil:
-          globals[.str(name)] = v
-        default: break
+        // One rule for every kind of value: a worker keeps the globals it
+        // has and takes only the ones it lacks (those defined after the
+        // pool was made); the ones it surely has are not sent.
+        if c.proto.module === interp.main && globalsAtFork.contains(name) {
+          if case .function(let g) = v { visit(g) }
+          continue
         }
+        if case .object(let o) = v, !(o is Codec.Transferable) { continue }
+        globals[.str(name)] = v
+        if case .function(let g) = v { visit(g) }
       }
     }
     visit(c)

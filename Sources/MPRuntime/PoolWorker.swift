@@ -19,6 +19,7 @@ struct PoolWorker {
     var fn: Value = .nil
     let slot = pool.slot(index)
     mp_atomic_store(slot + 3, Int64(getpid()))
+    runInitializer(interp)
     while true {
       let bytes: [UInt8]
       do {
@@ -50,7 +51,7 @@ struct PoolWorker {
             b.items.count == 3,
             case .str(let file) = b.items[1], case .map(let globals) = b.items[2]
           else { continue }
-          interp.defineShipped(moduleFile: file, globals: globals)
+          interp.defineShipped(moduleFile: file, globals: globals, onlyMissing: true)
           fn = b.items[0]
           cachedJob = job
         }

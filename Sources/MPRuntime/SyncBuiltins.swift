@@ -65,13 +65,28 @@ extension Runtime {
       }
       return try q.get(timeout: try timeout(a, 1, "get"))
     }
-    reg("pool", 0, 1, "pool(n=cpu_count()): n worker processes: p.map(f, items), starmap, apply, map_unordered, close") { a, i in
+    reg("pool", 0, 3, "pool(n=cpu_count(), initializer, initargs): n worker processes: p.map(f, items), starmap, apply, map_unordered, the _async forms, imap, close") { a, i in
       var n = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-      if let v = a.first {
+      if let v = a.first, v.typeName != "nil" {
         guard case .int(let k) = v else { throw MPError("type", "pool(n) needs an int, found \(v.typeName)") }
         n = k
       }
-      return .object(try PoolHandle(size: n, i))
+      var initializer: Value = .nil
+      if a.count > 1 {
+        switch a[1] {
+        case .nil, .function, .builtin: initializer = a[1]
+        default: throw MPError("type", "pool(n, initializer) needs a function, found \(a[1].typeName)")
+        }
+      }
+      var initArgs: [Value] = []
+      if a.count > 2 {
+        switch a[2] {
+        case .nil: break
+        case .list(let l): initArgs = l.items
+        default: throw MPError("type", "pool(n, initializer, initargs) needs a list of arguments, found \(a[2].typeName)")
+        }
+      }
+      return .object(try PoolHandle(size: n, initializer: initializer, initArgs: initArgs, i))
     }
     registerPrimitiveBuiltins()
     SharedHandle.makers[LockHandle.kind] = { LockHandle(existing: $0) }

@@ -49,10 +49,13 @@ extension Interpreter {
   /// Defines globals shipped with a function from another process (the
   /// functions it calls, the constants it reads) in the module of that file,
   /// keeping a function this process already has under the same code.
-  public func defineShipped(moduleFile: String, globals: MapRef) {
+  /// With `onlyMissing`, a global this process already has is kept: a pool
+  /// worker's globals are its own (docs/reference.md, "Pools").
+  public func defineShipped(moduleFile: String, globals: MapRef, onlyMissing: Bool = false) {
     let module = moduleNamed(file: moduleFile) ?? main
     for (i, k) in globals.keys.enumerated() {
       guard case .str(let name) = k else { continue }
+      if onlyMissing, module.get(name) != nil { continue }
       let v = globals.values[i]
       if case .function(let new)? = Optional(v), case .function(let old)? = module.get(name),
         old.proto.uid == new.proto.uid, old.cells.isEmpty
