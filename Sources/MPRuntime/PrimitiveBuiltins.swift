@@ -32,6 +32,31 @@ extension Runtime {
       }
       return .list(ListRef(try PipeEndHandle.make(duplex: duplex).map { .object($0) }))
     }
+    // Keyword names (grammar.md, "Keyword arguments"): `e.wait(timeout=1)`.
+    let methods: [(String, String, [String])] = [
+      ("event", "wait", ["timeout"]),
+      ("condition", "wait", ["timeout"]),
+      ("condition", "wait_for", ["predicate", "timeout"]),
+      ("condition", "notify", ["n"]),
+      ("condition", "acquire", ["timeout"]),
+      ("barrier", "wait", ["timeout"]),
+      ("pipe", "send", ["value"]),
+      ("pipe", "recv", ["timeout"]),
+      ("pipe", "poll", ["timeout"]),
+      ("shared", "get", ["key", "default"]),
+      ("shared", "remove", ["key", "default"]),
+      ("result", "get", ["timeout"]),
+      ("result", "wait", ["timeout"]),
+      ("iterator", "next", ["timeout"]),
+      ("pool", "map_async", ["f", "items", "chunksize"]),
+      ("pool", "starmap_async", ["f", "items", "chunksize"]),
+      ("pool", "imap", ["f", "items", "chunksize"]),
+      ("pool", "imap_unordered", ["f", "items", "chunksize"]),
+    ]
+    for (type, method, params) in methods { Interpreter.registerMethodParameters(type, method, params) }
+    Interpreter.builtins["condition"]?.named("lock")
+    Interpreter.builtins["barrier"]?.named("n")
+    Interpreter.builtins["pipe"]?.named("duplex")
     SharedHandle.makers[PipeEndHandle.kind] = { PipeEndHandle(existing: $0) }
     SharedHandle.makers[EventHandle.kind] = { EventHandle(existing: $0) }
     SharedHandle.makers[ConditionHandle.kind] = { ConditionHandle(existing: $0) }

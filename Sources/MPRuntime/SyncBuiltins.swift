@@ -88,6 +88,7 @@ extension Runtime {
       }
       return .object(try PoolHandle(size: n, initializer: initializer, initArgs: initArgs, i))
     }
+    Interpreter.builtins["pool"]?.named("n", "initializer", "initargs")
     registerPrimitiveBuiltins()
     SharedHandle.makers[LockHandle.kind] = { LockHandle(existing: $0) }
     SharedHandle.makers[SemaphoreHandle.kind] = { SemaphoreHandle(existing: $0) }
