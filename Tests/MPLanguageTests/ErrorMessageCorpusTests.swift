@@ -478,7 +478,7 @@ final class ErrorMessageCorpusTests: XCTestCase {
 
   func testRuntimeError_CallInt() {
     expectError("let n = 3\nn(1)", syntax: false, #"""
-      t.mp:2:1: error: cannot call a value of type int (it is not a function)
+      t.mp:2:1: error: cannot call 'n': it is a global int, not a function
           n(1)
           ^
       """#)

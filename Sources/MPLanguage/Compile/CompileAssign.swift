@@ -112,7 +112,7 @@ extension Compiler {
 
   mutating func compileLetUnpack(_ decls: [Decl], _ values: [Expr], _ loc: SourceLocation) throws -> StmtCode {
     let get = try compileUnpackValues(values, count: decls.count, loc)
-    let stores = decls.map { storeDecl($0) }
+    let stores = try decls.map { try storeDecl($0) }
     for d in decls { localNames.append(d.name) }
     return { fp in
       let vs = try get(fp)

@@ -15,6 +15,7 @@ extension Compiler {
     let interp = self.interp, vm = self.vm
     // Point at the name being called; for `f()()` or `xs[0]()`, at this call's '('.
     var at = loc
+    let name = calleeName(callee)
     if case .name = callee { at = callee.loc }
     if case .member = callee { at = callee.loc }
     switch argCodes.count {
@@ -22,7 +23,7 @@ extension Compiler {
       return { fp in
         let fv = try f(fp)
         if case .function(let c) = fv { return try interp.enter(c, base: vm.pointee.sp, argc: 0, loc: at) }
-        return try interp.callValue(fv, [], at)
+        return try interp.callValue(fv, [], at, callee: name)
       }
     case 1:
       let a0 = argCodes[0].run
@@ -34,7 +35,7 @@ extension Compiler {
           try interp.push(x, loc: at)
           return try interp.enter(c, base: base, argc: 1, loc: at)
         }
-        return try interp.callValue(fv, [x], at)
+        return try interp.callValue(fv, [x], at, callee: name)
       }
     case 2:
       let a0 = argCodes[0].run, a1 = argCodes[1].run
@@ -53,7 +54,7 @@ extension Compiler {
           return try interp.enter(c, base: base, argc: 2, loc: at)
         }
         let x = try a0(fp)
-        return try interp.callValue(fv, [x, try a1(fp)], at)
+        return try interp.callValue(fv, [x, try a1(fp)], at, callee: name)
       }
     default:
       return { fp in
@@ -65,8 +66,18 @@ extension Compiler {
         var vals: [Value] = []
         vals.reserveCapacity(argCodes.count)
         for a in argCodes { vals.append(try a.run(fp)) }
-        return try interp.callValue(fv, vals, at)
+        return try interp.callValue(fv, vals, at, callee: name)
       }
+    }
+  }
+
+  /// The called variable's name and where it lives, when a name is called.
+  func calleeName(_ callee: Expr) -> CalleeName? {
+    guard case .name(let ref) = callee else { return nil }
+    switch ref.binding {
+    case .local: return CalleeName(name: ref.name, scope: "local")
+    case .upvalue: return CalleeName(name: ref.name, scope: "captured")
+    case .global, .unresolved: return CalleeName(name: ref.name, scope: "global")
     }
   }
 
@@ -161,21 +172,22 @@ extension Compiler {
     let f = try compileExpr(callee)
     var at = loc
     if case .name = callee { at = callee.loc }
+    let name = calleeName(callee)
     return { fp in
       let fv = try f(fp)
       let (a, k) = try values(fp)
-      return try interp.callKeywords(fv, a, names, k, at)
+      return try interp.callKeywords(fv, a, names, k, at, callee: name)
     }
   }
 
   /// How a loop or comprehension binds each item to its names.
-  func patternBinder(_ pattern: Pattern, _ loc: SourceLocation) -> (Frame, Value) throws -> Void {
+  func patternBinder(_ pattern: Pattern, _ loc: SourceLocation) throws -> (Frame, Value) throws -> Void {
     switch pattern {
     case .single(let d):
-      let store = storeDecl(d)
+      let store = try storeDecl(d)
       return { fp, v in store(fp, v) }
     case .unpack(let decls):
-      let stores = decls.map { storeDecl($0) }
+      let stores = try decls.map { try storeDecl($0) }
       let n = decls.count
       return { fp, v in
         let items = try unpackList(v, count: n, loc)
@@ -187,7 +199,7 @@ extension Compiler {
   /// `[element for names in iterable if condition]`: a new list.
   mutating func compileComprehension(_ c: Comprehension) throws -> ExprCode {
     let it = try compileExpr(c.iterable)
-    let bind = patternBinder(c.pattern, c.loc)
+    let bind = try patternBinder(c.pattern, c.loc)
     for d in c.pattern.decls { localNames.append(d.name) }
     let el = try compileExpr(c.element)
     let cond = try c.condition.map { try compileCond($0) }
@@ -210,7 +222,7 @@ extension Compiler {
 
   mutating func compileFor(_ pattern: Pattern, _ iter: Expr, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
     let it = try compileExpr(iter)
-    let bind = patternBinder(pattern, loc)
+    let bind = try patternBinder(pattern, loc)
     for d in pattern.decls { localNames.append(d.name) }
     loopDepth += 1
     let b = try compileBlock(body)
@@ -308,11 +320,16 @@ extension Interpreter {
     }
   }
 
-  /// Calls anything that is not an mp closure (built-ins, callable objects).
-  func callValue(_ f: Value, _ args: [Value], _ loc: SourceLocation) throws -> Value {
+  /// Calls anything that is not an mp closure (built-ins, callable
+  /// objects); `callee` names the variable called, for the error when it
+  /// holds no function.
+  func callValue(_ f: Value, _ args: [Value], _ loc: SourceLocation, callee: CalleeName? = nil) throws -> Value {
     switch f {
     case .builtin(let b): return try callBuiltin(b, args, loc: loc)
-    default: return try call(f, args, at: loc)
+    case .function, .object: return try call(f, args, at: loc)
+    default:
+      if let callee { throw notCallable(f, callee, loc) }
+      return try call(f, args, at: loc)
     }
   }
 }
@@ -432,7 +449,7 @@ final class GlobalCallSite {
     var vals: [Value] = []
     vals.reserveCapacity(argCodes.count)
     for a in argCodes { vals.append(try a.run(fp)) }
-    return try interp.callValue(fv, vals, at)
+    return try interp.callValue(fv, vals, at, callee: CalleeName(name: global.info.name, scope: "global"))
   }
 
   @inline(never)
@@ -507,6 +524,6 @@ final class GlobalCall1Node<A: Operand> {
       return try interp.enter(c, base: base, argc: 1, loc: at)
     }
     if case .builtin(let b) = fv { return try site.callBuiltin(b, x) }
-    return try interp.callValue(fv, [x], at)
+    return try interp.callValue(fv, [x], at, callee: CalleeName(name: site.global.info.name, scope: "global"))
   }
 }

@@ -252,7 +252,7 @@ extension Compiler {
       }
     case .global, .unresolved: break
     }
-    let i = try module.slot(ref.name)
+    let i = try globalSlot(ref)
     let values = module.values, defined = module.defined
     let m = module, locals = localNames, name = ref.name, loc = ref.loc
     return { _, v in

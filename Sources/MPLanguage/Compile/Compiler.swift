@@ -138,7 +138,7 @@ struct Compiler {
       }
     case .letDecl(let d, let e):
       let code = try compileExpr(e, name: d.name)
-      let store = storeDecl(d)
+      let store = try storeDecl(d)
       localNames.append(d.name)
       return { fp in
         store(fp, try code(fp))
@@ -153,7 +153,7 @@ struct Compiler {
     case .fnDecl(let d, let fn):
       localNames.append(d.name)
       let make = try compileFunction(fn)
-      let store = storeFunctionDecl(d)
+      let store = try storeFunctionDecl(d)
       return { fp in
         store(fp, make(fp))
         return .next
@@ -198,7 +198,7 @@ struct Compiler {
       return { fp in throw Interpreter.thrown(try code(fp), at: loc) }
     case .importFile(let path, let d, let loc):
       let interp = self.interp
-      let store = storeDecl(d)
+      let store = try storeDecl(d)
       let file = loc.file
       return { fp in
         let m = try interp.importModule(path, from: file, at: loc)
@@ -259,7 +259,7 @@ struct Compiler {
 
   mutating func compileWith(_ e: Expr, _ d: Decl?, _ body: [Stmt], _ loc: SourceLocation) throws -> StmtCode {
     let code = try compileExpr(e)
-    let store = d.map { storeDecl($0) }
+    let store = try d.map { try storeDecl($0) }
     if let d { localNames.append(d.name) }
     let b = try compileBlock(body)
     let interp = self.interp
@@ -284,7 +284,7 @@ struct Compiler {
 
   /// `try { } catch e { }`: the body's errors go to the handler.
   mutating func compileCatch(_ b: @escaping StmtCode, _ clause: CatchClause) throws -> StmtCode {
-    let store = clause.decl.map { storeDecl($0) }
+    let store = try clause.decl.map { try storeDecl($0) }
     if let d = clause.decl { localNames.append(d.name) }
     let h = try compileBlock(clause.body)
     let vm = self.vm
@@ -337,11 +337,12 @@ struct Compiler {
 
   /// Stores into a freshly declared name. A captured local gets a new cell
   /// each time, so closures made in a loop each see their own iteration.
-  func storeDecl(_ d: Decl) -> (Frame, Value) -> Void {
+  func storeDecl(_ d: Decl) throws -> (Frame, Value) -> Void {
     switch d.storage {
     case .global, .unresolved:
       let m = module
-      let i = (try? module.slot(d.name)) ?? 0
+      let i: Int
+      do { i = try module.slot(d.name) } catch let e as MPError { throw e.located(d.loc) }
       return { _, v in m.define(i, v) }
     case .local(let s):
       if d.isCaptured { return { fp, v in fp[s] = .object(Cell(v)) } }
@@ -350,13 +351,13 @@ struct Compiler {
   }
 
   /// A hoisted function declaration fills the cell made at block entry.
-  func storeFunctionDecl(_ d: Decl) -> (Frame, Value) -> Void {
+  func storeFunctionDecl(_ d: Decl) throws -> (Frame, Value) -> Void {
     if case .local(let s) = d.storage, d.isCaptured {
       return { fp, v in
         if let c = cellAt(fp, s) { c.value = v } else { fp[s] = .object(Cell(v)) }
       }
     }
-    return storeDecl(d)
+    return try storeDecl(d)
   }
 
   // MARK: functions

@@ -359,8 +359,13 @@ extension Compiler {
   }
 
   func globalOperand(_ ref: NameRef) throws -> GlobalOperand {
-    GlobalOperand(values: module.values, defined: module.defined, index: try module.slot(ref.name),
+    GlobalOperand(values: module.values, defined: module.defined, index: try globalSlot(ref),
                   info: GlobalInfo(ref.name, module, localNames, ref.loc))
+  }
+
+  /// The module slot of a global name; a full table is an error at the name.
+  func globalSlot(_ ref: NameRef) throws -> Int {
+    do { return try module.slot(ref.name) } catch let e as MPError { throw e.located(ref.loc) }
   }
 
   /// Arithmetic with an operator known at compile time, or nil.

@@ -17,7 +17,8 @@ extension Interpreter {
     methodParameters[type, default: [:]][method] = params
   }
 
-  func callKeywords(_ f: Value, _ args: [Value], _ names: [String], _ values: [Value], _ loc: SourceLocation) throws -> Value {
+  func callKeywords(_ f: Value, _ args: [Value], _ names: [String], _ values: [Value], _ loc: SourceLocation,
+                    callee: CalleeName? = nil) throws -> Value {
     switch f {
     case .function(let c):
       return try callClosureKeywords(c, args, names, values, loc)
@@ -28,6 +29,7 @@ extension Interpreter {
     case .object(let o):
       throw MPError("type", "a \(o.typeName) cannot be called with keyword arguments", at: loc)
     default:
+      if let callee { throw notCallable(f, callee, loc) }
       throw MPError("type", "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
     }
   }

@@ -212,7 +212,7 @@ public final class ModuleScope: MPObject {
   func slot(_ name: String) throws -> Int {
     if let i = index[name] { return i }
     guard names.count < ModuleScope.capacity else {
-      throw MPError("value", "too many global names in \(file) (at most \(ModuleScope.capacity))")
+      throw MPError("value", "too many global names in \(file) (at most \(ModuleScope.capacity)); keep many values in a list or a map")
     }
     index[name] = names.count
     // Every slot in use holds a value, nil until defined: call sites may
