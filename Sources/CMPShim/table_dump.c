@@ -34,6 +34,7 @@ static void dump(int sig) {
   int saved = errno;
   char buf[4096];
   int n = 0;
+  /* Wait kinds as numbered in ProcessTable.WaitKind. */
   put(buf, &n, "mp: live processes when the time ran out:\n");
   write(2, buf, (size_t)n);
   for (int i = 0; i < layout.capacity; i++) {
@@ -80,6 +81,14 @@ static void dump(int sig) {
       put_int(buf, &n, target);
     } else if (kind == 6) {
       put(buf, &n, "sleeping");
+    } else if (kind >= 7 && kind <= 9) {
+      /* Event, condition, barrier: numbered objects like locks. */
+      put(buf, &n, kind == 7 ? "waiting on event " : kind == 8 ? "waiting on condition " : "waiting on barrier ");
+      put_int(buf, &n, *(const int32_t *)(obj + layout.number_off));
+    } else if (kind == 10) {
+      put(buf, &n, "waiting to receive from a pipe");
+    } else if (kind == 11) {
+      put(buf, &n, "waiting for a pool result");
     } else {
       put(buf, &n, "waiting (wait kind ");
       put_int(buf, &n, kind);
