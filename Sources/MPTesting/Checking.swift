@@ -76,14 +76,39 @@ extension Expectations {
   public func check(stdout: String, stderr: String, exitStatus: Int32, errorKind: String? = nil) -> String? {
     let lines = Expectations.lines(stdout)
     var problems: [String] = mistakes
+    let kindNote = errorKind.map { " (an error of kind \"\($0)\")" } ?? ""
+    if errors.isEmpty && !mustFail {
+      if exitStatus != 0 {
+        // A failed assert is the checker speaking: its message is the news,
+        // not the source line and call stack under it.
+        let shown = errorKind == "assert" ? (stderr.split(separator: "\n").first.map(String.init) ?? stderr) : stderr
+        problems.append("exited with status \(exitStatus)\(kindNote)" + (stderr.isEmpty ? "" : ":\n" + indent(shown)))
+      }
+    } else {
+      if exitStatus == 0 { problems.append("expected the run to fail, but it exited with status 0") }
+      for want in errors where !stderr.contains(want) && want != errorKind {
+        problems.append("expected an error containing or of kind: \(want)\n   the run ended with status \(exitStatus)\(kindNote); stderr was:\n" + indent(stderr))
+      }
+    }
+    // Stdout differences: when the output simply stops, one line says so
+    // instead of one per missing line.
+    var outProblems: [String] = []
     var i = 0
+    var expectedCount = 0
     for step in steps {
+      if case .unordered(let g) = step { expectedCount += g.count } else { expectedCount += 1 }
+    }
+    for step in steps {
+      if i >= lines.count {
+        outProblems.append("the output ended after \(lines.count) line\(lines.count == 1 ? "" : "s"); "
+          + "\(expectedCount - i) more expected, the next: \(step.firstWant)")
+        i = expectedCount
+        break
+      }
       switch step {
       case .line(let want):
-        if i >= lines.count {
-          problems.append("expected line \(i + 1): \(want)\n   but output ended")
-        } else if !want.accepts(lines[i]) {
-          problems.append("line \(i + 1):\n   expected: \(want)\n   got:      \(lines[i])")
+        if !want.accepts(lines[i]) {
+          outProblems.append("line \(i + 1):\n   expected: \(want)\n   got:      \(lines[i])")
         }
         i += 1
       case .unordered(let group):
@@ -97,13 +122,21 @@ extension Expectations {
           if !missing.isEmpty { msg += "\n   missing:    " + missing.joined(separator: "\n               ") }
           if !extra.isEmpty { msg += "\n   unexpected: " + extra.joined(separator: "\n               ") }
           if got.count < group.count { msg += "\n   (output ended after \(got.count) of them)" }
-          problems.append(msg)
+          outProblems.append(msg)
         }
         i += group.count
       }
     }
     if (!steps.isEmpty || expectsNoOutput) && i < lines.count {
-      problems.append("unexpected extra output from line \(i + 1):\n   " + lines[i...].prefix(5).joined(separator: "\n   "))
+      outProblems.append("unexpected extra output from line \(i + 1):\n   " + lines[i...].prefix(5).joined(separator: "\n   "))
+    }
+    let failedUnexpectedly = exitStatus != 0 && errors.isEmpty && !mustFail
+    if failedUnexpectedly && outProblems.count > 1 {
+      // The error above is the cause; the rest of stdout only follows from it.
+      problems.append(outProblems[0])
+      problems.append("(and \(outProblems.count - 1) more difference\(outProblems.count == 2 ? "" : "s") in stdout after that)")
+    } else {
+      problems += outProblems
     }
     if !stderrLines.isEmpty {
       let errLines = Expectations.lines(stderr)
@@ -111,17 +144,6 @@ extension Expectations {
       for (w, p) in zip(stderrLines, pairs) where p == nil {
         problems.append("expected a stderr line " + (w.isMatch ? "matching: " : "containing: ") + w.text
           + "\n   stderr was:" + (stderr.isEmpty ? " empty" : "\n" + indent(stderr)))
-      }
-    }
-    let kindNote = errorKind.map { " (an error of kind \"\($0)\")" } ?? ""
-    if errors.isEmpty && !mustFail {
-      if exitStatus != 0 {
-        problems.append("exited with status \(exitStatus)\(kindNote)" + (stderr.isEmpty ? "" : ":\n" + indent(stderr)))
-      }
-    } else {
-      if exitStatus == 0 { problems.append("expected the run to fail, but it exited with status 0") }
-      for want in errors where !stderr.contains(want) && want != errorKind {
-        problems.append("expected an error containing or of kind: \(want)\n   the run ended with status \(exitStatus)\(kindNote); stderr was:\n" + indent(stderr))
       }
     }
     return problems.isEmpty ? nil : problems.joined(separator: "\n")
@@ -139,6 +161,15 @@ extension Expectations {
 
   private func indent(_ s: String) -> String {
     s.split(separator: "\n").prefix(12).map { "     " + $0 }.joined(separator: "\n")
+  }
+}
+
+extension Expectations.Step {
+  var firstWant: Expectations.Want {
+    switch self {
+    case .line(let w): return w
+    case .unordered(let g): return g.first ?? .text("")
+    }
   }
 }
 
