@@ -166,4 +166,21 @@ final class ExpectationsTests: XCTestCase {
     let e = Expectations.parse("# expect: a b")
     XCTAssertNil(e.check(stdout: "a b   \n", stderr: "", exitStatus: 0))
   }
+
+  func testOutputThatStopsEarlyIsOneProblemNotOnePerLine() throws {
+    let e = Expectations(steps: [.line("a"), .line("b"), .line("c"), .unordered(["d", "e"])])
+    let r = try XCTUnwrap(e.check(stdout: "a\n", stderr: "", exitStatus: 0))
+    XCTAssertEqual(r, "the output ended after 1 line; 4 more expected, the next: b")
+  }
+
+  func testAFailedAssertIsReportedFirstByItsMessageAlone() throws {
+    let e = Expectations(steps: [.line("x"), .line("y"), .line("z")])
+    let stderr = "t.mp:3:1: error: assertion failed: ten sleepers took 10.0 s\n    assert(took < 3)\n    ^\n  at main (t.mp:3:1)\n"
+    let r = try XCTUnwrap(e.check(stdout: "q\n", stderr: stderr, exitStatus: 1, errorKind: "assert"))
+    let lines = r.split(separator: "\n").map(String.init)
+    XCTAssertEqual(lines[0], "exited with status 1 (an error of kind \"assert\"):")
+    XCTAssertTrue(lines[1].hasSuffix("ten sleepers took 10.0 s"), r)
+    XCTAssertFalse(r.contains("at main"), r)
+    XCTAssertTrue(r.contains("(and 1 more difference in stdout after that)"), r)
+  }
 }
