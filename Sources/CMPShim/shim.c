@@ -38,6 +38,7 @@ uintptr_t mp_stack_pointer(void) {
 }
 
 int mp_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+int mp_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 int mp_wifexited(int status) { return WIFEXITED(status); }
 int mp_wexitstatus(int status) { return WEXITSTATUS(status); }

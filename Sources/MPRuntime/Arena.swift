@@ -4,9 +4,19 @@ import MPLanguage
 
 /// One shared memory region, mapped before the first fork, so every process
 /// of the program sees the same bytes at the same address. Locks,
-/// semaphores, shared cells, queue buffers and the process table live in
-/// it, and a handle is just an offset into it: it means the same thing in
-/// every process, whenever that process was forked.
+/// semaphores, shared cells, queue items and the process table live in it,
+/// and a handle is just an offset into it: it means the same thing in every
+/// process, whenever that process was forked.
+///
+/// The heap is a chain of blocks, each with a 16-byte header (size with a
+/// "used" bit, and the size of the block before it). Freed blocks merge
+/// with free neighbours and are split on reuse, so space given back by any
+/// item serves items of any size. Free blocks sit on lists by size class.
+///
+/// Any process may die inside `allocate` or `free`. Every step changes the
+/// chain of headers with one store, so walking the chain always works;
+/// the lists and counters are rebuilt from that walk by the next process
+/// that takes the arena's lock (see SharedMutex).
 public final class Arena {
   /// The arena of this program (created by `Runtime.install`).
   nonisolated(unsafe) public static var shared: Arena! = nil
@@ -16,21 +26,31 @@ public final class Arena {
 
   // Header layout (offsets in bytes).
   static let magicOffset = 0
-  static let bumpOffset = 8
-  static let liveOffset = 16          // live child processes of the whole program
-  static let nextIdOffset = 24        // counter for handle numbers (`<lock 3>`)
-  static let largeFreeOffset = 32
-  static let classHeadsOffset = 64    // 24 size classes × 8 bytes
-  static let mutexOffset = 320        // the allocator's robust mutex
+  static let bumpOffset = 8            // end of the carved part of the heap
+  static let liveOffset = 16           // live child processes of the whole program
+  static let nextIdOffset = 24         // counter for handle numbers (`<lock 3>`)
+  static let usedBytesOffset = 32      // bytes in used blocks, headers included
+  static let usedBlocksOffset = 40
+  static let lastSizeOffset = 48       // size of the block that ends at bump
+  static let journalBlockOffset = 56   // a free in progress: the block...
+  static let journalClearOffset = 64   // ...and the word to zero once it is free
+  static let dirtyOffset = 72
+  static let mutexOffset = 80          // the allocator's robust mutex (48 bytes)
+  static let classHeadsOffset = 128    // `classCount` list heads
+  static let classCount = 48
+  /// A robust mutex serialising writes longer than PIPE_BUF (whole lines).
+  static let outputMutexOffset = 1024
+  static let outputDirtyOffset = 1072
   static let headerSize = 4096
   static let procTableOffset = headerSize
   static let procEntrySize = 128
   public static let procCapacity = 2048
   static let heapStart = procTableOffset + procEntrySize * procCapacity
 
-  static let minClass = 5              // 32 bytes
-  static let maxClass = 24             // 16 MiB; larger blocks use the large list
   static let blockHeader = 16
+  static let minBlock = 32
+  /// A split leaves a remainder only if it is at least this big.
+  static let minSplit = 64
 
   init(size: Int) throws {
     let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
@@ -41,8 +61,8 @@ public final class Arena {
     self.size = size
     word(Arena.magicOffset).pointee = 0x6D70_6172_656E_61  // "mparena"
     word(Arena.bumpOffset).pointee = Int64(Arena.heapStart)
-    let rc = mp_mutex_init(base + Arena.mutexOffset)
-    if rc != 0 { throw MPError("process", "cannot initialise the arena lock: \(String(cString: strerror(rc)))") }
+    try mutex.initialise("the shared arena")
+    try outputMutex.initialise("the output lock")
   }
 
   @inline(__always)
@@ -57,98 +77,238 @@ public final class Arena {
   /// The next handle number, unique across all processes of the program.
   public func nextId() -> Int { Int(mp_atomic_add(word(Arena.nextIdOffset), 1)) }
 
+  var mutex: SharedMutex { SharedMutex(mutex: base + Arena.mutexOffset, dirty: base + Arena.dirtyOffset) }
+  var outputMutex: SharedMutex { SharedMutex(mutex: base + Arena.outputMutexOffset, dirty: base + Arena.outputDirtyOffset) }
+
+  // MARK: blocks
+
+  @inline(__always) private func sizeOf(_ b: Int) -> Int { Int(word(b).pointee) & ~15 }
+  @inline(__always) private func isUsed(_ b: Int) -> Bool { word(b).pointee & 1 != 0 }
+  @inline(__always) private func prevSize(_ b: Int) -> Int { Int(word(b + 8).pointee) }
+  private var bump: Int { Int(word(Arena.bumpOffset).pointee) }
+
+  static func sizeClass(_ n: Int) -> Int { min(classCount - 1, 63 - n.leadingZeroBitCount) }
+  private func head(_ cls: Int) -> UnsafeMutablePointer<Int64> { word(Arena.classHeadsOffset + 8 * cls) }
+  // A free block's list links live in its payload.
+  private func nextFree(_ b: Int) -> UnsafeMutablePointer<Int64> { word(b + 16) }
+  private func prevFree(_ b: Int) -> UnsafeMutablePointer<Int64> { word(b + 24) }
+
+  private func pushFree(_ b: Int) {
+    let h = head(Arena.sizeClass(sizeOf(b)))
+    let first = Int(h.pointee)
+    nextFree(b).pointee = Int64(first)
+    prevFree(b).pointee = 0
+    if first != 0 { prevFree(first).pointee = Int64(b) }
+    h.pointee = Int64(b)
+  }
+
+  private func unlinkFree(_ b: Int) {
+    let n = Int(nextFree(b).pointee), p = Int(prevFree(b).pointee)
+    if p != 0 { nextFree(p).pointee = Int64(n) } else { head(Arena.sizeClass(sizeOf(b))).pointee = Int64(n) }
+    if n != 0 { prevFree(n).pointee = Int64(p) }
+  }
+
+  /// Tells the block after `b` (if any) that `b` is now `size` bytes long.
+  private func setPrevSizeAfter(_ b: Int, _ size: Int) {
+    let next = b + size
+    if next < bump { word(next + 8).pointee = Int64(size) } else { word(Arena.lastSizeOffset).pointee = Int64(size) }
+  }
+
   // MARK: allocation
 
   private func lock() throws {
-    let rc = mp_mutex_lock(base + Arena.mutexOffset, -1)
-    if rc == EINTR {
-      mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+    if try mutex.lock("the shared arena", interruptible: false) { repair() }
+  }
+
+  private func unlock() { mutex.unlock() }
+
+  /// Makes sure the allocator is whole (repairing it if a process died
+  /// inside it), before a structure repairs itself on top of it.
+  func settle() {
+    if (try? lock()) != nil { unlock() }
+  }
+
+  /// Allocates `n` bytes, 16-byte aligned, zeroed unless `zeroed` is false;
+  /// returns the offset. Any process may call it. With `storeIn`, the
+  /// offset is also written there before the arena's lock is let go, so a
+  /// structure can own the block from the instant it exists.
+  public func allocate(_ n: Int, zeroed: Bool = true, storeIn: UnsafeMutablePointer<Int64>? = nil) throws -> Int {
+    guard n >= 0, n < size - Arena.heapStart else {
+      throw MPError("value", "cannot allocate \(n) bytes in the shared arena (it holds \(size >> 20) MiB in all)")
     }
-    if rc != 0 && rc != 1 { throw MPError("process", "arena lock failed: \(String(cString: strerror(rc)))") }
-  }
-
-  private func unlock() { _ = mp_mutex_unlock(base + Arena.mutexOffset) }
-
-  static func sizeClass(_ n: Int) -> Int {
-    var c = minClass
-    while (1 << c) < n + blockHeader { c += 1 }
-    return c
-  }
-
-  /// Allocates `n` zeroed bytes, 16-byte aligned; returns the offset.
-  /// Any process may call it; freed blocks are reused.
-  public func allocate(_ n: Int) throws -> Int {
-    guard n >= 0, n < size / 2 else { throw MPError("value", "cannot allocate \(n) bytes in the shared arena") }
+    let need = max(Arena.minBlock, (n + Arena.blockHeader + 15) & ~15)
     try lock()
     defer { unlock() }
-    let cls = Arena.sizeClass(n)
-    var off: Int
-    var blockSize: Int
-    if cls <= Arena.maxClass {
-      blockSize = 1 << cls
-      let head = word(Arena.classHeadsOffset + 8 * (cls - Arena.minClass))
-      if head.pointee != 0 {
-        off = Int(head.pointee)
-        head.pointee = (base + off + 8).load(as: Int64.self)
+    var b = findFree(need)
+    if b != 0 {
+      unlinkFree(b)
+      let have = sizeOf(b)
+      if have - need >= Arena.minSplit {
+        // The remainder's header is written first, inside the block, where
+        // a walk cannot see it until the block's own size shrinks.
+        let r = b + need
+        word(r).pointee = Int64(have - need)
+        word(r + 8).pointee = Int64(need)
+        word(b).pointee = Int64(need | 1)
+        setPrevSizeAfter(r, have - need)
+        pushFree(r)
       } else {
-        off = try bump(blockSize)
+        word(b).pointee = Int64(have | 1)
       }
     } else {
-      blockSize = (n + Arena.blockHeader + 4095) & ~4095
-      off = try takeLarge(blockSize) ?? bump(blockSize)
-      if let existing = Optional(Int((base + off).load(as: Int64.self))), existing > blockSize { blockSize = existing }
+      b = bump
+      guard b + need <= size else { throw fullError(need) }
+      word(b).pointee = Int64(need | 1)
+      word(b + 8).pointee = word(Arena.lastSizeOffset).pointee
+      word(Arena.lastSizeOffset).pointee = Int64(need)
+      word(Arena.bumpOffset).pointee = Int64(b + need)
     }
-    (base + off).storeBytes(of: Int64(blockSize), as: Int64.self)
-    (base + off + 8).storeBytes(of: Int64(cls), as: Int64.self)
-    memset(base + off + Arena.blockHeader, 0, blockSize - Arena.blockHeader)
-    return off + Arena.blockHeader
+    let got = sizeOf(b)
+    mp_atomic_add(word(Arena.usedBytesOffset), Int64(got))
+    mp_atomic_add(word(Arena.usedBlocksOffset), 1)
+    if zeroed { memset(base + b + Arena.blockHeader, 0, got - Arena.blockHeader) }
+    storeIn?.pointee = Int64(b + Arena.blockHeader)
+    return b + Arena.blockHeader
   }
 
-  private func bump(_ n: Int) throws -> Int {
-    let b = word(Arena.bumpOffset)
-    let off = Int(b.pointee)
-    guard off + n <= size else {
-      throw MPError("value", "the shared arena is full (\(size >> 20) MiB of locks, queues and shared cells)")
+  /// A free block of at least `need` bytes, or 0. First fit in the
+  /// request's own class (bounded), then the first block of any larger class.
+  private func findFree(_ need: Int) -> Int {
+    let cls = Arena.sizeClass(need)
+    var b = Int(head(cls).pointee)
+    var looked = 0
+    while b != 0 && looked < 32 {
+      if sizeOf(b) >= need { return b }
+      b = Int(nextFree(b).pointee)
+      looked += 1
     }
-    b.pointee = Int64(off + n)
-    return off
+    for c in (cls + 1)..<Arena.classCount {
+      let h = Int(head(c).pointee)
+      if h != 0 { return h }
+    }
+    return 0
   }
 
-  private func takeLarge(_ n: Int) throws -> Int? {
-    var prev = word(Arena.largeFreeOffset)
-    var cur = Int(prev.pointee)
-    while cur != 0 {
-      let sz = Int((base + cur).load(as: Int64.self))
-      let next = (base + cur + 8).load(as: Int64.self)
-      if sz >= n {
-        prev.pointee = next
-        return cur
+  private func fullError(_ need: Int) -> MPError {
+    let used = Int(word(Arena.usedBytesOffset).pointee)
+    let blocks = Int(word(Arena.usedBlocksOffset).pointee)
+    var largest = 0
+    for c in 0..<Arena.classCount {
+      var b = Int(head(c).pointee)
+      while b != 0 {
+        largest = max(largest, sizeOf(b))
+        b = Int(nextFree(b).pointee)
       }
-      prev = (base + cur + 8).assumingMemoryBound(to: Int64.self)
-      cur = Int(next)
     }
-    return nil
+    largest = max(largest, size - bump)
+    return MPError("value", "the shared arena is full: \(mib(need)) needed, but \(mib(used)) of its \(mib(size - Arena.heapStart)) are held by \(blocks) live objects and queued items and the largest free piece is \(mib(largest)) (get or drop some items, or let objects go)")
   }
 
-  /// Returns a block to the arena.
-  public func free(_ offset: Int) {
-    let off = offset - Arena.blockHeader
-    guard off >= Arena.heapStart, off < size else { return }
+  private func mib(_ n: Int) -> String {
+    n >= 1 << 20 ? "\(formatFloat((Double(n) / Double(1 << 20) * 10).rounded() / 10)) MiB" : "\(n) bytes"
+  }
+
+  /// Returns a block to the arena. With `clearing`, that word is set to 0
+  /// in the same step (a structure's "this block is mine" note), so no
+  /// process can see the block both free and still claimed.
+  public func free(_ offset: Int, clearing: UnsafeMutablePointer<Int64>? = nil) {
+    var b = offset - Arena.blockHeader
+    guard b >= Arena.heapStart, b < size else { return }
     guard (try? lock()) != nil else { return }
     defer { unlock() }
-    let cls = Int((base + off + 8).load(as: Int64.self))
-    if cls >= Arena.minClass && cls <= Arena.maxClass {
-      let head = word(Arena.classHeadsOffset + 8 * (cls - Arena.minClass))
-      (base + off + 8).storeBytes(of: head.pointee, as: Int64.self)
-      head.pointee = Int64(off)
-    } else {
-      let head = word(Arena.largeFreeOffset)
-      (base + off + 8).storeBytes(of: head.pointee, as: Int64.self)
-      head.pointee = Int64(off)
+    guard isUsed(b) else {
+      clearing?.pointee = 0
+      return
     }
+    word(Arena.journalClearOffset).pointee = clearing.map { Int64(Int(bitPattern: $0) - Int(bitPattern: base)) } ?? 0
+    word(Arena.journalBlockOffset).pointee = Int64(b)
+    var s = sizeOf(b)
+    mp_atomic_add(word(Arena.usedBytesOffset), -Int64(s))
+    mp_atomic_add(word(Arena.usedBlocksOffset), -1)
+    word(b).pointee = Int64(s)
+    let next = b + s
+    if next < bump && !isUsed(next) {
+      unlinkFree(next)
+      s += sizeOf(next)
+      word(b).pointee = Int64(s)
+      setPrevSizeAfter(b, s)
+    }
+    if b > Arena.heapStart {
+      let p = b - prevSize(b)
+      if p >= Arena.heapStart && !isUsed(p) {
+        unlinkFree(p)
+        s += sizeOf(p)
+        word(p).pointee = Int64(s)
+        setPrevSizeAfter(p, s)
+        b = p
+      }
+    }
+    pushFree(b)
+    clearing?.pointee = 0
+    word(Arena.journalBlockOffset).pointee = 0
+  }
+
+  /// Rebuilds the free lists, counters and back links from the chain of
+  /// headers, after a process died holding the arena's lock; finishes the
+  /// free it was doing.
+  private func repair() {
+    for c in 0..<Arena.classCount { head(c).pointee = 0 }
+    var used = 0, blocks = 0
+    var b = Arena.heapStart, prev = 0, prevFreeBlock = -1
+    let end = bump
+    while b < end {
+      var s = sizeOf(b)
+      if s < Arena.minBlock || b + s > end { break }  // cannot happen with one-store steps; never walk off
+      word(b + 8).pointee = Int64(prev)
+      if isUsed(b) {
+        used += s
+        blocks += 1
+        prevFreeBlock = -1
+      } else if prevFreeBlock >= 0 {
+        // Two free neighbours: merge them.
+        s += sizeOf(prevFreeBlock)
+        unlinkFree(prevFreeBlock)
+        word(prevFreeBlock).pointee = Int64(s)
+        pushFree(prevFreeBlock)
+        b = prevFreeBlock
+      } else {
+        pushFree(b)
+        prevFreeBlock = b
+      }
+      prev = s
+      b += s
+    }
+    word(Arena.lastSizeOffset).pointee = Int64(prev)
+    word(Arena.usedBytesOffset).pointee = Int64(used)
+    word(Arena.usedBlocksOffset).pointee = Int64(blocks)
+    let jb = Int(word(Arena.journalBlockOffset).pointee)
+    let jc = Int(word(Arena.journalClearOffset).pointee)
+    if jb != 0 && jc != 0 && !blockContainingIsUsed(jb) { word(jc).pointee = 0 }
+    word(Arena.journalBlockOffset).pointee = 0
+  }
+
+  private func blockContainingIsUsed(_ target: Int) -> Bool {
+    var b = Arena.heapStart
+    while b < bump {
+      let s = sizeOf(b)
+      if s < Arena.minBlock { return true }
+      if target >= b && target < b + s { return isUsed(b) }
+      b += s
+    }
+    return false
+  }
+
+  /// Whether the block at `offset` (as `allocate` returned it) is in use.
+  func isAllocated(_ offset: Int) -> Bool {
+    let b = offset - Arena.blockHeader
+    guard b >= Arena.heapStart, b < bump else { return false }
+    return isUsed(b)
   }
 
   /// Bytes handed out so far (for tests of reuse).
-  public var highWater: Int { Int(word(Arena.bumpOffset).pointee) }
+  public var highWater: Int { bump }
+  /// Bytes held by live objects and queued items, headers included.
+  public var usedBytes: Int { Int(mp_atomic_load(word(Arena.usedBytesOffset))) }
+  /// The number of live blocks.
+  public var usedBlocks: Int { Int(mp_atomic_load(word(Arena.usedBlocksOffset))) }
 }

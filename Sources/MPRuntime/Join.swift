@@ -2,54 +2,22 @@ import CMPShim
 import Glibc
 import MPLanguage
 
+/// Processes, the parent's side: join, reaping, the end of the program.
 extension Runtime {
   /// Waits for `h` (at most `timeout` seconds) and returns its function's
   /// value, or raises what went wrong in it. Joining again gives the same.
   static func join(_ h: ProcessHandle, timeout: Double?) throws -> Value {
-    if let o = h.outcome {
-      h.joined = true
-      children.removeAll { $0 === h }
-      return try o.get()
-    }
     guard h.isOwnChild else {
-      throw MPError("process", "cannot join process \(h.pid) (\(h.name)): only the process that started it can join it")
+      throw MPError("process", "cannot join process \(h.pid) (\(h.name)): only the process that started it can join it (process \(h.owner)); use a queue to hear from it")
     }
-    ProcessTable.setWaiting(.join, target: Int(h.pid))
-    defer { ProcessTable.setWaiting(.none) }
-    let deadline = timeout.map { mp_now() + $0 }
-    // Drain the pipe before waiting for the child: a child writing a big
-    // result blocks until someone reads it.
-    while h.fd >= 0 {
-      var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
-      // Slices of 100 ms, the flag checked before each: a Ctrl-C that came
-      // just before poll() interrupts no system call.
-      var ms: Int32 = 100
-      if mp_interrupt_flag != 0 {
-        mp_interrupt_flag = 0
-        throw MPError("interrupt", "interrupted")
-      }
-      if let deadline {
-        let left = deadline - mp_now()
-        if left <= 0 {
-          throw MPError("timeout", "join timed out after \(formatDuration(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
-        }
-        ms = Int32(min(left * 1000, 100)) + 1
-      }
-      let n = Glibc.poll(&pfd, 1, ms)
-      if n < 0 {
-        if errno == EINTR {
-          if mp_interrupt_flag != 0 {
-            mp_interrupt_flag = 0
-            throw MPError("interrupt", "interrupted")
-          }
-          continue
-        }
-        throw MPError("process", "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
-      }
-      if n == 0 { continue }
-      drain(h, blocking: false)
+    if h.outcome == nil {
+      ProcessTable.setWaiting(.join, target: Int(h.pid))
+      defer { ProcessTable.setWaiting(.none) }
+      try waitForEnd(h, deadline: timeout.map { mp_now() + $0 }, timeout: timeout)
     }
-    try reap(h, blocking: true)
+    // A Ctrl-C that reached this process and the child together: the
+    // child's "interrupted" must not hide this process's own interrupt.
+    try checkInterrupt()
     h.joined = true
     // Joined and reaped: nothing more to wait for or report at the end, so
     // the handle (and the value it holds) belongs to the program alone.
@@ -57,17 +25,54 @@ extension Runtime {
     return try (h.outcome ?? .failure(MPError("process", "process \(h.pid) (\(h.name)) vanished"))).get()
   }
 
-  /// Reads what is available from the child's pipe; closes it at EOF.
-  /// One read buffer for every drain: a fresh 64 KiB per join cost page faults.
-  nonisolated(unsafe) static var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
+  static func checkInterrupt() throws {
+    if mp_interrupt_flag != 0 {
+      mp_interrupt_flag = 0
+      throw MPError("interrupt", "interrupted")
+    }
+  }
 
-  static func drain(_ h: ProcessHandle, blocking: Bool) {
+  /// Drains the child's pipe until it closes, then reaps the child. Waits
+  /// in slices of 100 ms with the interrupt flag checked before each, so a
+  /// Ctrl-C is never lost, whenever it comes.
+  static func waitForEnd(_ h: ProcessHandle, deadline: Double?, timeout: Double? = nil) throws {
+    // Drain before waiting for the child: a child writing a big result
+    // blocks until someone reads it.
+    while h.fd >= 0 {
+      try checkInterrupt()
+      var ms: Int32 = 100
+      if let deadline {
+        let left = deadline - mp_now()
+        if left <= 0 {
+          throw MPError("timeout", "join timed out after \(formatDuration(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
+        }
+        ms = Int32(min(left * 1000, 100)) + 1
+      }
+      var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
+      let n = Glibc.poll(&pfd, 1, ms)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw MPError("process", "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
+      }
+      if n > 0 { drain(h) }
+      // Other children, and orphans passed to this process, are reaped
+      // while it waits: their places and objects go back at once.
+      reapAny()
+    }
+    while h.status == nil {
+      try checkInterrupt()
+      reap(h, blocking: true)
+    }
+    settle(h)
+  }
+
+  /// Reads what is available from the child's pipe without blocking;
+  /// closes it at its end.
+  static func drain(_ h: ProcessHandle) {
     guard h.fd >= 0 else { return }
     while true {
-      if !blocking {
-        var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
-        if Glibc.poll(&pfd, 1, 0) <= 0 { return }
-      }
+      var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
+      if Glibc.poll(&pfd, 1, 0) <= 0 { return }
       let n = readBuffer.withUnsafeMutableBytes { read(h.fd, $0.baseAddress, 1 << 16) }
       if n > 0 {
         h.buffer.append(contentsOf: readBuffer[0..<n])
@@ -80,29 +85,52 @@ extension Runtime {
     }
   }
 
-  /// Collects the child's exit status and works out its outcome.
-  static func reap(_ h: ProcessHandle, blocking: Bool) throws {
-    if h.status == nil {
-      var st: Int32 = 0
-      while true {
-        let r = waitpid(h.pid, &st, blocking ? 0 : WNOHANG)
-        if r == h.pid { break }
-        if r == 0 { return }
-        if r < 0 && errno == EINTR {
-          if mp_interrupt_flag != 0 && blocking {
-            mp_interrupt_flag = 0
-            throw MPError("interrupt", "interrupted")
-          }
-          continue
-        }
-        // ECHILD: someone else reaped it; treat as killed.
-        st = SIGKILL
-        break
-      }
-      h.status = st
-      mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
-      ProcessTable.release(pid: h.pid)
+  /// One read buffer for every drain: a fresh 64 KiB per join cost page faults.
+  nonisolated(unsafe) static var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
+
+  /// waitpid for `pid` (-1: any child) that also gives the child's CPU
+  /// seconds (its own and its reaped descendants'). r is the pid reaped, 0
+  /// when none has ended (not blocking), -1 on an error (errno).
+  static func waitChild(_ pid: Int32, blocking: Bool) -> (r: Int32, status: Int32, cpu: Double) {
+    var st: Int32 = 0
+    var ru = rusage()
+    let r = wait4(pid, &st, blocking ? 0 : WNOHANG, &ru)
+    let cpu = Double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + Double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6
+    return (r, st, cpu)
+  }
+
+  /// Reaps `h` if it has ended (waiting for it when `blocking`).
+  static func reap(_ h: ProcessHandle, blocking: Bool) {
+    guard h.status == nil else { return }
+    let w = waitChild(h.pid, blocking: blocking)
+    if w.r == h.pid {
+      childEnded(h, status: w.status, cpu: w.cpu)
+    } else if w.r < 0 && errno == ECHILD {
+      // Reaped already by a wait for any child (it kept the status then).
+      childEnded(h, status: SIGKILL, cpu: 0)
     }
+  }
+
+  /// A child of this process ended with wait status `st`: the one place
+  /// that does the bookkeeping — its exit status kept, its place in the
+  /// table and every shared object it held given back, the live count
+  /// lowered, its CPU time noted for `time { }`.
+  static func childEnded(_ h: ProcessHandle, status st: Int32, cpu: Double) {
+    guard h.status == nil else { return }
+    h.status = st
+    Timing.reaped.append((h.started, cpu))
+    ended(pid: h.pid, status: st)
+  }
+
+  /// The same for a process known only by its pid (an orphan passed to
+  /// the main process when its parent died).
+  static func ended(pid: Int32, status st: Int32) {
+    mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
+    ProcessTable.ended(pid: pid, status: st)
+  }
+
+  /// Once the pipe is closed and the child reaped: what join returns.
+  static func settle(_ h: ProcessHandle) {
     guard h.outcome == nil, h.fd < 0, let st = h.status else { return }
     h.outcome = outcome(h, status: st)
     h.buffer = []
@@ -111,26 +139,21 @@ extension Runtime {
   static func outcome(_ h: ProcessHandle, status st: Int32) -> Result<Value, MPError> {
     let who = "process \(h.pid) (\(h.name))"
     if mp_wifsignaled(st) != 0 {
-      let sig = mp_wtermsig(st)
-      return .failure(MPError("process", "\(who) was killed by \(signalName(sig))"))
+      return .failure(MPError("process", "\(who) was killed by \(signalName(mp_wtermsig(st)))"))
     }
     let code = mp_wexitstatus(st)
-    guard let tag = h.buffer.first else {
-      return .failure(MPError("process", "\(who) exited with status \(code) without sending a result"))
-    }
-    let rest = h.buffer.dropFirst()
     do {
-      switch tag {
-      case 0: return .success(try Codec.decode(h.buffer, from: 1))
-      case 1:
-        let inner = try decodeError(rest)
-        var where_ = ""
-        if let l = inner.loc { where_ = " (at \(l))" }
-        var e = MPError("process", "\(who) failed: \(inner.message)\(where_)")
+      switch try ChildOutcome.decode(h.buffer) {
+      case nil:
+        return .failure(MPError("process", "\(who) exited with status \(code) without sending a result"))
+      case .value(let v)?:
+        return .success(v)
+      case .error(let inner)?:
+        var e = MPError("process", "\(who) failed: \(inner.message)\(inner.loc.map { " (at \($0))" } ?? "")")
         e.trace = inner.trace
         e.value = Interpreter.errorValue(inner)
         return .failure(e)
-      default:
+      case .exit?:
         if code == 0 { return .success(.nil) }
         return .failure(MPError("process", "\(who) called exit(\(code))"))
       }
@@ -143,42 +166,61 @@ extension Runtime {
 
   /// Notices, without blocking, whether `h` has ended.
   static func poll(_ h: ProcessHandle) {
-    guard h.status == nil || h.fd >= 0 else { return }
-    drain(h, blocking: false)
-    try? reap(h, blocking: false)
+    guard h.isOwnChild, h.outcome == nil else { return }
+    drain(h)
+    reap(h, blocking: false)
+    settle(h)
   }
 
-  /// Reaps every child that has ended (the REPL calls this between statements).
+  /// Reaps, without blocking, every child that has ended — this process's
+  /// own and, in the main process, orphans passed to it.
+  static func reapAny() {
+    while true {
+      let w = waitChild(-1, blocking: false)
+      if w.r <= 0 { return }
+      if let h = children.first(where: { $0.pid == w.r }) {
+        childEnded(h, status: w.status, cpu: w.cpu)
+      } else {
+        ended(pid: w.r, status: w.status)
+      }
+    }
+  }
+
+  /// Reaps every child that has ended (at spawn, ps() and each REPL
+  /// prompt). Children that ended well and were never joined leave the
+  /// children list; failed ones stay, to be reported at the end.
   public static func reapFinished() {
+    reapAny()
     for h in children { poll(h) }
+    children.removeAll { h in
+      if case .success? = h.outcome { return true }
+      return false
+    }
   }
 
   /// The end of the program: wait for children still running, as Python
   /// does for non-daemon processes, and report failures nobody joined.
+  /// Ctrl-C ends the wait: the children are killed and it raises.
   static func waitForChildren() throws {
     PoolHandle.closeAll()
-    var firstError: MPError? = nil
     while let h = children.first {
       do {
-        if h.outcome == nil {
-          drain(h, blocking: true)
-          try reap(h, blocking: true)
-        }
-        // A child that failed with an error nobody saw: say so (as Python's
-        // child prints its traceback). Signals were sent on purpose.
-        if !h.joined, case .failure(let e)? = h.outcome, let st = h.status, mp_wifsignaled(st) == 0 {
-          writeAll(2, "mp: \(e.message) (never joined)\n")
-        }
+        if h.outcome == nil { try waitForEnd(h, deadline: nil) }
       } catch let e as MPError {
-        if firstError == nil { firstError = e }
         if e.kind == "interrupt" {
           killChildren()
           throw e
         }
+        throw e
+      }
+      // A child that failed with an error nobody saw: say so (as Python's
+      // child prints its traceback). Signals were sent on purpose.
+      if !h.joined, case .failure(let e)? = h.outcome, let st = h.status, mp_wifsignaled(st) == 0 {
+        writeAll(2, "mp: \(e.message) (never joined)\n")
       }
       children.removeFirst()
     }
-    if let e = firstError { throw e }
+    reapAny()
   }
 
   /// Ctrl-C: kill every child this process started since `statementMark`
@@ -192,13 +234,7 @@ extension Runtime {
         close(h.fd)
         h.fd = -1
       }
-      var st: Int32 = 0
-      if h.status == nil {
-        while waitpid(h.pid, &st, 0) < 0 && errno == EINTR {}
-        h.status = st
-        mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
-        ProcessTable.release(pid: h.pid)
-      }
+      while h.status == nil { reap(h, blocking: true) }
     }
     children.removeAll { $0.seq > statementMark }
   }

@@ -61,6 +61,13 @@ public final class LockHandle: SharedHandle {
       throw MPError("process", "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
     }
     mp_atomic_store32(owner, me)
+    // A held lock is not freed under its holder, even if the holder drops
+    // every reference to it: glibc keeps a held robust mutex on the
+    // process's list and writes to it until it is unlocked, and the kernel
+    // writes to it when the holder dies. The count is given back by
+    // release(), or by the holder's reaper.
+    mp_atomic_add(refcount, 1)
+    LockHandle.holds[offset] = ProcessRefs.add(offset)
     // Remember who holds it, for the warning if this process dies holding it.
     Runtime.myNameBytes.withUnsafeBytes {
       (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
@@ -77,7 +84,14 @@ public final class LockHandle: SharedHandle {
     mp_atomic_store32(owner, 0)
     let rc = mp_mutex_unlock(payload)
     if rc != 0 { throw MPError("process", "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
+    if let at = LockHandle.holds.removeValue(forKey: offset) {
+      ProcessRefs.remove(at)
+      SharedHandle.release(offset)
+    }
   }
+
+  /// The locks this process holds, and where each hold is written down.
+  nonisolated(unsafe) static var holds: [Int: Int] = [:]
 
   public override func enter(_ interp: Interpreter) throws -> Value? {
     _ = try acquire(timeout: nil)

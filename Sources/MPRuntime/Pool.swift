@@ -167,6 +167,10 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   public override func enter(_ interp: Interpreter) throws -> Value? { .object(self) }
   public override func exit(_ interp: Interpreter) throws { close() }
+  public override func exitAfterError(_ interp: Interpreter) {
+    guard !isClosed, isOwner else { return }
+    shutdown(kill: true)
+  }
 
   /// The function and the globals it needs, encoded once per call.
   func bundle(_ f: Value) throws -> [UInt8] {
@@ -204,7 +208,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     replacements = 0
     // Workers that died since the last call (perhaps during another
     // process's call) are replaced before new work goes out.
-    if isOwner { try checkWorkers(job: -1, starts: [], items: [], chunkSize: 0) }
+    if isOwner { try checkWorkers(job: -1, starts: [], items: [], chunkSize: 0, done: []) }
     let fn = try bundle(f)
     // Unique in the whole program: workers cache the function per job.
     let job = Arena.shared.nextId()
@@ -232,36 +236,42 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       i += size
     }
     var chunks = [[Value]?](repeating: nil, count: starts.count)
+    var done = [Bool](repeating: false, count: starts.count)
     var unordered: [Value] = []
     var outstanding = starts.count
+    let site = interp.callSite
+    func take(_ bytes: [UInt8]) throws {
+      var d = Codec.Decoder(bytes)
+      guard try d.varint() == job else { return }
+      let index = try d.varint()
+      guard index < chunks.count, !done[index] else { throw MPError("process", "corrupt pool result") }
+      if try d.byte() == 0 {
+        guard case .list(let l) = try d.value() else { throw MPError("process", "corrupt pool result") }
+        if ordered { chunks[index] = l.items } else { unordered.append(contentsOf: l.items) }
+        done[index] = true
+        outstanding -= 1
+      } else {
+        let k = try d.varint()
+        let pid = try d.varint()
+        let inner = try ChildOutcome.decodeError(bytes[d.pos...])
+        let itemIndex = starts[index] + k
+        let item = itemIndex < items.count ? items[itemIndex].repr : "?"
+        let at = (inner.loc.flatMap { $0.line > 0 ? $0 : nil } ?? (site.line > 0 ? site : nil)).map { " (at \($0))" } ?? ""
+        var e = MPError("process", "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(at)")
+        e.trace = inner.trace
+        e.value = Interpreter.errorValue(inner)
+        throw e
+      }
+    }
     do {
       while outstanding > 0 {
-        let bytes: [UInt8]
         do {
-          bytes = try reply.getBytes(timeout: 0.1)
+          try take(try reply.getBytes(timeout: 0.1))
         } catch let e as MPError where e.kind == "timeout" {
-          try checkWorkers(job: job, starts: starts, items: items, chunkSize: size)
-          continue
-        }
-        var d = Codec.Decoder(bytes)
-        guard try d.varint() == job else { continue }
-        let index = try d.varint()
-        if try d.byte() == 0 {
-          guard case .list(let l) = try d.value(), index < chunks.count else { throw MPError("process", "corrupt pool result") }
-          if ordered { chunks[index] = l.items } else { unordered.append(contentsOf: l.items) }
-          outstanding -= 1
-        } else {
-          let k = try d.varint()
-          let pid = try d.varint()
-          let inner = try Runtime.decodeError(bytes[d.pos...])
-          let itemIndex = starts[index] + k
-          var where_ = ""
-          if let l = inner.loc { where_ = " (at \(l))" }
-          let item = itemIndex < items.count ? items[itemIndex].repr : "?"
-          var e = MPError("process", "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(where_)")
-          e.trace = inner.trace
-          e.value = Interpreter.errorValue(inner)
-          throw e
+          // A worker that died after sending its result is no failure:
+          // take every result already sent before looking at the dead.
+          while outstanding > 0, let more = try? reply.getBytes(timeout: 0) { try take(more) }
+          if outstanding > 0 { try checkWorkers(job: job, starts: starts, items: items, chunkSize: size, done: done) }
         }
       }
     } catch let e as MPError {
@@ -277,7 +287,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   /// A worker that died (killed, crashed) is replaced; if it was running
   /// part of this call, the call fails instead of waiting forever.
-  func checkWorkers(job: Int, starts: [Int], items: [Value], chunkSize: Int) throws {
+  func checkWorkers(job: Int, starts: [Int], items: [Value], chunkSize: Int, done: [Bool]) throws {
     func what(_ chunk: Int) -> String {
       let a = starts[chunk], b = min(a + chunkSize, items.count) - 1
       return b > a ? "items \(a)-\(b)" : "item \(a)"
@@ -292,7 +302,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         guard pid > 0, PoolHandle.isGone(pid) else { continue }
         gone += 1
         let chunk = Int(mp_atomic_load(s + 2))
-        if mp_atomic_load(s) == 1 && mp_atomic_load(s + 1) == Int64(job) && chunk < starts.count {
+        if mp_atomic_load(s) == 1 && mp_atomic_load(s + 1) == Int64(job) && chunk < starts.count && !done[chunk] {
           throw MPError("process", "pool worker \(pid) died while running \(what(chunk)) (process \(owner), which made the pool, replaces it when it next uses the pool)")
         }
       }
@@ -301,6 +311,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       }
       return
     }
+    Runtime.reapAny()
     for (i, w) in workers.enumerated() {
       Runtime.poll(w)
       guard let st = w.status else { continue }
@@ -314,7 +325,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         throw MPError("process", "pool workers keep dying (\(replacements) replaced during this call; the last one \(how))")
       }
       workers[i] = try startWorker(i)
-      if running && chunk < starts.count {
+      if running && chunk < starts.count && !done[chunk] {
         throw MPError("process", "pool worker \(w.pid) \(how) while running \(what(chunk)) (a new worker took its place)")
       }
     }
@@ -330,14 +341,16 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   func respawnDead() {
     for (i, w) in workers.enumerated() {
-      var st: Int32 = 0
-      if w.status == nil { while waitpid(w.pid, &st, 0) < 0 && errno == EINTR {} ; w.status = st
-        mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
-        ProcessTable.release(pid: w.pid)
-      }
+      reapBlocking(w)
       forget(w)
       if let n = try? startWorker(i) { workers[i] = n }
     }
+  }
+
+  /// Waits for a worker that is ending (told to stop, or killed); a
+  /// worker's pipe carries nothing, so it is not read.
+  func reapBlocking(_ w: ProcessHandle) {
+    while w.status == nil { Runtime.reap(w, blocking: true) }
   }
 
   /// Drops a reaped worker from this process's children.
@@ -364,8 +377,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     }
     for w in workers {
       if kill { Glibc.kill(w.pid, SIGKILL) }
-      Runtime.drain(w, blocking: true)
-      try? Runtime.reap(w, blocking: true)
+      reapBlocking(w)
       forget(w)
     }
     workers = []

@@ -23,11 +23,19 @@ struct PoolWorker {
     while true {
       let bytes: [UInt8]
       do {
-        bytes = try pool.tasks.getBytes(timeout: nil)
+        // The chunk is written down as this worker's while the task queue
+        // still holds it: whenever this worker dies, the caller knows.
+        bytes = try pool.tasks.getBytes(timeout: nil) { body in
+          guard body.first == 1, let (job, chunk) = PoolWorker.peek(body) else { return }
+          mp_atomic_store(slot + 1, Int64(job))
+          mp_atomic_store(slot + 2, Int64(chunk))
+          mp_atomic_store(slot, 1)
+        }
       } catch {
         break
       }
       guard bytes.first == 1 else { break }  // 0: stop
+      defer { mp_atomic_store(slot, 0) }
       do {
         var d = Codec.Decoder(bytes)
         _ = try d.byte()
@@ -41,10 +49,6 @@ struct PoolWorker {
         // The caller's reply queue; closed when its call has ended.
         guard case .object(let r) = try d.value(), let reply = r as? QueueHandle else { continue }
         if reply.isClosed { continue }
-        mp_atomic_store(slot + 1, Int64(job))
-        mp_atomic_store(slot + 2, Int64(chunk))
-        mp_atomic_store(slot, 1)
-        defer { mp_atomic_store(slot, 0) }
         guard case .list(let items) = try d.value() else { continue }
         if job != cachedJob {
           guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)]), countedHandles: false),
@@ -81,7 +85,7 @@ struct PoolWorker {
           e.byte(1)
           e.varint(k)
           e.varint(Int(getpid()))
-          e.bytes += Runtime.encodeError(err)
+          e.bytes += ChildOutcome.encodeError(err)
         } else {
           e.byte(0)
           do {
@@ -93,7 +97,7 @@ struct PoolWorker {
             e.byte(1)
             e.varint(0)
             e.varint(Int(getpid()))
-            e.bytes += Runtime.encodeError(err)
+            e.bytes += ChildOutcome.encodeError(err)
           }
         }
         do {
@@ -105,6 +109,26 @@ struct PoolWorker {
         break
       }
     }
-    Runtime.finishChild(payload: [2], code: 0)
+    Runtime.finishChild(.exit(0))
+  }
+
+  /// The job and chunk numbers at the start of a task message.
+  static func peek(_ body: UnsafeRawBufferPointer) -> (Int, Int)? {
+    var pos = 1
+    func varint() -> Int? {
+      var shift = 0, v: UInt64 = 0
+      while pos < body.count, shift < 64 {
+        let b = body[pos]
+        pos += 1
+        v |= UInt64(b & 0x7f) << UInt64(shift)
+        if b & 0x80 == 0 { return Int(Int64(bitPattern: v)) }
+        shift += 7
+      }
+      return nil
+    }
+    guard let job = varint(), let fnLen = varint(), fnLen >= 0 else { return nil }
+    pos += fnLen
+    guard let chunk = varint() else { return nil }
+    return (job, chunk)
   }
 }

@@ -36,6 +36,10 @@ public enum ProcessTable {
   // Entry layout (bytes).
   static let pidOff = 0, stateOff = 4, ppidOff = 8, waitKindOff = 12, waitTargetOff = 16, startOff = 24
   static let nameOff = 40, nameLen = 64
+  /// The process's ProcessRefs record (Int64); its wait status once reaped
+  /// (Int32); a number unique to this registration (Int32), so a process
+  /// value never reads a later process that reused the pid.
+  static let refsOff = 104, statusOff = 112, serialOff = 116
 
   static func entry(_ i: Int) -> UnsafeMutableRawPointer {
     Arena.shared.at(Arena.procTableOffset + i * Arena.procEntrySize)
@@ -48,12 +52,21 @@ public enum ProcessTable {
   /// This process's entry (set when it registers).
   nonisolated(unsafe) static var mySlot = -1
 
-  /// Claims an entry for `pid`; returns its index, or -1 if the table is full.
+  /// Claims an entry for `pid`; returns its index, or -1 if the table is
+  /// full. Entries of reaped processes are reused once no free one is left.
   @discardableResult
-  static func register(pid: Int32, ppid: Int32, name: String) -> Int {
-    for i in 0..<Arena.procCapacity {
-      let e = entry(i)
-      if mp_atomic_cas32(i32(e, pidOff), 0, pid) != 0 {
+  static func register(pid: Int32, ppid: Int32, name: String, refs: Int = 0, serial: Int = 0) -> Int {
+    for pass in 0..<2 {
+      for i in 0..<Arena.procCapacity {
+        let e = entry(i)
+        let claimed = pass == 0
+          ? mp_atomic_cas32(i32(e, pidOff), 0, pid) != 0
+          : mp_atomic_cas32(i32(e, stateOff), State.exited.rawValue, State.running.rawValue) != 0
+        guard claimed else { continue }
+        mp_atomic_store32(i32(e, pidOff), pid)
+        (e + refsOff).storeBytes(of: Int64(refs), as: Int64.self)
+        i32(e, statusOff).pointee = 0
+        i32(e, serialOff).pointee = Int32(truncatingIfNeeded: serial)
         i32(e, ppidOff).pointee = ppid
         i32(e, waitKindOff).pointee = 0
         (e + waitTargetOff).storeBytes(of: Int64(0), as: Int64.self)
@@ -68,21 +81,43 @@ public enum ProcessTable {
     return -1
   }
 
+  /// The entry of the live process `pid` (one that has not been reaped).
   static func slot(of pid: Int32) -> Int? {
-    for i in 0..<Arena.procCapacity where mp_atomic_load32(i32(entry(i), pidOff)) == pid { return i }
+    for i in 0..<Arena.procCapacity where mp_atomic_load32(i32(entry(i), pidOff)) == pid {
+      let st = mp_atomic_load32(i32(entry(i), stateOff))
+      if st != State.exited.rawValue && st != State.free.rawValue { return i }
+    }
     return nil
   }
 
-  static func release(pid: Int32) {
+  /// A process ended and was reaped: give back what it held (its
+  /// references to shared objects, locks included), keep its exit status
+  /// for process values in other processes, and free its place for a
+  /// later process. Called once, by whoever reaped it.
+  static func ended(pid: Int32, status: Int32) {
     guard let i = slot(of: pid) else { return }
     let e = entry(i)
-    mp_atomic_store32(i32(e, stateOff), State.free.rawValue)
-    mp_atomic_store32(i32(e, pidOff), 0)
+    let refs = Int((e + refsOff).load(as: Int64.self))
+    (e + refsOff).storeBytes(of: Int64(0), as: Int64.self)
+    if refs != 0 { ProcessRefs.releaseAll(refs) }
+    i32(e, statusOff).pointee = status
+    i32(e, waitKindOff).pointee = 0
+    mp_atomic_store32(i32(e, stateOff), State.exited.rawValue)
   }
 
-  static func markExited(pid: Int32) {
-    guard let i = slot(of: pid) else { return }
-    mp_atomic_store32(i32(entry(i), stateOff), State.exited.rawValue)
+  /// What the table knows of the process registered as `pid` with
+  /// `serial`: nil if its entry has been reused since; else whether it has
+  /// ended, and its wait status if so.
+  static func lookup(pid: Int32, serial: Int) -> (ended: Bool, status: Int32)? {
+    let want = Int32(truncatingIfNeeded: serial)
+    for i in 0..<Arena.procCapacity {
+      let e = entry(i)
+      guard mp_atomic_load32(i32(e, pidOff)) == pid, i32(e, serialOff).pointee == want else { continue }
+      let st = mp_atomic_load32(i32(e, stateOff))
+      if st == State.free.rawValue { continue }
+      return (st == State.exited.rawValue, i32(e, statusOff).pointee)
+    }
+    return nil
   }
 
   /// Records what this process is about to wait on (nil: it runs again).
@@ -114,7 +149,7 @@ public enum ProcessTable {
       let pid = mp_atomic_load32(i32(e, pidOff))
       guard pid != 0 else { continue }
       let state = State(rawValue: mp_atomic_load32(i32(e, stateOff))) ?? .running
-      guard state != .free else { continue }
+      guard state != .free, state != .exited else { continue }
       let name = String(cString: (e + nameOff).assumingMemoryBound(to: CChar.self))
       out.append(Info(pid: pid, ppid: i32(e, ppidOff).pointee, state: state,
                       waitKind: WaitKind(rawValue: i32(e, waitKindOff).pointee) ?? .none,

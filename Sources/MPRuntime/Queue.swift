@@ -5,16 +5,26 @@ import MPLanguage
 /// `queue()` / `queue(maxsize)`: a FIFO of any values between any processes.
 ///
 /// Items are encoded with the codec into blocks of the arena, linked in a
-/// list under one short-held robust mutex: every item put is got exactly
-/// once, whatever the number of producers and consumers. Without maxsize
-/// `put` never blocks (a 10 MB string is one block), so one process can put
-/// and later get, as with Python's queue. Waiting uses futexes, and a waker
+/// list under one robust mutex: every item put is got exactly once,
+/// whatever the number of producers and consumers. Without maxsize `put`
+/// never blocks (a 10 MB string is one block), so one process can put and
+/// later get, as with Python's queue. Waiting uses futexes, and a waker
 /// only makes the system call when someone sleeps: waking a process on the
 /// other CPU costs ~50 µs, so most items move without any.
+///
+/// A process may die at any instruction of a put or a get. The list is
+/// changed one store at a time, and the one block a put or get is working
+/// on is named in `pending` first (the arena writes it there as it hands
+/// the block out, and clears it as it takes it back). The next process to
+/// take the lock after a death (SharedMutex says so) walks the list,
+/// recounts it, and frees the pending block if the list does not hold it:
+/// a put cut short never happened, a get cut short leaves its item for
+/// the next getter.
 public final class QueueHandle: SharedHandle {
   // Payload layout.
-  static let mutexOff = 0, headOff = 48, tailOff = 56, countOff = 64, maxOff = 72
-  static let closedOff = 80, dataSeqOff = 84, spaceSeqOff = 88, getWaitOff = 92, putWaitOff = 96
+  static let mutexOff = 0, dirtyOff = 48, headOff = 56, tailOff = 64, countOff = 72, maxOff = 80
+  static let closedOff = 88, dataSeqOff = 92, spaceSeqOff = 96, getWaitOff = 100, putWaitOff = 104
+  static let pendingOff = 112
   static let payloadSize = 128
   // Item block: next (Int64), length (Int64), bytes.
   static let itemHeader = 16
@@ -23,8 +33,7 @@ public final class QueueHandle: SharedHandle {
   init(maxsize: Int) throws {
     guard maxsize >= 0 else { throw MPError("value", "queue(maxsize) needs maxsize >= 0 (0 means no bound), got \(maxsize)") }
     try super.init(newWithPayload: QueueHandle.payloadSize, kind: QueueHandle.kind)
-    let rc = mp_mutex_init(payload + QueueHandle.mutexOff)
-    if rc != 0 { throw MPError("process", "cannot create a queue: \(String(cString: strerror(rc)))") }
+    try mutex.initialise("a queue")
     i64(QueueHandle.maxOff).pointee = Int64(maxsize)
   }
 
@@ -34,17 +43,20 @@ public final class QueueHandle: SharedHandle {
     finalizers[kind] = { payloadOffset in
       let p = Arena.shared.at(payloadOffset)
       var item = Int(p.load(fromByteOffset: headOff, as: Int64.self))
-      while item != 0 {
+      while item != 0 && Arena.shared.isAllocated(item) {
         let next = Int(Arena.shared.at(item).load(as: Int64.self))
         Arena.shared.free(item)
         item = next
       }
+      let pending = Int(p.load(fromByteOffset: pendingOff, as: Int64.self))
+      if pending != 0 && Arena.shared.isAllocated(pending) { Arena.shared.free(pending) }
     }
   }
 
   @inline(__always) func i64(_ off: Int) -> UnsafeMutablePointer<Int64> { (payload + off).assumingMemoryBound(to: Int64.self) }
   @inline(__always) func i32(_ off: Int) -> UnsafeMutablePointer<Int32> { (payload + off).assumingMemoryBound(to: Int32.self) }
 
+  var mutex: SharedMutex { SharedMutex(mutex: payload + QueueHandle.mutexOff, dirty: payload + QueueHandle.dirtyOff) }
   var count: Int { Int(mp_atomic_load(i64(QueueHandle.countOff))) }
   var maxsize: Int { Int(i64(QueueHandle.maxOff).pointee) }
   var isClosed: Bool { mp_atomic_load32(i32(QueueHandle.closedOff)) != 0 }
@@ -90,15 +102,43 @@ public final class QueueHandle: SharedHandle {
   }
 
   private func lock() throws {
-    let rc = mp_mutex_lock(payload + QueueHandle.mutexOff, -1)
-    if rc == EINTR {
-      mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
-    }
-    if rc != 0 && rc != 1 { throw MPError("process", "queue lock failed: \(String(cString: strerror(rc)))") }
+    if try mutex.lock(repr) { repair() }
   }
 
-  private func unlock() { _ = mp_mutex_unlock(payload + QueueHandle.mutexOff) }
+  private func unlock() { mutex.unlock() }
+
+  /// After a process died holding the lock: make the list, its tail and
+  /// its count agree again, and settle the block the dead one was working on.
+  private func repair() {
+    // The arena first: its own repair may finish a free that clears `pending`.
+    Arena.shared.settle()
+    let pending = Int(i64(QueueHandle.pendingOff).pointee)
+    var n = 0, last = 0, holdsPending = false
+    var item = Int(i64(QueueHandle.headOff).pointee)
+    var prev: UnsafeMutablePointer<Int64> = i64(QueueHandle.headOff)
+    while item != 0 {
+      guard Arena.shared.isAllocated(item) else {
+        prev.pointee = 0  // cannot happen with one-store steps; never follow garbage
+        break
+      }
+      if item == pending { holdsPending = true }
+      n += 1
+      last = item
+      prev = Arena.shared.at(item).assumingMemoryBound(to: Int64.self)
+      item = Int(prev.pointee)
+    }
+    i64(QueueHandle.tailOff).pointee = Int64(last)
+    mp_atomic_store(i64(QueueHandle.countOff), Int64(n))
+    if pending != 0 && !holdsPending && Arena.shared.isAllocated(pending) {
+      Arena.shared.free(pending, clearing: i64(QueueHandle.pendingOff))
+    }
+    i64(QueueHandle.pendingOff).pointee = 0
+    // Waiters may sleep on a count that changed: let them look again.
+    mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
+    mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
+    _ = mp_futex_wake(i32(QueueHandle.dataSeqOff), Int32.max)
+    _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max)
+  }
 
   func put(_ v: Value, timeout: Double?) throws {
     if isClosed { throw MPError("closed", "put on a closed queue") }
@@ -108,14 +148,6 @@ public final class QueueHandle: SharedHandle {
   /// Puts an already encoded message (pools build theirs by hand).
   func putBytes(_ bytes: [UInt8], timeout: Double?) throws {
     if isClosed { throw MPError("closed", "put on a closed queue") }
-    let item = try Arena.shared.allocate(QueueHandle.itemHeader + bytes.count)
-    var linked = false
-    defer { if !linked { Arena.shared.free(item) } }
-    let p = Arena.shared.at(item)
-    p.storeBytes(of: Int64(bytes.count), toByteOffset: 8, as: Int64.self)
-    bytes.withUnsafeBytes { src in
-      if let b = src.baseAddress { (p + QueueHandle.itemHeader).copyMemory(from: b, byteCount: src.count) }
-    }
     let deadline = timeout.map { mp_now() + $0 }
     while true {
       try lock()
@@ -125,6 +157,20 @@ public final class QueueHandle: SharedHandle {
       }
       let max = maxsize
       if max == 0 || count < max {
+        let pending = i64(QueueHandle.pendingOff)
+        let item: Int
+        do {
+          item = try Arena.shared.allocate(QueueHandle.itemHeader + bytes.count, zeroed: false, storeIn: pending)
+        } catch {
+          unlock()
+          throw error
+        }
+        let p = Arena.shared.at(item)
+        p.storeBytes(of: Int64(0), as: Int64.self)
+        p.storeBytes(of: Int64(bytes.count), toByteOffset: 8, as: Int64.self)
+        bytes.withUnsafeBytes { src in
+          if let b = src.baseAddress { (p + QueueHandle.itemHeader).copyMemory(from: b, byteCount: src.count) }
+        }
         let tail = i64(QueueHandle.tailOff)
         if tail.pointee == 0 {
           i64(QueueHandle.headOff).pointee = Int64(item)
@@ -133,7 +179,7 @@ public final class QueueHandle: SharedHandle {
         }
         tail.pointee = Int64(item)
         mp_atomic_add(i64(QueueHandle.countOff), 1)
-        linked = true
+        pending.pointee = 0
         unlock()
         break
       }
@@ -153,20 +199,35 @@ public final class QueueHandle: SharedHandle {
     try Codec.decode(try getBytes(timeout: timeout))
   }
 
-  /// Takes the next message without decoding it.
-  func getBytes(timeout: Double?) throws -> [UInt8] {
+  /// Takes the next message without decoding it. `taking`, if given, sees
+  /// the message while the queue still holds it, under the queue's lock: a
+  /// pool worker writes down which chunk it takes there, so that whenever
+  /// it dies, its chunk is either still queued or known to be its own.
+  func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> [UInt8] {
     let deadline = timeout.map { mp_now() + $0 }
-    var item = 0
+    var bytes: [UInt8] = []
     while true {
+      if mp_interrupt_flag != 0 {
+        mp_interrupt_flag = 0
+        throw MPError("interrupt", "interrupted")
+      }
       if count > 0 || isClosed {
         try lock()
         let head = i64(QueueHandle.headOff)
-        if head.pointee != 0 {
-          item = Int(head.pointee)
-          let next = Arena.shared.at(item).load(as: Int64.self)
+        let item = Int(head.pointee)
+        if item != 0 {
+          let p = Arena.shared.at(item)
+          let n = Int(p.load(fromByteOffset: 8, as: Int64.self))
+          let body = UnsafeRawBufferPointer(start: p + QueueHandle.itemHeader, count: n)
+          bytes = [UInt8](body)
+          taking?(body)
+          let pending = i64(QueueHandle.pendingOff)
+          pending.pointee = Int64(item)
+          let next = p.load(as: Int64.self)
           head.pointee = next
           if next == 0 { i64(QueueHandle.tailOff).pointee = 0 }
           mp_atomic_add(i64(QueueHandle.countOff), -1)
+          Arena.shared.free(item, clearing: pending)
           unlock()
           break
         }
@@ -182,10 +243,6 @@ public final class QueueHandle: SharedHandle {
       try wait(on: QueueHandle.dataSeqOff, seq: seq, waiters: QueueHandle.getWaitOff, deadline: deadline,
                kind: .queueGet) { [unowned self] in self.count > 0 || self.isClosed }
     }
-    let p = Arena.shared.at(item)
-    let n = Int(p.load(fromByteOffset: 8, as: Int64.self))
-    let bytes = [UInt8](UnsafeRawBufferPointer(start: p + QueueHandle.itemHeader, count: n))
-    Arena.shared.free(item)
     if maxsize > 0 {
       mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
       if mp_atomic_load32(i32(QueueHandle.putWaitOff)) > 0 { _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max) }

@@ -2,11 +2,16 @@ import CMPShim
 import Glibc
 import MPLanguage
 
-/// Processes: spawn forks a child that runs `f(args...)` and sends its
-/// result back over a pipe; join drains that pipe, reaps the child and
-/// decodes what it sent.
+/// Processes, the child's side: spawn forks a child that runs `f(args...)`
+/// and sends its outcome (ChildOutcome) back over a pipe. The parent's
+/// side — join, reaping, the end of the program — is in Join.swift.
+///
+/// A value's way from `spawn` to `join`: `spawn` → `forkChild` (here) →
+/// `runChild` in the child → `ChildOutcome.encoded` → the pipe →
+/// `Runtime.join` → `waitForEnd` / `childEnded` → `ChildOutcome.decode`.
 public enum Runtime {
-  /// This process's own children, in start order.
+  /// This process's own children, in start order, until joined (or, for
+  /// ones that ended well and were never joined, until reaped).
   nonisolated(unsafe) static var children: [ProcessHandle] = []
   /// In a child: the write end of its result pipe (closed in its own children).
   nonisolated(unsafe) static var resultFd: Int32 = -1
@@ -34,8 +39,19 @@ public enum Runtime {
     installed = true
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
     maxProcs = try maxProcsSetting(default: maxProcs)
+    var arenaSize = arenaSize
+    // A smaller (or larger) arena, for experiments and for tests that fill it.
+    if let s = getenv("MP_ARENA_MB") {
+      guard let n = Int(String(cString: s)), n >= 16, n <= 1 << 20 else {
+        throw MPError("value", "MP_ARENA_MB must be a number of MiB from 16 to 1048576, found '\(String(cString: s))'")
+      }
+      arenaSize = n << 20
+    }
     Arena.shared = try Arena(size: arenaSize)
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
+    // Descendants whose parent died come to the main process, which reaps
+    // them and gives back what they held.
+    _ = mp_set_child_subreaper()
     registerBuiltins()
     registerSyncBuiltins()
     nameBuiltinParameters()
@@ -46,66 +62,84 @@ public enum Runtime {
   // MARK: spawn
 
   static func spawn(_ f: Value, _ args: [Value], _ interp: Interpreter) throws -> ProcessHandle {
+    let site = interp.callSite
     let name: String
     switch f {
     case .function(let c): name = c.proto.name
     case .builtin(let b): name = b.name
     default: throw MPError("type", "spawn() needs a function to run, found \(f.typeName)")
     }
-    return try forkChild(name: name, interp) { runChild(f, args, interp) }
+    // As Python's start() does: children that ended are reaped first, so
+    // fire-and-forget children leave no zombies and count no more.
+    reapFinished()
+    return try forkChild(name: name, interp) { runChild(f, args, interp, site: site) }
   }
 
   /// Forks a child that runs `body` and never returns into the caller's
-  /// frames. Checks MP_MAX_PROCS, sets up the result pipe, registers the
-  /// child in the process table and in this process's children.
+  /// frames. Checks MP_MAX_PROCS, sets up the result pipe, counts the child
+  /// in for every shared object it inherits, registers it in the process
+  /// table and in this process's children.
   static func forkChild(name: String, _ interp: Interpreter, _ body: () -> Never) throws -> ProcessHandle {
-    let live = mp_atomic_add(Arena.shared.word(Arena.liveOffset), 1)
+    let liveWord = Arena.shared.word(Arena.liveOffset)
+    let live = mp_atomic_add(liveWord, 1)
     if live > maxProcs {
-      mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
+      mp_atomic_add(liveWord, -1)
       throw MPError("process", "too many processes: MP_MAX_PROCS is \(maxProcs) and \(live - 1) are alive (join some first, or raise MP_MAX_PROCS)")
     }
     var fds: [Int32] = [0, 0]
     guard mp_pipe_cloexec(&fds) == 0 else {
-      mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
-      throw MPError("process", "cannot create a pipe for the child: \(String(cString: strerror(errno)))")
+      let err = errno
+      mp_atomic_add(liveWord, -1)
+      throw MPError("process", "cannot create a pipe for the child: \(String(cString: strerror(err)))")
+    }
+    let record: SharedHandle.ChildRecord
+    do {
+      record = try SharedHandle.countChildIn()
+    } catch {
+      close(fds[0])
+      close(fds[1])
+      mp_atomic_add(liveWord, -1)
+      throw error
     }
     let parent = getpid()
-    let counted = SharedHandle.countChildIn()
+    let serial = Arena.shared.nextId()
     Random.shared.willFork()
+    fflush(nil)
     let pid = fork()
     if pid < 0 {
       let err = errno
-      for off in counted { SharedHandle.release(off) }
+      SharedHandle.undo(record)
       close(fds[0])
       close(fds[1])
-      mp_atomic_add(Arena.shared.word(Arena.liveOffset), -1)
+      mp_atomic_add(liveWord, -1)
       throw MPError("process", "fork failed: \(String(cString: strerror(err)))")
     }
     if pid == 0 {
       close(fds[0])
-      becomeChild(parent: parent, resultFd: fds[1], name: name)
+      becomeChild(parent: parent, resultFd: fds[1], name: name, record: record)
       body()
     }
     close(fds[1])
     // The parent registers the child, so it is in the table (for kill(),
-    // ps() and deadlock checks) from the moment spawn returns.
-    ProcessTable.register(pid: pid, ppid: parent, name: name)
-    let h = ProcessHandle(pid: pid, name: name, fd: fds[0], isOwnChild: true)
+    // ps() and deadlock checks) from the moment spawn returns, and its
+    // reaper finds there what it holds.
+    ProcessTable.register(pid: pid, ppid: parent, name: name, refs: record.first, serial: serial)
+    let h = ProcessHandle(pid: pid, name: name, serial: serial, fd: fds[0], owner: parent)
     children.append(h)
     interp.processesStarted += 1
     return h
   }
 
   /// Sends a child's outcome to its parent and ends the process.
-  static func finishChild(payload: [UInt8], code: Int32) -> Never {
-    writeAllBytes(resultFd, payload)
+  static func finishChild(_ outcome: ChildOutcome) -> Never {
+    _ = writeAllBytes(resultFd, outcome.encoded())
     SharedHandle.countProcessOut()
-    _exit(code)
+    _exit(outcome.exitCode)
   }
 
   /// Runs in the child right after fork: forget the parent's children,
   /// die with the parent, get fresh random numbers.
-  static func becomeChild(parent: pid_t, resultFd fd: Int32, name: String) {
+  static func becomeChild(parent: pid_t, resultFd fd: Int32, name: String, record: SharedHandle.ChildRecord) {
     isChild = true
     myPid = getpid()
     quietRuntimeTraces()
@@ -113,6 +147,9 @@ public enum Runtime {
     children = []
     // The parent's pools are the parent's: this process must not close them.
     PoolHandle.open = [:]
+    // The parent's locks are held by the parent, not by this copy of it.
+    LockHandle.holds = [:]
+    SharedHandle.adopt(record)
     if resultFd >= 0 { close(resultFd) }
     resultFd = fd
     _ = mp_set_pdeathsig(SIGKILL)
@@ -126,70 +163,33 @@ public enum Runtime {
 
   /// The child's whole life after fork: run, wait for its own children,
   /// send the outcome, leave with `_exit` (never returning into the
-  /// parent's frames or running its exit handlers).
-  static func runChild(_ f: Value, _ args: [Value], _ interp: Interpreter) -> Never {
-    var payload: [UInt8]
-    var code: Int32 = 0
+  /// parent's frames or running its exit handlers). An error raised
+  /// before any of `f`'s code ran (a wrong number of arguments) points at
+  /// the `spawn` call.
+  static func runChild(_ f: Value, _ args: [Value], _ interp: Interpreter, site: SourceLocation) -> Never {
+    var outcome: ChildOutcome
     do {
-      let v = try interp.call(f, args)
-      // Encoded after its tag byte in one buffer: a big result is not copied again.
-      var e = Codec.Encoder()
-      e.byte(0)
-      try e.value(v)
-      payload = e.bytes
+      outcome = .value(try interp.call(f, args))
     } catch let e as MPError {
-      payload = [1] + encodeError(e)
-      code = 1
+      outcome = .error(e.pointed(at: site))
     } catch let x as ExitRequest {
-      payload = [2]
-      code = x.code
+      outcome = .exit(x.code)
     } catch {
-      payload = [1] + encodeError(MPError("process", "\(error)"))
-      code = 1
+      outcome = .error(MPError("process", "\(error)", at: site))
     }
     do {
       try waitForChildren()
     } catch {}
-    finishChild(payload: payload, code: code)
+    finishChild(outcome)
   }
+}
 
-  static func encodeError(_ e: MPError) -> [UInt8] {
-    var enc = Codec.Encoder()
-    enc.string(e.kind)
-    enc.string(e.message)
-    if let l = e.loc {
-      enc.byte(1)
-      enc.string(l.file)
-      enc.varint(l.line)
-      enc.varint(l.column)
-    } else {
-      enc.byte(0)
-    }
-    enc.varint(e.trace.count)
-    for t in e.trace {
-      enc.string(t.function)
-      enc.string(t.loc.file)
-      enc.varint(t.loc.line)
-      enc.varint(t.loc.column)
-    }
-    if let v = e.value, (try? enc.value(v)) != nil {} else { enc.byte(0) }
-    return enc.bytes
-  }
-
-  static func decodeError(_ bytes: ArraySlice<UInt8>) throws -> MPError {
-    var d = Codec.Decoder(Array(bytes))
-    let kind = try d.string(), message = try d.string()
-    var e = MPError(kind, message)
-    if try d.byte() == 1 {
-      e.loc = SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())
-    }
-    let n = try d.varint()
-    for _ in 0..<max(0, min(n, 10_000)) {
-      let fn = try d.string()
-      e.trace.append(.init(function: fn, loc: SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())))
-    }
-    let v = try d.value()
-    if case .nil = v {} else { e.value = v }
+extension MPError {
+  /// This error, located at `site` if it has no real location of its own.
+  func pointed(at site: SourceLocation) -> MPError {
+    if let l = loc, l.line > 0 { return self }
+    var e = self
+    e.loc = site.line > 0 ? site : nil
     return e
   }
 }

@@ -81,8 +81,10 @@ extension Runtime {
     Codec.register(kind: ProcessHandle.codecKind) { d in
       let pid = Int32(truncatingIfNeeded: try d.varint())
       let name = try d.string()
-      if let own = children.first(where: { $0.pid == pid }) { return .object(own) }
-      return .object(ProcessHandle(pid: pid, name: name, fd: -1, isOwnChild: false))
+      let serial = try d.varint()
+      let owner = Int32(truncatingIfNeeded: try d.varint())
+      if let own = children.first(where: { $0.pid == pid && $0.serial == serial }) { return .object(own) }
+      return .object(ProcessHandle(pid: pid, name: name, serial: serial, fd: -1, owner: owner))
     }
   }
 

@@ -7,13 +7,17 @@ import MPLanguage
 /// process; this wrapper is one process's view of it.
 ///
 /// Lifetime: the arena object counts the processes that hold a wrapper for
-/// it (plus messages in flight that carry it). A forked child inherits its
-/// parent's wrappers and counts itself in; a process drops its count when
-/// its wrapper is freed or when it exits. At zero the space is reused.
+/// it (plus messages in flight that carry it, and each process holding it
+/// when it is a lock). A forked child inherits its parent's wrappers and is
+/// counted in before the fork; a process drops its count when its wrapper
+/// is freed or when it exits, and its reaper drops whatever a process that
+/// died still held (ProcessRefs). At zero the space is reused.
 public class SharedHandle: MPObject, Codec.Transferable {
   public let offset: Int
   /// The number shown in `<lock 3>`, unique across the program.
   public let number: Int
+  /// Where this process's count is written down (ProcessRefs), 0 if nowhere.
+  var refSlot = 0
 
   // Object header: refcount (Int64), kind (Int32), number (Int32).
   static let headerSize = 16
@@ -40,6 +44,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     base.storeBytes(of: Int64(1), as: Int64.self)
     base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
     base.storeBytes(of: Int32(truncatingIfNeeded: number), toByteOffset: 12, as: Int32.self)
+    refSlot = ProcessRefs.add(offset)
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
@@ -49,11 +54,13 @@ public class SharedHandle: MPObject, Codec.Transferable {
     number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
     super.init()
     mp_atomic_add(refcount, 1)
+    refSlot = ProcessRefs.add(offset)
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
   deinit {
     SharedHandle.live[offset] = nil
+    ProcessRefs.remove(refSlot)
     SharedHandle.release(offset)
   }
 
@@ -69,22 +76,48 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// Extra cleanup when an object's space is reused (a queue frees its items).
   nonisolated(unsafe) static var finalizers: [UInt8: (Int) -> Void] = [:]
 
-  /// Before a fork: the child will hold a copy of every wrapper this
-  /// process has, so count it in now. (Counting in from the child would
-  /// race: the parent may drop its last wrapper before the child runs.)
-  /// Returns the offsets counted, to undo if the fork fails.
-  static func countChildIn() -> [Int] {
-    var counted: [Int] = []
-    for off in live.keys {
-      mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1)
-      counted.append(off)
-    }
-    return counted
+  /// What a child is counted in for, made before the fork.
+  struct ChildRecord {
+    var offsets: [Int]
+    var slots: [Int]
+    var first: Int
   }
 
-  /// Before a child's `_exit`: its wrappers are never freed, so drop their counts.
+  /// Before a fork: the child will hold a copy of every wrapper this
+  /// process has, so count it in now, and write the counts down in the
+  /// child's own record. (Counting in from the child would race: the
+  /// parent may drop its last wrapper before the child runs.)
+  static func countChildIn() throws -> ChildRecord {
+    let offsets = Array(live.keys)
+    for off in offsets { mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1) }
+    do {
+      let r = try ProcessRefs.recordForChild(offsets)
+      return ChildRecord(offsets: offsets, slots: r.slots, first: r.first)
+    } catch {
+      for off in offsets { release(off) }
+      throw error
+    }
+  }
+
+  /// The fork failed: take the counts back.
+  static func undo(_ r: ChildRecord) {
+    ProcessRefs.releaseAll(r.first)
+  }
+
+  /// In the child right after fork: its wrappers' counts are the record's.
+  static func adopt(_ r: ChildRecord) {
+    for (off, at) in zip(r.offsets, r.slots) { live[off]?.takeUnretainedValue().refSlot = at }
+    ProcessRefs.adopt(first: r.first, tail: ProcessRefs.lastChunk(of: r.first))
+  }
+
+  /// Before a child's `_exit`: its wrappers are never freed, so drop their
+  /// counts. Locks it still holds stay counted until it is reaped: the
+  /// kernel writes to a held lock's mutex after the process is gone.
   static func countProcessOut() {
-    for off in live.keys { release(off) }
+    for (off, h) in live {
+      ProcessRefs.remove(h.takeUnretainedValue().refSlot)
+      release(off)
+    }
     live = [:]
   }
 

@@ -17,6 +17,8 @@ uintptr_t mp_stack_pointer(void);
 
 /// prctl(PR_SET_PDEATHSIG, sig): the child dies with its parent.
 int mp_set_pdeathsig(int sig);
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants are reparented here, to be reaped.
+int mp_set_child_subreaper(void);
 
 int mp_wifexited(int status);
 int mp_wexitstatus(int status);

@@ -60,6 +60,7 @@ extension Interpreter {
       case .str(let s): if let r = try stringMethod(s, name, args) { return r }
       case .map(let m): if let r = try mapMethod(m, name, args) { return r }
       case .object(let o):
+        callSite = loc
         if let r = try o.callMethod(name, args, self) { return r }
         if let f = try o.member(name) { return try call(f, args, at: loc) }
       default: break

@@ -2,14 +2,28 @@ import Glibc
 
 /// The one timing line (docs/reference.md, "Timing"):
 /// `time: wall 1.004 s | cpu 0.003 s | children 0.021 s | 10 processes | x0.02`.
-/// Children's CPU comes from getrusage(RUSAGE_CHILDREN), so only children
-/// that ended (and were reaped) inside the timed part count.
+/// Children's CPU counts the children that were both started and reaped
+/// inside the timed part (with their own reaped descendants): a child
+/// started before it ran mostly outside it, and counting its CPU gave
+/// parallelism figures above the number of CPUs (docs/reference.md, "Timing").
 public enum Timing {
   public struct Mark {
     let wall: Double
     let cpu: Double
-    let children: Double
     let processes: Int
+    let reapedIndex: Int
+  }
+
+  /// Every reaped child's start time and CPU seconds, in reaping order;
+  /// the runtime appends as it reaps.
+  nonisolated(unsafe) public static var reaped: [(started: Double, cpu: Double)] = []
+
+  /// The CPU of children started at or after `since` and reaped after
+  /// entry `index` of `reaped`.
+  static func childrenCPU(since: Double, from index: Int) -> Double {
+    var total = 0.0
+    for r in reaped[min(index, reaped.count)...] where r.started >= since { total += r.cpu }
+    return total
   }
 
   public static func now() -> Double {
@@ -26,13 +40,13 @@ public enum Timing {
   }
 
   public static func start(_ interp: Interpreter) -> Mark {
-    Mark(wall: now(), cpu: cpu(RUSAGE_SELF), children: cpu(RUSAGE_CHILDREN), processes: interp.processesStarted)
+    Mark(wall: now(), cpu: cpu(RUSAGE_SELF), processes: interp.processesStarted, reapedIndex: reaped.count)
   }
 
   public static func line(since m: Mark, _ interp: Interpreter) -> String {
     let wall = now() - m.wall
     let cpuSelf = cpu(RUSAGE_SELF) - m.cpu
-    let kids = cpu(RUSAGE_CHILDREN) - m.children
+    let kids = childrenCPU(since: m.wall, from: m.reapedIndex)
     let procs = interp.processesStarted - m.processes
     let par = wall > 0 ? (cpuSelf + kids) / wall : 0
     func f(_ x: Double, _ p: Int) -> String { FormatSpec.cFormat(max(0, x), precision: p, conv: "f") }

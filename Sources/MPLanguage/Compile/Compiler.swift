@@ -270,7 +270,7 @@ struct Compiler {
       }
       store?(fp, entered)
       var failed = true
-      defer { if failed { try? o.exit(interp) } }
+      defer { if failed { o.exitAfterError(interp) } }
       let f = try b(fp)
       failed = false
       do {

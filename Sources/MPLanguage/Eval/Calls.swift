@@ -186,6 +186,7 @@ extension Interpreter {
     if args.count < b.minArgs || (b.maxArgs >= 0 && args.count > b.maxArgs) {
       throw MPError("type", "\(b.name)() takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(args.count)", at: loc)
     }
+    callSite = loc
     do {
       return try b.fn(args, self)
     } catch let e as MPError {

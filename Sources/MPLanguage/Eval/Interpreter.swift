@@ -22,6 +22,10 @@ public final class Interpreter {
   public var echo: ((Value) -> Void)? = nil
   /// Arguments after the script name.
   public var argv: [String] = []
+  /// Where the running built-in or handle method was called from: the
+  /// runtime points a child's or pool item's errors at the `spawn` or `map`
+  /// call that started it. Unretained: locations live as long as the code.
+  public internal(set) unowned(unsafe) var callSite: SourceLocation = noLoc
 
   /// Built-ins every module starts with. The runtime adds its own before the
   /// first interpreter is made.

@@ -136,6 +136,10 @@ open class MPObject {
   open func setItem(_ index: Value, _ value: Value) throws -> Bool { false }
   /// `x in obj`; nil means "'in' is not defined for it".
   open func containsItem(_ x: Value) throws -> Bool? { nil }
+  /// Leaving a `with` block by an error: by default the same as `exit`
+  /// (a lock is released); a pool terminates its workers instead of
+  /// letting them finish, as Python's `with Pool` does.
+  open func exitAfterError(_ interp: Interpreter) { try? exit(interp) }
   /// `for x in obj`: the next item, or nil when done. nil from makeIterator means "not iterable".
   open func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? { nil }
 }

@@ -1,0 +1,115 @@
+import CMPShim
+import Glibc
+import MPLanguage
+
+/// What a child sends its parent when it ends — the one message of the
+/// spawn → join protocol (docs/reference.md, "Processes"). The child writes
+/// it to its result pipe just before `_exit`; the parent reads the pipe to
+/// its end, reaps the child and decodes it. Pool workers use the same error
+/// encoding for a failed item.
+///
+/// Wire form: a tag byte, then
+///   0 value:  the codec's encoding of the function's return value
+///   1 error:  kind, message, location, trace, thrown value (see `encodeError`)
+///   2 exit:   nothing (the exit code is the process's exit status)
+enum ChildOutcome {
+  case value(Value)
+  case error(MPError)
+  case exit(Int32)
+
+  /// The bytes the child writes. A return value that cannot travel becomes
+  /// an error saying so; nothing is ever half written.
+  func encoded() -> [UInt8] {
+    switch self {
+    case .value(let v):
+      var e = Codec.Encoder()
+      e.byte(0)
+      do {
+        try e.value(v)
+        return e.bytes
+      } catch let err as MPError {
+        return ChildOutcome.error(err).encoded()
+      } catch {
+        return ChildOutcome.error(MPError("value", "the result cannot be sent back: \(error)")).encoded()
+      }
+    case .error(let err):
+      return [1] + ChildOutcome.encodeError(err)
+    case .exit:
+      return [2]
+    }
+  }
+
+  /// The exit status a child with this outcome leaves with.
+  var exitCode: Int32 {
+    switch self {
+    case .value: return 0
+    case .error: return 1
+    case .exit(let c): return c
+    }
+  }
+
+  /// Reads what a child sent; nil when it sent nothing (it died first).
+  static func decode(_ bytes: [UInt8]) throws -> ChildOutcome? {
+    guard let tag = bytes.first else { return nil }
+    switch tag {
+    case 0: return .value(try Codec.decode(bytes, from: 1))
+    case 1: return .error(try decodeError(bytes[1...]))
+    case 2: return .exit(0)
+    default: throw MPError("value", "unknown result tag \(tag)")
+    }
+  }
+
+  /// An error as bytes. The thrown value is encoded on its own first: a
+  /// value that cannot travel (a function bound to a string, a lock from a
+  /// closed program) arrives as its repr instead of damaging the rest.
+  static func encodeError(_ e: MPError) -> [UInt8] {
+    var enc = Codec.Encoder()
+    enc.string(e.kind)
+    enc.string(e.message)
+    if let l = e.loc {
+      enc.byte(1)
+      enc.string(l.file)
+      enc.varint(l.line)
+      enc.varint(l.column)
+    } else {
+      enc.byte(0)
+    }
+    enc.varint(e.trace.count)
+    for t in e.trace {
+      enc.string(t.function)
+      enc.string(t.loc.file)
+      enc.varint(t.loc.line)
+      enc.varint(t.loc.column)
+    }
+    var value = Codec.Encoder()
+    if let v = e.value {
+      do {
+        try value.value(v)
+      } catch {
+        value = Codec.Encoder()
+        try? value.value(.str(v.repr))
+      }
+    } else {
+      try? value.value(.nil)
+    }
+    enc.bytes += value.bytes
+    return enc.bytes
+  }
+
+  static func decodeError(_ bytes: ArraySlice<UInt8>) throws -> MPError {
+    var d = Codec.Decoder(Array(bytes))
+    let kind = try d.string(), message = try d.string()
+    var e = MPError(kind, message)
+    if try d.byte() == 1 {
+      e.loc = SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())
+    }
+    let n = try d.varint()
+    for _ in 0..<max(0, min(n, 10_000)) {
+      let fn = try d.string()
+      e.trace.append(.init(function: fn, loc: SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())))
+    }
+    let v = try d.value()
+    if case .nil = v {} else { e.value = v }
+    return e
+  }
+}
