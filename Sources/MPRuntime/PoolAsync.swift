@@ -30,7 +30,7 @@ final class PoolCall {
     self.items = items
     fn = f
     pool.replacements = 0
-    if pool.isOwner { try pool.checkWorkers(job: -1, starts: [], items: [], chunkSize: 0) }
+    if pool.isOwner { try pool.checkWorkers(job: -1, starts: [], items: [], chunkSize: 0, done: []) }
     let bundle = try pool.bundle(f)
     job = Arena.shared.nextId()
     reply = try QueueHandle(maxsize: 0)
@@ -92,7 +92,7 @@ final class PoolCall {
         while !until(), let more = try? reply.getBytes(timeout: 0) { try take(more) }
         if until() { break }
         do {
-          try pool.checkWorkers(job: job, starts: starts, items: items, chunkSize: chunkSize)
+          try pool.checkWorkers(job: job, starts: starts, items: items, chunkSize: chunkSize, done: chunks.map { $0 != nil })
         } catch let e as MPError {
           fail(e)
           throw e
@@ -129,7 +129,7 @@ final class PoolCall {
     }
     let k = try d.varint()
     let pid = try d.varint()
-    let inner = try Runtime.decodeError(bytes[d.pos...])
+    let inner = try ChildOutcome.decodeError(bytes[d.pos...])
     let itemIndex = starts[index] + k
     var where_ = ""
     if let l = inner.loc { where_ = " (at \(l))" }
@@ -289,9 +289,9 @@ extension PoolWorker {
       var at = ""
       if let l = e.loc { at = " (at \(l))" }
       writeAll(2, "mp: pool worker \(getpid()): initializer failed: \(e.message)\(at)\n")
-      Runtime.finishChild(payload: [2], code: 1)
+      Runtime.finishChild(.exit(1))
     } catch {
-      Runtime.finishChild(payload: [2], code: 1)
+      Runtime.finishChild(.exit(1))
     }
   }
 }
