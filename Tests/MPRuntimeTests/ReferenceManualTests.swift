@@ -175,3 +175,21 @@ final class CitationTests: XCTestCase {
     XCTAssertEqual(offenders, [], "cite docs/reference.md (by section name) or grammar.md instead")
   }
 }
+
+/// README.md's Layout section names every target of Package.swift, so a
+/// reader finds each folder's purpose there.
+final class ReadmeLayoutTests: XCTestCase {
+  func testLayoutNamesEveryTarget() throws {
+    let root = ReferenceManualTests.root
+    let package = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
+    let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+    let targets = ReferenceManualTests.allMatches(
+      #"\.(?:target|testTarget|executableTarget|systemLibrary)\(\s*name:\s*"([A-Za-z0-9_]+)""#, in: package)
+    XCTAssertTrue(targets.contains("MPRuntime") && targets.contains("mp"), "no targets read from Package.swift: \(targets)")
+    guard let start = readme.range(of: "## Layout") else { return XCTFail("README.md has no Layout section") }
+    var layout = readme[start.upperBound...]
+    if let next = layout.range(of: "\n## ") { layout = layout[..<next.lowerBound] }
+    let missing = targets.filter { t in !["`\(t)`", "`Sources/\(t)`", "`Tests/\(t)`"].contains { layout.contains($0) } }
+    XCTAssertEqual(missing, [], "targets not named in README.md's Layout section")
+  }
+}
