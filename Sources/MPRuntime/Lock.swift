@@ -47,6 +47,14 @@ public final class LockHandle: SharedHandle {
     ProcessTable.setWaiting(.lock, target: offset)
     defer { ProcessTable.setWaiting(.none) }
     let rc = mp_mutex_lock(payload, timeout ?? -1)
+    // A Ctrl-C that also killed the holder hands this process the lock
+    // and the interrupt at once: the interrupt wins (exit 130, no warning).
+    if (rc == 0 || rc == 1) && mp_interrupt_flag != 0 {
+      if rc == 1 { mp_atomic_store32(owner, 0) }
+      _ = mp_mutex_unlock(payload)
+      mp_interrupt_flag = 0
+      throw MPError("interrupt", "interrupted")
+    }
     switch rc {
     case 0: break
     case 1:

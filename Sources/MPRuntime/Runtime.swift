@@ -48,6 +48,11 @@ public enum Runtime {
       arenaSize = n << 20
     }
     Arena.shared = try Arena(size: arenaSize)
+    // Lines longer than PIPE_BUF go out under one lock for every process.
+    longWriteLock = (
+      lock: { _ = try? Arena.shared.outputMutex.lock("the output lock", interruptible: false) },
+      unlock: { Arena.shared.outputMutex.unlock() }
+    )
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     // Descendants whose parent died come to the main process, which reaps
     // them and gives back what they held.

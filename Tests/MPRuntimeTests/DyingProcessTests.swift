@@ -230,6 +230,43 @@ final class DyingProcessTests: XCTestCase {
     XCTAssertEqual(r.out, "15\n", r.err)
   }
 
+  /// Ctrl-C reaching a waiter and the lock's holder together: the holder
+  /// dies, the waiter was handed the lock with a warning and ran on to
+  /// exit 0 instead of 130.
+  func testCtrlCWhileWaitingForALockWhoseHolderItKillsExits130() throws {
+    let mp = try MPProcess(script: """
+      fn holder(l, q) { acquire(l); q.put(1); sleep(30) }
+      let l = lock()
+      let q = queue()
+      let p = spawn(holder, l, q)
+      q.get()
+      print("waiting")
+      acquire(l)
+      print("got it")
+      """)
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.readLine(timeout: 20), "waiting")
+    usleep(200_000)
+    kill(-mp.pid, SIGINT)
+    XCTAssertEqual(mp.wait(timeout: 20), 130, mp.errText)
+    XCTAssertFalse(mp.remainingOutput.contains("got it"))
+  }
+
+  /// The end-of-program wait for children ignored Ctrl-C: the script
+  /// exited 0 when the child ended, 30 s later.
+  func testCtrlCDuringTheEndOfProgramWaitExits130() throws {
+    let mp = try MPProcess(script: """
+      spawn(sleep, 30)
+      print("main done")
+      """)
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.readLine(timeout: 20), "main done")
+    usleep(200_000)
+    kill(mp.pid, SIGINT)
+    XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
+    XCTAssertFalse(mp.errText.contains("never joined"), mp.errText)
+  }
+
   /// An error value the child cannot send arrived damaged (`[1, nil]`) or
   /// made the whole error unreadable.
   func testAnErrorValueThatCannotTravelArrivesAsItsRepr() throws {

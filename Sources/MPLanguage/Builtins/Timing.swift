@@ -72,8 +72,25 @@ public func writeAllBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
   bytes.withUnsafeBytes { writeRaw(fd, $0) }
 }
 
+/// Serialises writes to stdout and stderr across processes: the kernel
+/// keeps a write whole only up to PIPE_BUF bytes on a pipe, and a short
+/// write can land inside a long one, so every write takes the lock (a
+/// print's system call costs far more than it). The runtime sets it to a
+/// process-shared robust lock (docs/reference.md, "Output").
+nonisolated(unsafe) public var longWriteLock: (lock: () -> Void, unlock: () -> Void)? = nil
+
 private func writeRaw(_ fd: Int32, _ buf: UnsafeRawBufferPointer) -> Bool {
   guard let base = buf.baseAddress else { return true }
+  if fd == 1 || fd == 2, let l = longWriteLock {
+    l.lock()
+    defer { l.unlock() }
+    return writeLoop(fd, base, buf.count)
+  }
+  return writeLoop(fd, base, buf.count)
+}
+
+private func writeLoop(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Bool {
+  let buf = UnsafeRawBufferPointer(start: base, count: count)
   var off = 0
   while off < buf.count {
     let n = write(fd, base + off, buf.count - off)
