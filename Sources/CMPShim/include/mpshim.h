@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "mptext.h"
 
 /// Set by the SIGINT handler; polled by loops, calls and blocking waits.
 extern volatile int mp_interrupt_flag;

@@ -150,71 +150,6 @@ extension Interpreter {
     return (a, b)
   }
 
-  private func stringMethod(_ s: String, _ name: String, _ args: [Value]) throws -> Value? {
-    func strArg(_ i: Int) throws -> String {
-      guard case .str(let x) = args[i] else {
-        throw MPError("type", "\(name)() needs a string argument, found \(args[i].typeName)")
-      }
-      return x
-    }
-    switch name {
-    case "upper": try argc(name, args, 0, 0); return .str(s.uppercased())
-    case "lower": try argc(name, args, 0, 0); return .str(s.lowercased())
-    case "strip", "lstrip", "rstrip":
-      try argc(name, args, 0, 0)
-      var u = Substring(s)
-      if name != "rstrip" { u = u.drop(while: { $0.isWhitespace }) }
-      if name != "lstrip" { while let c = u.last, c.isWhitespace { u.removeLast() } }
-      return .str(String(u))
-    case "split":
-      try argc(name, args, 0, 1)
-      if args.isEmpty || args[0].isNilValue {
-        return .list(ListRef(s.split(whereSeparator: { $0.isWhitespace }).map { .str(String($0)) }))
-      }
-      let sep = try strArg(0)
-      guard !sep.isEmpty else { throw MPError("value", "split() separator is empty") }
-      return .list(ListRef(s.splitExactly(sep).map { .str($0) }))
-    case "lines":
-      try argc(name, args, 0, 0)
-      return .list(ListRef(s.split(separator: "\n", omittingEmptySubsequences: false).map { .str(String($0)) }))
-    case "join":
-      try argc(name, args, 1, 1)
-      let items = try iterate(args[0])
-      // Bytes appended in the VM's byte stack, one String made at the end.
-      let start = vm.pointee.scratch.count
-      for (i, v) in items.enumerated() {
-        if i > 0 { vm.pointee.scratch.append(s) }
-        if case .str(let x) = v { vm.pointee.scratch.append(x) } else { vm.pointee.scratch.append(v.str) }
-      }
-      return .str(vm.pointee.scratch.take(from: start))
-    case "startswith": try argc(name, args, 1, 1); return .bool(s.hasPrefix(try strArg(0)))
-    case "endswith": try argc(name, args, 1, 1); return .bool(s.hasSuffix(try strArg(0)))
-    case "contains": try argc(name, args, 1, 1); let x = try strArg(0); return .bool(x.isEmpty || s.contains(x))
-    case "replace":
-      try argc(name, args, 2, 2)
-      let a = try strArg(0), b = try strArg(1)
-      guard !a.isEmpty else { return .str(s) }
-      return .str(s.splitExactly(a).joined(separator: b))
-    case "find":
-      try argc(name, args, 1, 1)
-      let x = try strArg(0)
-      return .int(s.scalarOffset(of: x) ?? -1)
-    case "count":
-      try argc(name, args, 1, 1)
-      let x = try strArg(0)
-      guard !x.isEmpty else { return .int(s.unicodeScalars.count + 1) }
-      return .int(s.splitExactly(x).count - 1)
-    case "slice":
-      try argc(name, args, 1, 2)
-      let scalars = Array(s.unicodeScalars)
-      let (a, b) = try sliceBounds(args, count: scalars.count)
-      var out = ""
-      if a < b { out.unicodeScalars.append(contentsOf: scalars[a..<b]) }
-      return .str(out)
-    default: return nil
-    }
-  }
-
   private func mapMethod(_ m: MapRef, _ name: String, _ args: [Value]) throws -> Value? {
     func key(_ v: Value) throws -> MapKey {
       guard let k = MapKey(v) else { throw MPError("type", "map keys must be strings, ints or bools, found \(v.typeName)") }
@@ -254,7 +189,7 @@ extension Interpreter {
   public func iterate(_ v: Value) throws -> [Value] {
     switch v {
     case .list(let l): return l.items
-    case .str(let s): return s.unicodeScalars.map { .str(String($0)) }
+    case .str(let s): return stringChars(s)
     case .map(let m): return m.keys.map { $0.value }
     case .object(let o):
       if let r = o as? RangeObject { return try r.items() }
@@ -274,45 +209,6 @@ let noLoc = SourceLocation(file: "", line: 0, column: 0)
 
 extension Value {
   var isNilValue: Bool { if case .nil = self { return true }; return false }
-}
-
-extension String {
-  /// Splits on every occurrence of `sep` (keeping empty pieces, like Python).
-  func splitExactly(_ sep: String) -> [String] {
-    var out: [String] = []
-    var rest = Substring(self)
-    while let r = rest.range(of: sep) {
-      out.append(String(rest[..<r.lowerBound]))
-      rest = rest[r.upperBound...]
-    }
-    out.append(String(rest))
-    return out
-  }
-
-  /// Offset in Unicode scalars of the first occurrence of `sub`.
-  func scalarOffset(of sub: String) -> Int? {
-    guard !sub.isEmpty else { return 0 }
-    guard let r = self.range(of: sub) else { return nil }
-    return unicodeScalars.distance(from: unicodeScalars.startIndex, to: r.lowerBound)
-  }
-}
-
-extension StringProtocol {
-  /// Substring search without Foundation.
-  func range(of sub: String) -> Range<Index>? {
-    let n = sub.unicodeScalars.count
-    guard n > 0 else { return startIndex..<startIndex }
-    var i = startIndex
-    let first = sub.unicodeScalars.first!
-    while i < endIndex {
-      if unicodeScalars[i] == first, self[i...].unicodeScalars.starts(with: sub.unicodeScalars) {
-        let end = unicodeScalars.index(i, offsetBy: n)
-        return i..<end
-      }
-      i = unicodeScalars.index(after: i)
-    }
-    return nil
-  }
 }
 
 /// `xs.push` without a call: a method bound to its receiver.

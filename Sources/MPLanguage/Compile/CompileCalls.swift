@@ -250,8 +250,8 @@ extension Compiler {
           i += 1
         }
       case .str(let s):
-        for ch in s.unicodeScalars {
-          if let f = try step(.str(String(ch))) { return f }
+        for ch in stringChars(s) {
+          if let f = try step(ch) { return f }
         }
       case .map(let m):
         for k in m.keys {

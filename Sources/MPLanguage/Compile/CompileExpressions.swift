@@ -81,6 +81,7 @@ extension Compiler {
   func indexLocal<I: Operand>(_ slot: Int, _ index: I, _ loc: SourceLocation) -> ExprCode {
     { fp in
       if case .list(let l) = fp[slot], let k = index.peekInt(fp), k >= 0, k < l.items.count { return l.items[k] }
+      if case .str(let s) = fp[slot], let k = index.peekInt(fp), let c = asciiChar(s, k) { return c }
       return try indexValue(fp[slot], try index.get(fp), loc)
     }
   }

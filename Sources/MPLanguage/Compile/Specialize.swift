@@ -289,7 +289,7 @@ func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ 
       // the append finds the storage unshared (amortised O(1), not a copy).
       if case .str(let y) = r, case .str(var x) = fp[s] {
         fp[s] = .nil
-        x += y
+        appendString(&x, y)
         fp[s] = .str(x)
         return .next
       }
@@ -319,7 +319,7 @@ func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _:
       if case .str(let y) = r, case .str(var x) = old {
         g.values[g.index] = .nil
         _ = consume old
-        x += y
+        appendString(&x, y)
         g.values[g.index] = .str(x)
         return .next
       }

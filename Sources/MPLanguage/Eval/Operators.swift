@@ -237,7 +237,7 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
   case (.float(let x), .float(let y)): return x < y
   case (.int(let x), .float(let y)): return compareExactly(x, y) == -1
   case (.float(let x), .int(let y)): return compareExactly(y, x) == 1
-  case (.str(let x), .str(let y)): return x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars)
+  case (.str(let x), .str(let y)): return utf8Precedes(x, y)
   case (.list(let x), .list(let y)):
     do {
       try checkDepth(depth, "comparing nested lists")
@@ -271,7 +271,7 @@ func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
     guard case .str(let sub) = x else {
       throw MPError("type", "'in <string>' needs a string on the left, found \(x.typeName)", at: loc)
     }
-    return sub.isEmpty || s.contains(sub)
+    return firstOccurrence(s, sub) != nil
   case .map(let m):
     guard let k = MapKey(x) else { return false }
     return m.contains(k)
@@ -318,14 +318,8 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
     }
     return v
   case .str(let s):
-    let count = s.scalarCount
-    let k = try normalizeIndex(i, count: count, what: "string", loc)
-    // ASCII (as many scalars as bytes): the k-th byte is the k-th character.
-    if count == s.utf8.count {
-      return .str(String(UnicodeScalar(s.utf8[s.utf8.index(s.utf8.startIndex, offsetBy: k)])))
-    }
-    let scalars = s.unicodeScalars
-    return .str(String(scalars[scalars.index(scalars.startIndex, offsetBy: k)]))
+    // O(1) on ASCII strings, an index built once on others (Values/Text.swift).
+    return try indexString(s, i, loc)
   case .object(let o):
     if let r = o as? RangeObject {
       guard case .int(let k) = i else { throw MPError("type", "range index must be an int, found \(i.typeName)", at: loc) }

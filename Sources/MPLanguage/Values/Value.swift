@@ -143,30 +143,3 @@ open class MPObject {
   /// `for x in obj`: the next item, or nil when done. nil from makeIterator means "not iterable".
   open func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? { nil }
 }
-
-extension String {
-  /// The number of Unicode scalars (what `len` counts), from the UTF-8
-  /// bytes eight at a time: every byte but a continuation byte starts one.
-  var scalarCount: Int {
-    var s = self
-    return s.withUTF8 { b -> Int in
-      guard let p = b.baseAddress else { return 0 }
-      let n = b.count
-      var continuation = 0
-      var i = 0
-      let raw = UnsafeRawPointer(p)
-      while i + 8 <= n {
-        let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        // A continuation byte is 10xxxxxx: bit 7 set and bit 6 clear.
-        let c = w & ~(w << 1) & 0x8080_8080_8080_8080
-        continuation += c.nonzeroBitCount
-        i += 8
-      }
-      while i < n {
-        if p[i] & 0xC0 == 0x80 { continuation += 1 }
-        i += 1
-      }
-      return n - continuation
-    }
-  }
-}

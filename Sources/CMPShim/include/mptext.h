@@ -1,0 +1,26 @@
+#ifndef MPTEXT_H
+#define MPTEXT_H
+#include <stddef.h>
+#include <stdint.h>
+
+// Byte loops over UTF-8 text for the string methods: plain C so that the
+// compiler vectorises them, and memmem, which Glibc only declares under
+// _GNU_SOURCE.
+
+/// The first occurrence of needle[0..<m] in hay[0..<n], or NULL (memmem).
+const uint8_t *mp_memmem(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
+/// The number of bytes of p[0..<n] equal to b.
+size_t mp_count_byte(const uint8_t *p, size_t n, uint8_t b);
+/// The number of bytes of p[0..<n] that start a UTF-8 scalar (not 10xxxxxx).
+size_t mp_count_scalars(const uint8_t *p, size_t n);
+/// 1 when every byte of p[0..<n] is below 0x80.
+int mp_is_ascii(const uint8_t *p, size_t n);
+/// The first byte of p[0..<n] at or above 0x80 (n when there is none).
+size_t mp_first_non_ascii(const uint8_t *p, size_t n);
+/// The first byte of p[0..<n] that may start a line break (\n \v \f \r,
+/// \x1c-\x1e, or 0xC2 / 0xE2, which start U+0085, U+2028 and U+2029), or n.
+size_t mp_find_line_break(const uint8_t *p, size_t n);
+/// Copies src to dst replacing every byte a by b (n bytes).
+void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint8_t b);
+
+#endif

@@ -1,0 +1,318 @@
+import CMPShim
+import Glibc
+
+// Strings are Swift strings (UTF-8 inside); mp counts, indexes and slices
+// them by Unicode scalar, as Python does by code point. Doing that by
+// walking the bytes each time made `s[i]` in a loop quadratic, so:
+// - an ASCII string (one byte per scalar) is indexed by byte, in O(1);
+//   whether a string is ASCII is known in O(1) because Swift records it in
+//   every native string it makes (decoded, appended, interpolated, read
+//   from a pipe), and a small string (up to 15 bytes) is scanned;
+// - a longer non-ASCII string gets a `ScalarIndex` (the byte offset of
+//   every 64th scalar) built in one pass on first use and kept for the few
+//   strings used most recently, so a loop over `s[i]` or `len(s)` makes
+//   that pass once.
+
+extension String {
+  /// True when every scalar is ASCII; O(1) (see above).
+  @inline(__always)
+  var isASCIIFast: Bool {
+    if _guts._isContiguousASCII { return true }
+    if utf8.count > 15 { return false }
+    var s = self
+    return s.withUTF8 { mp_is_ascii($0.baseAddress, $0.count) != 0 }
+  }
+
+  /// The number of Unicode scalars (what `len` counts): O(1) for ASCII
+  /// strings, one pass (then O(1) while the string stays in the index
+  /// cache) for others.
+  var scalarCount: Int {
+    if isASCIIFast { return utf8.count }
+    if utf8.count < indexedStringBytes { return withBytes { mp_count_scalars($0.baseAddress, $0.count) } }
+    return withTextIndex(self) { _, _, index in index.count }
+  }
+
+  /// Calls `body` with the string's UTF-8 bytes (no copy for native strings).
+  @inline(__always)
+  func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    var s = self
+    return try s.withUTF8(body)
+  }
+}
+
+/// A string made of `n` bytes at `p` (valid UTF-8 cut at scalar boundaries).
+@inline(__always)
+func makeString(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
+  guard let p, n > 0 else { return "" }
+  return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+}
+
+/// The one-character strings of ASCII as values: `s[i]` and `for c in s`
+/// on ASCII text share them instead of allocating.
+let asciiCharValues: [Value] = (0..<128).map { .str(String(UnicodeScalar(UInt8($0)))) }
+
+/// The value of the one-scalar string at byte `i` of `p` (a scalar start).
+@inline(__always)
+func charValue(_ p: UnsafePointer<UInt8>, _ i: Int) -> Value {
+  let b = p[i]
+  if b < 0x80 { return asciiCharValues[Int(b)] }
+  return .str(makeString(p + i, utf8Length(lead: b)))
+}
+
+/// Bytes of the scalar whose first byte is `lead`.
+@inline(__always)
+func utf8Length(lead: UInt8) -> Int {
+  lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+}
+
+// MARK: the scalar index of non-ASCII strings
+
+/// Byte offsets of every 64th scalar of a non-ASCII string, and the last
+/// position looked up (a loop walking `s[i]` forward steps from it).
+final class ScalarIndex {
+  private(set) var count = 0
+  private(set) var bytes = 0
+  private var marks: [Int] = []
+  private var lastScalar = 0
+  private var lastByte = 0
+
+  init(_ p: UnsafeBufferPointer<UInt8>) { extend(p) }
+
+  /// Takes in the bytes from `bytes` on (the string grew by an append).
+  func extend(_ p: UnsafeBufferPointer<UInt8>) {
+    guard let base = p.baseAddress else { return }
+    var k = count
+    var i = bytes
+    let n = p.count
+    while i < n {
+      if base[i] & 0xC0 != 0x80 {
+        if k & 63 == 0 { marks.append(i) }
+        k += 1
+      }
+      i += 1
+    }
+    count = k
+    bytes = n
+  }
+
+  /// Byte offset of scalar `k` (0 ≤ k ≤ count; `count` gives the end).
+  func byteOffset(_ p: UnsafePointer<UInt8>, scalar k: Int) -> Int {
+    if k >= count { return bytes }
+    var s = k & ~63
+    var b = marks[k >> 6]
+    if lastScalar <= k && lastScalar > s { s = lastScalar; b = lastByte }
+    while s < k {
+      b += utf8Length(lead: p[b])
+      s += 1
+    }
+    lastScalar = k
+    lastByte = b
+    return b
+  }
+
+  /// Scalar offset of byte `b` (a scalar start, or the end).
+  func scalarOffset(_ p: UnsafePointer<UInt8>, byte b: Int) -> Int {
+    if b >= bytes { return count }
+    // The last mark at or before b, by binary search.
+    var lo = 0
+    var hi = marks.count - 1
+    while lo < hi {
+      let mid = (lo + hi + 1) >> 1
+      if marks[mid] <= b { lo = mid } else { hi = mid - 1 }
+    }
+    return lo * 64 + mp_count_scalars(p + marks[lo], b - marks[lo])
+  }
+}
+
+/// Strings shorter than this are scanned instead of indexed.
+let indexedStringBytes = 256
+
+/// The indexes of the strings used most recently. Each entry keeps its
+/// string alive, so the address of its bytes identifies it.
+struct TextIndexCache {
+  struct Entry {
+    var string: String
+    var base: UnsafeRawPointer
+    var index: ScalarIndex
+  }
+  var entries: [Entry] = []
+  static let capacity = 4
+
+  mutating func find(_ base: UnsafeRawPointer, bytes: Int) -> Int? {
+    for i in entries.indices where entries[i].base == base && entries[i].index.bytes == bytes {
+      return i
+    }
+    return nil
+  }
+
+  mutating func insert(_ e: Entry) {
+    if entries.count >= TextIndexCache.capacity { entries.removeLast() }
+    entries.insert(e, at: 0)
+  }
+}
+
+nonisolated(unsafe) var textIndexCache = TextIndexCache()
+
+/// Runs `body` with the bytes of non-ASCII `s` and its scalar index, made
+/// on first use. Strings shorter than `indexedStringBytes` get a throw-away
+/// index (one short pass).
+func withTextIndex<R>(_ s: String, _ body: (UnsafePointer<UInt8>, Int, ScalarIndex) throws -> R) rethrows -> R {
+  try s.withBytes { buf in
+    guard let p = buf.baseAddress else { return try body(UnsafePointer(bitPattern: 1)!, 0, ScalarIndex(buf)) }
+    if buf.count < indexedStringBytes { return try body(p, buf.count, ScalarIndex(buf)) }
+    let base = UnsafeRawPointer(p)
+    if let i = textIndexCache.find(base, bytes: buf.count) {
+      let index = textIndexCache.entries[i].index
+      if i > 0 { textIndexCache.entries.swapAt(0, i) }
+      return try body(p, buf.count, index)
+    }
+    let index = ScalarIndex(buf)
+    // The entry's copy of `s` shares its storage, so `base` stays valid.
+    textIndexCache.insert(.init(string: s, base: base, index: index))
+    return try body(p, buf.count, index)
+  }
+}
+
+/// `x += y` for strings: appends in place when `x` is not shared. A cached
+/// index of `x` would share it (every append would copy the whole string),
+/// so its entry is taken out first, extended by the new bytes and put back.
+@inline(__always)
+func appendString(_ x: inout String, _ y: String) {
+  if textIndexCache.entries.isEmpty || x.isASCIIFast {
+    x += y
+    return
+  }
+  appendIndexed(&x, y)
+}
+
+@inline(never)
+func appendIndexed(_ x: inout String, _ y: String) {
+  let n = x.utf8.count
+  guard let base = x.utf8.withContiguousStorageIfAvailable({ UnsafeRawPointer($0.baseAddress) }) ?? nil,
+        let i = textIndexCache.find(base, bytes: n) else {
+    x += y
+    return
+  }
+  let entry = textIndexCache.entries.remove(at: i)
+  let index = entry.index
+  _ = consume entry
+  x += y
+  x.withBytes { buf in
+    index.extend(buf)
+    if let p = buf.baseAddress {
+      textIndexCache.insert(.init(string: x, base: UnsafeRawPointer(p), index: index))
+    }
+  }
+}
+
+// MARK: indexing and slicing by scalar
+
+/// `s[k]` on a long ASCII string, inline at the call site; nil for
+/// anything else (short strings, non-ASCII, out of range: `indexString`).
+@inline(__always)
+func asciiChar(_ s: String, _ k: Int) -> Value? {
+  guard s._guts._isContiguousASCII else { return nil }
+  let n = s.utf8.count
+  let i = k < 0 ? k + n : k
+  guard i >= 0 && i < n, let b = s.utf8.withContiguousStorageIfAvailable({ $0[i] }) else { return nil }
+  return asciiCharValues[Int(b)]
+}
+
+/// `s[i]`: O(1) on ASCII strings, an index built once on others.
+func indexString(_ s: String, _ i: Value, _ loc: SourceLocation) throws -> Value {
+  if case .int(var k) = i, s.isASCIIFast {
+    let n = s.utf8.count
+    if k < 0 { k += n }
+    if k >= 0 && k < n { return s.withBytes { asciiCharValues[Int($0[k])] } }
+  }
+  return stringChar(s, at: try normalizeIndex(i, count: s.scalarCount, what: "string", loc))
+}
+
+/// `s[k]` for 0 ≤ k < len(s).
+func stringChar(_ s: String, at k: Int) -> Value {
+  if s.isASCIIFast { return s.withBytes { asciiCharValues[Int($0[k])] } }
+  return withTextIndex(s) { p, _, index in charValue(p, index.byteOffset(p, scalar: k)) }
+}
+
+/// `s[a:b]` for 0 ≤ a ≤ b ≤ len(s) (scalar offsets).
+func stringSlice(_ s: String, from a: Int, to b: Int) -> String {
+  if a >= b { return "" }
+  if s.isASCIIFast { return s.withBytes { makeString($0.baseAddress! + a, b - a) } }
+  return withTextIndex(s) { p, _, index in
+    let x = index.byteOffset(p, scalar: a)
+    let y = index.byteOffset(p, scalar: b)
+    return makeString(p + x, y - x)
+  }
+}
+
+/// `s[start:stop:step]` with Python's rules for the bounds (nil: from the
+/// start or to the end in the direction of `step`; negative: from the end;
+/// out of range: clamped). `step` is not 0.
+func stringSlice(_ s: String, start: Int?, stop: Int?, step: Int) -> String {
+  let n = s.scalarCount
+  let (a, b) = sliceRange(count: n, start: start, stop: stop, step: step)
+  if step == 1 { return stringSlice(s, from: a, to: max(a, b)) }
+  var out: [UInt8] = []
+  let take = { (p: UnsafePointer<UInt8>, at: (Int) -> Int) in
+    var k = a
+    while step > 0 ? k < b : k > b {
+      let i = at(k)
+      let len = utf8Length(lead: p[i])
+      out.append(contentsOf: UnsafeBufferPointer(start: p + i, count: len))
+      k += step
+    }
+  }
+  if s.isASCIIFast {
+    s.withBytes { buf in if let p = buf.baseAddress { take(p) { $0 } } }
+  } else {
+    withTextIndex(s) { p, _, index in take(p) { index.byteOffset(p, scalar: $0) } }
+  }
+  return String(decoding: out, as: UTF8.self)
+}
+
+/// Python's `slice.indices`: the first index and the exclusive bound for a
+/// sequence of `count` items.
+func sliceRange(count: Int, start: Int?, stop: Int?, step: Int) -> (Int, Int) {
+  func clamp(_ v: Int, _ lo: Int, _ hi: Int) -> Int { max(lo, min(v, hi)) }
+  let (lo, hi) = step > 0 ? (0, count) : (-1, count - 1)
+  var a = step > 0 ? 0 : count - 1
+  var b = step > 0 ? count : -1
+  if let start { a = clamp(start < 0 ? start + count : start, lo, hi) }
+  if let stop { b = clamp(stop < 0 ? stop + count : stop, lo, hi) }
+  return (a, b)
+}
+
+/// The scalar offset of byte offset `b` of `s` (a scalar start).
+func scalarOffset(_ s: String, byte b: Int) -> Int {
+  if s.isASCIIFast { return b }
+  return withTextIndex(s) { p, _, index in index.scalarOffset(p, byte: b) }
+}
+
+/// UTF-8 order is code point order: `<` on strings compares bytes.
+func utf8Precedes(_ x: String, _ y: String) -> Bool {
+  x.withBytes { a in
+    y.withBytes { b in
+      let n = min(a.count, b.count)
+      if n > 0 {
+        let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+        if c != 0 { return c < 0 }
+      }
+      return a.count < b.count
+    }
+  }
+}
+
+/// The one-scalar strings of `s`, in order (`for c in s`, `list(s)`).
+func stringChars(_ s: String) -> [Value] {
+  var out: [Value] = []
+  out.reserveCapacity(s.utf8.count)
+  s.withBytes { buf in
+    guard let p = buf.baseAddress else { return }
+    var i = 0
+    while i < buf.count {
+      out.append(charValue(p, i))
+      i += utf8Length(lead: p[i])
+    }
+  }
+  return out
+}
