@@ -1,5 +1,5 @@
 # Text operations on a 2 MB string: the twin of text.mp, statement for
-# statement (s[i:i + 5] for s.slice(i, i + 5), splitlines() for lines()).
+# statement (splitlines() for lines()).
 import sys
 import time
 

@@ -58,35 +58,3 @@ func sliceValue(_ a: Value, _ lo: Value, _ hi: Value, _ st: Value, _ loc: Source
     throw MPError("type", "cannot slice a value of type \(a.typeName) (slices work on lists and strings)", at: loc)
   }
 }
-
-/// The `count` scalars of `s` at `start`, `start + step`, ... (positions
-/// already valid, as `sliceIndices` gives them): every string slice goes
-/// through here, so this is the one place to make it fast.
-public func stringSlice(_ s: String, start: Int, step: Int, count: Int) -> String {
-  if count == 0 { return "" }
-  let utf8 = s.utf8
-  // ASCII: the k-th byte is the k-th scalar.
-  if utf8.count == s.scalarCount {
-    if step == 1 {
-      let from = utf8.index(utf8.startIndex, offsetBy: start)
-      let to = utf8.index(from, offsetBy: count)
-      return String(Substring(utf8[from..<to]))
-    }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(count)
-    var i = utf8.index(utf8.startIndex, offsetBy: start)
-    for k in 0..<count {
-      bytes.append(utf8[i])
-      if k < count - 1 { i = utf8.index(i, offsetBy: step) }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-  }
-  let scalars = Array(s.unicodeScalars)
-  var out = ""
-  var i = start
-  for _ in 0..<count {
-    out.unicodeScalars.append(scalars[i])
-    i &+= step
-  }
-  return out
-}
