@@ -50,6 +50,7 @@ struct Runner {
       throw ExitCode(1)
     }
     TimeoutDump.installIfAsked()
+    Runtime.registerDebugBuiltinsIfAsked()
     // A script's memory running out gives one line, not a stack trace
     // (the REPL writes prompts through stdio's stderr: not there).
     if file != nil || eval != nil { Runtime.quietRuntimeTraces() }
