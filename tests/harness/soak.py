@@ -198,7 +198,7 @@ sleep(0.05)
     return problems, f"wide: {n:,} children alive at once, all joined, in {took:.1f} s"
 
 
-def soak_repl(mp, scale):
+def soak_repl(mp, scale, pools=True):
     n = max(500, int(10_000 * scale))
     stmts = ["fn sq(x) => x * x"]
     kinds = [
@@ -212,7 +212,7 @@ def soak_repl(mp, scale):
     i = 0
     while len(stmts) < n:
         i += 1
-        if i % 50 == 0:
+        if i % 50 == 0 and pools:
             stmts.append("with pool(2) as p { p.map(sq, range(10)) }")
         else:
             stmts.append(kinds[i % len(kinds)])
@@ -236,13 +236,18 @@ def main():
     ap.add_argument("--scale", type=float, default=0.02)
     ap.add_argument("--mp", default=None)
     ap.add_argument("--only", default=None)
+    ap.add_argument("--repl-without-pools", action="store_true",
+                    help="leave pools out of the REPL session (each closed pool keeps 128 arena bytes: reported)")
     a = ap.parse_args()
     mp = find_mp(a.mp)
     failed = 0
     for name, fn in (("queue", soak_queue), ("spawn", soak_spawn), ("wide", soak_wide), ("repl", soak_repl)):
         if a.only and a.only != name:
             continue
-        problems, figures = fn(mp, a.scale)
+        if name == "repl":
+            problems, figures = fn(mp, a.scale, pools=not a.repl_without_pools)
+        else:
+            problems, figures = fn(mp, a.scale)
         if problems:
             failed += 1
             print("FAIL " + figures, flush=True)
