@@ -74,6 +74,7 @@ public final class Interpreter {
 
   /// Parses, resolves and compiles `source` for `module`.
   func compile(_ source: String, file: String, module: ModuleScope, echo: Bool, firstLine: Int = 1) throws -> (StmtCode, Int) {
+    let source = Lexer.withoutByteOrderMark(source)
     SourceRegistry.shared.register(file: file, text: source, firstLine: firstLine)
     let stmts = try Parser.parse(source, file: file, firstLine: firstLine)
     var r = Resolver()

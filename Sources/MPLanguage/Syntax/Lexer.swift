@@ -16,7 +16,7 @@ public struct Lexer {
   private var comments: [Comment] = []
 
   public init(_ text: String, file: String, line: Int = 1, column: Int = 1) {
-    self.src = Array(text.unicodeScalars)
+    self.src = Array(Lexer.withoutByteOrderMark(text).unicodeScalars)
     self.file = file
     self.line = line
     self.col = column
@@ -60,6 +60,24 @@ public struct Lexer {
       }
     }
     return out
+  }
+
+  /// A UTF-8 byte order mark at the start of a file is not part of the
+  /// program (editors on Windows write one).
+  public static func withoutByteOrderMark(_ text: String) -> String {
+    guard text.unicodeScalars.first == "\u{FEFF}" else { return text }
+    return String(text.unicodeScalars.dropFirst())
+  }
+
+  /// Source bytes that are not UTF-8 reach the lexer as U+FFFD (text is
+  /// decoded with replacement); the lexer refuses that character wherever
+  /// it appears, at its place (grammar.md, "Decisions").
+  private func checkDecodable(_ c: Unicode.Scalar) throws {
+    if c == "\u{FFFD}" {
+      throw MPError.syntax(
+        "invalid UTF-8 in the source (mp reads source files as UTF-8; U+FFFD, the replacement character, is refused too)",
+        at: here)
+    }
   }
 
   private var here: SourceLocation { SourceLocation(file: file, line: line, column: col) }
@@ -121,7 +139,10 @@ public struct Lexer {
         let onlyThing = tokens.last.map { $0.loc.line != line || $0.kind == .newline } ?? true
         var text = ""
         _ = advance()
-        while let d = peek(), d != "\n" { text.unicodeScalars.append(advance()) }
+        while let d = peek(), d != "\n" {
+          try checkDecodable(d)
+          text.unicodeScalars.append(advance())
+        }
         comments.append(Comment(text: text, line: start.line, isOwnLine: onlyThing))
       case "\"", "'":
         tokens.append(Token(.string(try lexString()), start))
@@ -139,6 +160,7 @@ public struct Lexer {
             tokens.append(Token(.ident(name), start))
           }
         } else {
+          try checkDecodable(c)
           tokens.append(Token(.op(try lexOperator()), start))
         }
       }
@@ -148,6 +170,15 @@ public struct Lexer {
   }
 
   private func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
+  private static let prefixes: [Unicode.Scalar: Int] = ["x": 16, "X": 16, "o": 8, "O": 8, "b": 2, "B": 2]
+  private func digitValue(_ c: Unicode.Scalar) -> Int? {
+    switch c {
+    case "0"..."9": return Int(c.value - 48)
+    case "a"..."f": return Int(c.value - 97 + 10)
+    case "A"..."F": return Int(c.value - 65 + 10)
+    default: return nil
+    }
+  }
   private func isHex(_ c: Unicode.Scalar) -> Bool {
     isDigit(c) || (c >= "a" && c <= "f") || (c >= "A" && c <= "F")
   }
@@ -192,18 +223,30 @@ public struct Lexer {
     throw MPError.syntax("unexpected character '\(shown)'", at: start)
   }
 
+  /// INT in grammar.md: `0x`, `0o` and `0b` prefixes (either case), an
+  /// underscore allowed before each digit, as in Python.
   private mutating func lexNumber() throws -> TokenKind {
     let start = here
-    if peek() == "0", let x = peek(1), x == "x" || x == "X" {
+    if peek() == "0", let x = peek(1), let radix = Lexer.prefixes[x] {
       _ = advance(); _ = advance()
+      let shown = "0\(x)"
+      let kind = radix == 16 ? "hex" : radix == 8 ? "octal" : "binary"
       var digits = ""
-      while let d = peek(), isHex(d) || d == "_" {
-        let c = advance()
-        if c != "_" { digits.unicodeScalars.append(c) }
+      while true {
+        let underscore = peek() == "_"
+        guard let d = peek(underscore ? 1 : 0), let v = digitValue(d), v < radix else {
+          if underscore { throw MPError.syntax("'_' in a number must be followed by a digit", at: here) }
+          break
+        }
+        if underscore { _ = advance() }
+        digits.unicodeScalars.append(advance())
       }
-      guard !digits.isEmpty else { throw MPError.syntax("expected hex digits after '0x'", at: start) }
-      guard let v = Int(digits, radix: 16) else {
-        throw MPError.syntax("integer literal '0x\(digits)' does not fit in 64 bits", at: start)
+      guard !digits.isEmpty else { throw MPError.syntax("expected \(kind) digits after '\(shown)'", at: start) }
+      if let c = peek(), isIdentStart(c) || isDigit(c) {
+        throw MPError.syntax("unexpected '\(c)' in \(kind) number '\(shown)\(digits)'", at: here)
+      }
+      guard let v = Int(digits, radix: radix) else {
+        throw MPError.syntax("integer literal '\(shown)\(digits)' does not fit in 64 bits", at: start)
       }
       return .int(v)
     }
@@ -240,6 +283,8 @@ public struct Lexer {
       return .float(v)
     }
     guard let v = Int(text) else {
+      // -9223372036854775808 is a literal: the parser joins the '-' to it.
+      if text == "9223372036854775808", tokens.last?.isOp("-") == true { return .minIntMagnitude }
       throw MPError.syntax("integer literal '\(text)' does not fit in 64 bits", at: start)
     }
     return .int(v)
@@ -290,6 +335,7 @@ public struct Lexer {
       if c == "}" {
         throw MPError.syntax("single '}' in string (write '\\}' for a literal brace)", at: here)
       }
+      try checkDecodable(c)
       buf.unicodeScalars.append(advance())
     }
     if !buf.isEmpty || parts.isEmpty { parts.append(.text(buf)) }

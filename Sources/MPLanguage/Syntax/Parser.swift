@@ -31,6 +31,7 @@ public struct Parser {
 
   /// Parses a whole program (a script, a REPL entry, an imported file).
   public static func parse(_ source: String, file: String, firstLine: Int = 1) throws -> [Stmt] {
+    let source = Lexer.withoutByteOrderMark(source)
     let toks = try Lexer.tokenize(source, file: file, line: firstLine)
     var p = Parser(tokens: toks, file: file, text: source)
     p.firstLine = firstLine

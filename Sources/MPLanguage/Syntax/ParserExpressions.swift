@@ -131,6 +131,10 @@ extension Parser {
     }
     if check("-") {
       let t = next()
+      if case .minIntMagnitude = tokens[pos].kind {
+        _ = next()
+        return .literal(.int(Int.min), t.loc)
+      }
       let operand = try nested { p in try p.parseUnary() }
       if case .literal(.int(let v), _) = operand, v != Int.min { return .literal(.int(-v), t.loc) }
       if case .literal(.float(let v), _) = operand { return .literal(.float(-v), t.loc) }
@@ -279,6 +283,8 @@ extension Parser {
     case .op("{"):
       _ = next()
       return try parseMap(t)
+    case .minIntMagnitude:
+      throw error("integer literal '9223372036854775808' does not fit in 64 bits (only -9223372036854775808 does)")
     case .eof:
       throw error("expected an expression, found end of input")
     case .newline:

@@ -1,6 +1,8 @@
 /// The kinds of token the lexer produces.
 public enum TokenKind: Equatable, Sendable {
   case int(Int)
+  /// 9223372036854775808 right after '-': only the negative literal fits.
+  case minIntMagnitude
   case float(Double)
   /// A string literal; `parts` alternate literal text and `{expr:spec}` holes.
   case string([StringPart])
@@ -37,6 +39,7 @@ public struct Token: Equatable, Sendable {
   public var display: String {
     switch kind {
     case .int(let v): return "number '\(v)'"
+    case .minIntMagnitude: return "number '9223372036854775808'"
     case .float(let v): return "number '\(v)'"
     case .string: return "string"
     case .ident(let s): return "name '\(s)'"
