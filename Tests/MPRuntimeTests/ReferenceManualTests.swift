@@ -101,6 +101,36 @@ final class ReferenceManualTests: XCTestCase {
     XCTAssertEqual(missing, [], "error kinds without an entry in the Errors section of docs/reference.md")
   }
 
+  /// Parameters may be given by keyword, so the manual's signature must use
+  /// the names the interpreter knows: `put(q, item[, timeout])`, not `put(q, v)`.
+  func testEverySignatureUsesTheParameterNamesKeywordsTake() throws {
+    try Runtime.install(arenaSize: 1 << 28)
+    Interpreter.registerCoreBuiltins()
+    let text = try manual()
+    var wrong: [String] = []
+    for (name, b) in Interpreter.builtins.sorted(by: { $0.key < $1.key }) where !(b.params + b.keywordOnly).isEmpty {
+      if !Self.someSignature(of: name, in: text, names: b.params + b.keywordOnly) {
+        wrong.append("\(name)(\((b.params + b.keywordOnly).joined(separator: ", ")))")
+      }
+    }
+    for (type, methods) in Interpreter.methodParameters.sorted(by: { $0.key < $1.key }) {
+      for (method, params) in methods.sorted(by: { $0.key < $1.key }) where !params.isEmpty {
+        if !Self.someSignature(of: "\(type).\(method)", in: text, names: params) {
+          wrong.append("\(type).\(method)(\(params.joined(separator: ", ")))")
+        }
+      }
+    }
+    XCTAssertEqual(wrong, [], "entries of docs/reference.md whose signature does not name every parameter a keyword can give (one `name(...)` code span must contain them all)")
+  }
+
+  /// Whether some code span starting `` `callee( `` names every one of `names`.
+  static func someSignature(of callee: String, in text: String, names: [String]) -> Bool {
+    let spans = allMatches("`(" + NSRegularExpression.escapedPattern(for: callee) + #"\([^`]*)`"#, in: text)
+    return spans.contains { span in
+      names.allSatisfy { firstMatch("(?<![A-Za-z0-9_])(" + $0 + ")(?![A-Za-z0-9_])", in: span) != nil }
+    }
+  }
+
   // MARK: reading the manual and the sources
 
   /// `` `queue.put(`` or `` `queue.closed` ``: the type's name as receiver,
