@@ -203,6 +203,8 @@ extension Runtime {
   /// Ctrl-C ends the wait: the children are killed and it raises.
   static func waitForChildren() throws {
     PoolHandle.closeAll()
+    // Daemons are not waited for: they go when the program ends.
+    for h in children where h.isDaemon && h.status == nil { Glibc.kill(h.pid, SIGKILL) }
     while let h = children.first {
       do {
         if h.outcome == nil { try waitForEnd(h, deadline: nil) }

@@ -4,6 +4,7 @@ import MPLanguage
 extension Runtime {
   /// event, condition, barrier, pipe, and the shared array and map.
   static func registerPrimitiveBuiltins() {
+    registerCurrent()
     func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
       Interpreter.register(Builtin(name, lo, hi, doc, fn))
     }

@@ -54,12 +54,15 @@ public final class ProcessHandle: MPObject, Codec.Transferable {
 
   public override var typeName: String { "process" }
   public override var repr: String { "<process \(pid) \(name)>" }
-  public override var memberNames: [String] { ["pid", "name", "alive", "exitcode", "join", "terminate", "kill"] }
+  public override var memberNames: [String] { ["pid", "name", "alive", "exitcode", "daemon", "join", "terminate", "kill"] }
+  /// `spawn(..., daemon=true)`: killed when the program ends, not waited for.
+  var isDaemon = false
 
   public override func member(_ m: String) throws -> Value? {
     switch m {
     case "pid": return .int(Int(pid))
     case "name": return .str(name)
+    case "daemon": return .bool(isDaemon)
     case "alive": return .bool(isAlive)
     case "exitcode":
       guard let st = endStatus else { return .nil }

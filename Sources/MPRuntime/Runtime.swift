@@ -66,18 +66,25 @@ public enum Runtime {
 
   // MARK: spawn
 
-  static func spawn(_ f: Value, _ args: [Value], _ interp: Interpreter) throws -> ProcessHandle {
+  /// `spawn(f, args..., name=, daemon=)`: `name` defaults to the
+  /// function's; a daemon is killed when its parent's program ends instead
+  /// of being waited for.
+  static func spawn(_ f: Value, _ args: [Value], _ interp: Interpreter, name given: String? = nil,
+                    daemon: Bool = false) throws -> ProcessHandle {
     let site = interp.callSite
-    let name: String
+    var name: String
     switch f {
     case .function(let c): name = c.proto.name
     case .builtin(let b): name = b.name
     default: throw MPError("type", "spawn() needs a function to run, found \(f.typeName)")
     }
+    if let given { name = given }
     // As Python's start() does: children that ended are reaped first, so
     // fire-and-forget children leave no zombies and count no more.
     reapFinished()
-    return try forkChild(name: name, interp) { runChild(f, args, interp, site: site) }
+    let h = try forkChild(name: name, interp) { runChild(f, args, interp, site: site) }
+    h.isDaemon = daemon
+    return h
   }
 
   /// Forks a child that runs `body` and never returns into the caller's
@@ -121,6 +128,7 @@ public enum Runtime {
     }
     if pid == 0 {
       close(fds[0])
+      mySerial = serial
       becomeChild(parent: parent, resultFd: fds[1], name: name, record: record)
       body()
     }

@@ -7,9 +7,10 @@ extension Runtime {
     func reg(_ name: String, _ lo: Int, _ hi: Int, _ doc: String, _ fn: @escaping ([Value], Interpreter) throws -> Value) {
       Interpreter.register(Builtin(name, lo, hi, doc, fn))
     }
-    reg("spawn", 1, -1, "spawn(f, args...): run f(args...) in a new process (fork); returns the process at once") { a, i in
-      .object(try spawn(a[0], Array(a.dropFirst()), i))
-    }
+    Interpreter.register(Builtin("spawn", 1, -1, "spawn(f, args..., name=, daemon=): run f(args...) in a new process (fork); returns the process at once",
+                                 params: ["f"], keywordOnly: ["name", "daemon"]) { a, options, i in
+      .object(try spawnWithOptions(a[0], Array(a.dropFirst()), options, i))
+    })
     reg("join", 1, 2, "join(p[, timeout]) or join([p, ...]): wait for a process, return its function's value") { a, _ in
       let t = try timeout(a, 1, "join")
       switch a[0] {
