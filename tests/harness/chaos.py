@@ -223,23 +223,32 @@ def main():
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     print(f"chaos: {a.rounds} rounds of {a.seconds} s, first seed {seed}, {mp}", flush=True)
 
-    # What a round leaves in the arena when nothing is killed: kills must
-    # not add to it.
-    calm = Round(mp, seed, 1.0, kill=False).run()
-    if calm.problems or calm.arena is None:
-        print("chaos: the calm round failed:", calm.problems, calm.err[-2000:], flush=True)
-        return 1
-    calm_leak = calm.arena[1] - calm.arena[0]
-    print(f"chaos: a round without kills leaves {calm_leak} arena bytes in use", flush=True)
+    # What a round leaves in the arena when nothing is killed (it depends
+    # on the pool's size), measured once per size: kills must not add to it.
+    calm_leaks = {}
+
+    def calm_leak(r):
+        size = r.params["pool"]
+        if size not in calm_leaks:
+            calm = Round(mp, seed, 1.0, kill=False)
+            calm.params = dict(r.params, pool=size)
+            calm.run()
+            if calm.problems or calm.arena is None:
+                print("chaos: the calm round failed:", calm.problems, calm.err[-2000:], flush=True)
+                sys.exit(1)
+            calm_leaks[size] = calm.arena[1] - calm.arena[0]
+            print(f"chaos: a round without kills and a pool of {size} leaves {calm_leaks[size]} arena bytes in use",
+                  flush=True)
+        return calm_leaks[size]
 
     totals = collections.Counter()
     failures = 0
     started = time.monotonic()
     for i in range(a.rounds):
         r = Round(mp, seed + 1 + i, a.seconds).run()
-        if r.arena is not None and r.arena[1] - r.arena[0] > calm_leak:
+        if r.arena is not None and r.arena[1] - r.arena[0] > calm_leak(r):
             r.problems.append(f"arena: {r.arena[1] - r.arena[0]} bytes still in use after the round "
-                              f"(a calm round leaves {calm_leak})")
+                              f"(a calm round with the same pool leaves {calm_leak(r)})")
         for k in ("puts", "got", "left", "lost", "kills"):
             totals[k] += r.counts[k]
         line = (f"round {i + 1} seed {r.seed}: {r.took:.1f} s, {r.counts['kills']} kills {r.counts['killed']}, "
