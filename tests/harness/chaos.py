@@ -218,27 +218,34 @@ def main():
     ap.add_argument("--mp", default=None)
     ap.add_argument("--keep", default="/tmp/mp-chaos-failures")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--tolerate-locker-leak", action="store_true",
+                    help="report arena growth after a round in which a lock holder was killed as known, "
+                         "not as a failure (an open bug: TESTING.md)")
     a = ap.parse_args()
     mp = find_mp(a.mp)
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     print(f"chaos: {a.rounds} rounds of {a.seconds} s, first seed {seed}, {mp}", flush=True)
 
-    # What a round leaves in the arena when nothing is killed (it depends
-    # on the pool's size), measured once per size: kills must not add to it.
+    # What a round leaves in the arena when nothing is killed: it depends
+    # on the pool's size (a closed pool keeps its slots) and varies by up to
+    # 32 bytes from run to run, so the most of three calm rounds per pool
+    # size is the reference. Kills must not add to it.
     calm_leaks = {}
 
     def calm_leak(r):
         size = r.params["pool"]
         if size not in calm_leaks:
-            calm = Round(mp, seed, 1.0, kill=False)
-            calm.params = dict(r.params, pool=size)
-            calm.run()
-            if calm.problems or calm.arena is None:
-                print("chaos: the calm round failed:", calm.problems, calm.err[-2000:], flush=True)
-                sys.exit(1)
-            calm_leaks[size] = calm.arena[1] - calm.arena[0]
-            print(f"chaos: a round without kills and a pool of {size} leaves {calm_leaks[size]} arena bytes in use",
-                  flush=True)
+            seen = []
+            for k in range(3):
+                calm = Round(mp, seed + k, 1.0, kill=False)
+                calm.params = dict(r.params, pool=size)
+                calm.run()
+                if calm.problems or calm.arena is None:
+                    print("chaos: the calm round failed:", calm.problems, calm.err[-2000:], flush=True)
+                    sys.exit(1)
+                seen.append(calm.arena[1] - calm.arena[0])
+            calm_leaks[size] = max(seen)
+            print(f"chaos: rounds without kills and a pool of {size} leave {seen} arena bytes in use", flush=True)
         return calm_leaks[size]
 
     totals = collections.Counter()
@@ -254,7 +261,12 @@ def main():
         line = (f"round {i + 1} seed {r.seed}: {r.took:.1f} s, {r.counts['kills']} kills {r.counts['killed']}, "
                 f"{r.counts['puts']} puts, {r.counts['got']} got, {r.counts['left']} left, {r.counts['lost']} lost"
                 f" | {r.summary}")
-        if r.problems:
+        known = (a.tolerate_locker_leak and r.counts["killed"].get("locker", 0) > 0 and r.problems
+                 and all(p.startswith("arena:") for p in r.problems))
+        if known:
+            print("KNOWN " + line + "\n   " + r.problems[0] + " (a killed lock holder's lock leaks: open bug)",
+                  flush=True)
+        elif r.problems:
             failures += 1
             os.makedirs(a.keep, exist_ok=True)
             base = os.path.join(a.keep, f"seed-{r.seed}")

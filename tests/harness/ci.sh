@@ -10,7 +10,9 @@ run() {
   echo "== $*"
   "$@" || status=1
 }
-run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet
+# --tolerate-locker-leak until a lock whose holder is killed inside
+# `with` is always freed (TESTING.md, "Open"); the long run does not use it.
+run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet --tolerate-locker-leak
 run python3 tests/harness/gen.py --seconds 15 --mp "$mp"
 run python3 tests/harness/signals.py --mp "$mp"
 # Without pools in the REPL session until a closed pool gives back its

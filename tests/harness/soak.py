@@ -4,6 +4,8 @@
 - queue: N items from 4 producers to 4 consumers, each got exactly once;
 - spawn: N sequential spawn/joins, main's memory and fd count flat;
 - wide: N children alive at once, all joined with the right results;
+- lines: 4 processes printing lines of 20-115 KB at once through a pipe:
+  every line whole;
 - repl: a piped REPL session of N statements creating and dropping locks,
   queues, shared cells and pools — main's memory, fd count and the arena's
   use flat.
@@ -231,6 +233,27 @@ def soak_repl(mp, scale, pools=True):
                       f"arena {s0[4] if s0 else '?'} -> {s1[4] if s1 else '?'} bytes")
 
 
+def soak_lines(mp, scale):
+    """Whole lines through a pipe: 4 processes printing long lines at once."""
+    n = max(50, int(3000 * scale))
+    prog = f"""
+fn w(id) {{ for i in range({n}) {{ print(str(id) * (20000 + 7919 * (i % 13))) }} }}
+join([spawn(w, 1), spawn(w, 2), spawn(w, 3), spawn(w, 4)])
+"""
+    path = "/tmp/mp-soak-lines.mp"
+    with open(path, "w") as f:
+        f.write(prog)
+    t = time.monotonic()
+    p = subprocess.run([mp, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=3600)
+    took = time.monotonic() - t
+    lines = p.stdout.split(b"\n")[:-1]
+    torn = sum(1 for l in lines if len(set(l)) != 1 or (len(l) - 20000) % 7919 != 0)
+    problems = []
+    if p.returncode != 0 or len(lines) != 4 * n or torn:
+        problems.append(f"lines: status {p.returncode}, {len(lines)} lines of {4 * n}, {torn} torn")
+    return problems, f"lines: {4 * n:,} lines of 20-115 KB from 4 processes through a pipe in {took:.1f} s, {torn} torn"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=0.02)
@@ -241,7 +264,8 @@ def main():
     a = ap.parse_args()
     mp = find_mp(a.mp)
     failed = 0
-    for name, fn in (("queue", soak_queue), ("spawn", soak_spawn), ("wide", soak_wide), ("repl", soak_repl)):
+    for name, fn in (("queue", soak_queue), ("spawn", soak_spawn), ("wide", soak_wide), ("repl", soak_repl),
+                     ("lines", soak_lines)):
         if a.only and a.only != name:
             continue
         if name == "repl":
