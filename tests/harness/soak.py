@@ -4,6 +4,7 @@
 - queue: N items from 4 producers to 4 consumers, each got exactly once;
 - spawn: N sequential spawn/joins, main's memory and fd count flat;
 - wide: N children alive at once, all joined with the right results;
+- poolmaps: one pool, N maps: its arena use, memory and fds flat;
 - lines: 4 processes printing lines of 20-115 KB at once through a pipe:
   every line whole;
 - repl: a piped REPL session of N statements creating and dropping locks,
@@ -79,7 +80,7 @@ def run(mp, args, stdin_text=None, env=None, timeout=3600):
         if line.startswith("mark"):
             parts = line.split()
             s = sample(p.pid)
-            if s:
+            if s and s[0] > 0:
                 samples.append((parts[1], s[0], s[1], zombies_of(p.pid), int(parts[2]) if len(parts) > 2 else None))
         else:
             other.append(line.rstrip("\n"))
@@ -156,7 +157,7 @@ for i in range({n}) {{
   if i % {step} == 0 {{ print("mark", i, arena_used()); sleep(0.05) }}
 }}
 print("mark end", arena_used())
-sleep(0.05)
+sleep(0.5)
 print(total)
 """
     path = "/tmp/mp-soak-spawn.mp"
@@ -184,7 +185,7 @@ print("mark all", arena_used())
 sleep(0.05)
 print(sum(join(ps)))
 print("mark end", arena_used())
-sleep(0.05)
+sleep(0.5)
 """
     path = "/tmp/mp-soak-wide.mp"
     with open(path, "w") as f:
@@ -220,7 +221,7 @@ def soak_repl(mp, scale, pools=True):
             stmts.append(kinds[i % len(kinds)])
         if i % (n // 10) == 0:
             stmts.append(f'print("mark {i}", arena_used()); sleep(0.05)')
-    stmts.append('print("mark end", arena_used()); sleep(0.05)')
+    stmts.append('print("mark end", arena_used()); sleep(0.5)')
     t = time.monotonic()
     status, out, err, samples = run(mp, [], stdin_text="\n".join(stmts) + "\n")
     took = time.monotonic() - t
@@ -229,6 +230,38 @@ def soak_repl(mp, scale, pools=True):
         problems.append(f"repl: status {status}: {err[-400:]}")
     s0, s1 = samples[1] if len(samples) > 1 else None, samples[-1] if samples else None
     return problems, (f"repl: {len(stmts):,} statements in {took:.1f} s; rss {s0[1] if s0 else '?'} -> "
+                      f"{s1[1] if s1 else '?'} kB, fds {s0[2] if s0 else '?'} -> {s1[2] if s1 else '?'}, "
+                      f"arena {s0[4] if s0 else '?'} -> {s1[4] if s1 else '?'} bytes")
+
+
+def soak_poolmaps(mp, scale):
+    """One pool, many maps: the pool's arena use, memory and fds flat."""
+    n = max(100, int(20_000 * scale))
+    step = n // 10
+    prog = f"""
+fn sq(x) {{ return x * x }}
+let p = pool(2)
+let total = 0
+for i in range({n}) {{
+  total += sum(p.map(sq, range(20)))
+  if i % {step} == 0 {{ print("mark", i, arena_used()); sleep(0.05) }}
+}}
+print("mark end", arena_used())
+sleep(0.5)
+p.close()
+print(total)
+"""
+    path = "/tmp/mp-soak-poolmaps.mp"
+    with open(path, "w") as f:
+        f.write(prog)
+    t = time.monotonic()
+    status, out, err, samples = run(mp, [path])
+    took = time.monotonic() - t
+    problems = flat(samples, 4096, "poolmaps")
+    if status != 0 or out != [str(n * sum(x * x for x in range(20)))]:
+        problems.append(f"poolmaps: status {status}, output {out[-3:]}, {err[-300:]}")
+    s0, s1 = samples[1] if len(samples) > 1 else None, samples[-1] if samples else None
+    return problems, (f"poolmaps: {n:,} maps on one pool in {took:.1f} s; rss {s0[1] if s0 else '?'} -> "
                       f"{s1[1] if s1 else '?'} kB, fds {s0[2] if s0 else '?'} -> {s1[2] if s1 else '?'}, "
                       f"arena {s0[4] if s0 else '?'} -> {s1[4] if s1 else '?'} bytes")
 
@@ -259,14 +292,15 @@ def main():
     ap.add_argument("--scale", type=float, default=0.02)
     ap.add_argument("--mp", default=None)
     ap.add_argument("--only", default=None)
+    ap.add_argument("--skip", action="append", default=[], help="leave out a part (repeatable)")
     ap.add_argument("--repl-without-pools", action="store_true",
                     help="leave pools out of the REPL session (each closed pool keeps 128 arena bytes: reported)")
     a = ap.parse_args()
     mp = find_mp(a.mp)
     failed = 0
     for name, fn in (("queue", soak_queue), ("spawn", soak_spawn), ("wide", soak_wide), ("repl", soak_repl),
-                     ("lines", soak_lines)):
-        if a.only and a.only != name:
+                     ("poolmaps", soak_poolmaps), ("lines", soak_lines)):
+        if (a.only and a.only != name) or name in a.skip:
             continue
         if name == "repl":
             problems, figures = fn(mp, a.scale, pools=not a.repl_without_pools)
