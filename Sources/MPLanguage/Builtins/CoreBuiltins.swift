@@ -229,9 +229,6 @@ extension Interpreter {
     }
   }
 
-  /// The interpreter of this process (there is one).
-  nonisolated(unsafe) public static var current: Interpreter? = nil
-
   /// A stable sort; `key(x)` gives the sort key (nil: none); `reverse`
   /// sorts in descending order and keeps equal items in their order, as Python does.
   func sortValues(_ items: [Value], key: Value?, reverse: Bool = false) throws -> [Value] {

@@ -202,3 +202,56 @@ extension Interpreter {
     return "\(lo) to \(hi) arguments"
   }
 }
+
+extension Interpreter {
+  /// Evaluates and pushes call arguments where the callee's frame will
+  /// start; if one fails, the ones already pushed are released.
+  func pushArguments(_ argCodes: [ExprBox], _ fp: Frame, loc: SourceLocation) throws -> Frame {
+    try pushEach(argCodes, loc: loc) { try $0.run(fp) }
+  }
+
+  /// Pushes `value(x)` for each x; returns where they start. If one fails,
+  /// those already pushed are released.
+  @inline(__always)
+  func pushEach<T>(_ xs: [T], loc: SourceLocation, _ value: (T) throws -> Value) throws -> Frame {
+    let base = vm.pointee.sp
+    var n = 0
+    do {
+      for x in xs {
+        let v = try value(x)
+        try push(v, loc: loc)
+        n += 1
+      }
+    } catch {
+      base.deinitialize(count: n)
+      vm.pointee.sp = base
+      throw error
+    }
+    return base
+  }
+
+  /// Pushes an argument; on failure releases the `count` already pushed at `base`.
+  @inline(__always)
+  func pushOrRelease(_ v: Value, base: Frame, count: Int, loc: SourceLocation) throws {
+    do {
+      try push(v, loc: loc)
+    } catch {
+      base.deinitialize(count: count)
+      vm.pointee.sp = base
+      throw error
+    }
+  }
+
+  /// Calls anything that is not an mp closure (built-ins, callable
+  /// objects); `callee` names the variable called, for the error when it
+  /// holds no function.
+  func callValue(_ f: Value, _ args: [Value], _ loc: SourceLocation, callee: CalleeName? = nil) throws -> Value {
+    switch f {
+    case .builtin(let b): return try callBuiltin(b, args, loc: loc)
+    case .function, .object: return try call(f, args, at: loc)
+    default:
+      if let callee { throw notCallable(f, callee, loc) }
+      return try call(f, args, at: loc)
+    }
+  }
+}

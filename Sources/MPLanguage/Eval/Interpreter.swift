@@ -27,6 +27,9 @@ public final class Interpreter {
   /// call that started it. Unretained: locations live as long as the code.
   public internal(set) unowned(unsafe) var callSite: SourceLocation = noLoc
 
+  /// The interpreter of this process (there is one).
+  nonisolated(unsafe) public static var current: Interpreter? = nil
+
   /// Built-ins every module starts with. The runtime adds its own before the
   /// first interpreter is made.
   nonisolated(unsafe) public static var builtins: [String: Builtin] = [:]
