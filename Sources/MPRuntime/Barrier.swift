@@ -14,12 +14,20 @@ import MPLanguage
 /// a 64-bit history, so a waiter that wakes late still learns how its own
 /// generation ended.
 public final class BarrierHandle: SharedHandle {
-  // Payload: mutex (48) at 0, parties (Int32) at 48, count (Int32) at 52,
-  // generation (Int32, futex word) at 56, broken (Int32) at 60,
-  // broken history (Int64) at 64, why (Int32: 1 timeout, 2 death, 3 reset)
-  // at 72, culprit pid (Int32) at 76, waiter pids from 80.
-  static let partiesOff = 48, countOff = 52, genOff = 56, brokenOff = 60, historyOff = 64
+  // Payload: mutex (48) at 0; state (Int64) at 48: arrived count in bits
+  // 0-23, broken in bit 24, generation in bits 32-63 (the upper half, at 52,
+  // is the futex word); parties (Int32) at 56; broken history (Int64) at
+  // 64; why (Int32: 1 timeout, 2 death, 3 reset, 4 abort) at 72; culprit
+  // pid (Int32) at 76; waiter pids from 80.
+  //
+  // Every change of the state is one atomic store of the whole word, made
+  // after everything it publishes is written: a process killed at any
+  // instruction (its robust mutex handed to the next taker) leaves either
+  // the old state or the new one, never a count from one round with the
+  // generation of another.
+  static let stateOff = 48, genOff = 52, partiesOff = 56, historyOff = 64
   static let whyOff = 72, culpritOff = 76, pidsOff = 80
+  static let countMask: Int64 = (1 << 24) - 1, brokenBit: Int64 = 1 << 24
   public override class var kind: UInt8 { 7 }
 
   init(parties: Int) throws {
@@ -27,17 +35,26 @@ public final class BarrierHandle: SharedHandle {
     try super.init(newWithPayload: BarrierHandle.pidsOff + 4 * parties, kind: BarrierHandle.kind)
     let rc = mp_mutex_init(payload)
     if rc != 0 { throw MPError("process", "cannot create a barrier: \(String(cString: strerror(rc)))") }
-    i32(BarrierHandle.partiesOff).pointee = Int32(parties)
+    (payload + BarrierHandle.partiesOff).storeBytes(of: Int32(parties), as: Int32.self)
   }
 
   override init(existing offset: Int) { super.init(existing: offset) }
 
   func i32(_ off: Int) -> UnsafeMutablePointer<Int32> { (payload + off).assumingMemoryBound(to: Int32.self) }
+  var stateWord: UnsafeMutablePointer<Int64> { (payload + BarrierHandle.stateOff).assumingMemoryBound(to: Int64.self) }
+  var genWord: UnsafeMutablePointer<Int32> { i32(BarrierHandle.genOff) }
   var history: UnsafeMutablePointer<Int64> { (payload + BarrierHandle.historyOff).assumingMemoryBound(to: Int64.self) }
   var parties: Int { Int(i32(BarrierHandle.partiesOff).pointee) }
-  var count: Int { Int(mp_atomic_load32(i32(BarrierHandle.countOff))) }
-  var isBroken: Bool { mp_atomic_load32(i32(BarrierHandle.brokenOff)) != 0 }
+  var state: Int64 { mp_atomic_load(stateWord) }
+  var count: Int { Int(state & BarrierHandle.countMask) }
+  var isBroken: Bool { state & BarrierHandle.brokenBit != 0 }
   func waiterPid(_ i: Int) -> UnsafeMutablePointer<Int32> { i32(BarrierHandle.pidsOff + 4 * i) }
+
+  static func gen(_ state: Int64) -> Int32 { Int32(truncatingIfNeeded: state >> 32) }
+  static func make(gen: Int32, count: Int, broken: Bool) -> Int64 {
+    (Int64(gen) << 32) | Int64(count) | (broken ? brokenBit : 0)
+  }
+  static func bit(_ gen: Int32) -> Int64 { Int64(1) << Int64(gen & 63) }
 
   public override var typeName: String { "barrier" }
   public override var repr: String { "<barrier \(number) \(count)/\(parties)\(isBroken ? " broken" : "")>" }
@@ -82,19 +99,19 @@ public final class BarrierHandle: SharedHandle {
     return MPError("broken", "\(repr) is broken: \(why) (b.reset() makes it usable again)")
   }
 
-  /// Ends the current generation as broken and wakes its waiters. Called
-  /// with the mutex held.
+  /// Publishes a new state and wakes every waiter. Called with the mutex held.
+  private func publish(_ new: Int64) {
+    mp_atomic_store(stateWord, new)
+    _ = mp_futex_wake(genWord, Int32.max)
+  }
+
+  /// Ends the current generation as broken. Called with the mutex held.
   private func breakLocked(why: Int32, culprit: Int32, staysBroken: Bool) {
-    let gen = i32(BarrierHandle.genOff).pointee
-    let bit = Int64(1) << Int64(gen & 63)
-    let nextBit = Int64(1) << Int64((gen &+ 1) & 63)
-    history.pointee = (history.pointee | bit) & ~nextBit
+    let gen = BarrierHandle.gen(state)
     i32(BarrierHandle.whyOff).pointee = why
     i32(BarrierHandle.culpritOff).pointee = culprit
-    mp_atomic_store32(i32(BarrierHandle.countOff), 0)
-    if staysBroken { mp_atomic_store32(i32(BarrierHandle.brokenOff), 1) }
-    mp_atomic_store32(i32(BarrierHandle.genOff), gen &+ 1)
-    _ = mp_futex_wake(i32(BarrierHandle.genOff), Int32.max)
+    history.pointee = (history.pointee | BarrierHandle.bit(gen)) & ~BarrierHandle.bit(gen &+ 1)
+    publish(BarrierHandle.make(gen: gen &+ 1, count: 0, broken: staysBroken))
   }
 
   /// A waiter of the current generation that has died, if any.
@@ -118,40 +135,38 @@ public final class BarrierHandle: SharedHandle {
       SyncWait.unlock(payload)
       throw brokenError()
     }
-    let gen = i32(BarrierHandle.genOff).pointee
+    let gen = BarrierHandle.gen(state)
     let index = count
     if index + 1 == parties {
-      // The last to arrive lets everyone go.
-      let nextBit = Int64(1) << Int64((gen &+ 1) & 63)
-      history.pointee &= ~nextBit
-      mp_atomic_store32(i32(BarrierHandle.countOff), 0)
-      mp_atomic_store32(i32(BarrierHandle.genOff), gen &+ 1)
-      _ = mp_futex_wake(i32(BarrierHandle.genOff), Int32.max)
+      // The last to arrive lets everyone go. (A break of this generation
+      // that a dying process began but never published is undone here.)
+      history.pointee &= ~(BarrierHandle.bit(gen) | BarrierHandle.bit(gen &+ 1))
+      publish(BarrierHandle.make(gen: gen &+ 1, count: 0, broken: false))
       SyncWait.unlock(payload)
       return index
     }
     mp_atomic_store32(waiterPid(index), Runtime.myPid)
-    mp_atomic_store32(i32(BarrierHandle.countOff), Int32(index + 1))
+    mp_atomic_store(stateWord, BarrierHandle.make(gen: gen, count: index + 1, broken: false))
     SyncWait.unlock(payload)
 
     ProcessTable.setWaiting(.barrier, target: offset)
     defer { ProcessTable.setWaiting(.none) }
     var slices = 0
-    while mp_atomic_load32(i32(BarrierHandle.genOff)) == gen {
+    while mp_atomic_load32(genWord) == gen {
       var more = true
       do {
-        more = try SyncWait.slice(i32(BarrierHandle.genOff), gen, deadline: deadline)
+        more = try SyncWait.slice(genWord, gen, deadline: deadline)
       } catch {
         // Ctrl-C: this waiter leaves, so the others must not wait for it.
         SyncWait.lockThroughInterrupt(payload)
-        if i32(BarrierHandle.genOff).pointee == gen { breakLocked(why: 2, culprit: Runtime.myPid, staysBroken: true) }
+        if BarrierHandle.gen(state) == gen { breakLocked(why: 2, culprit: Runtime.myPid, staysBroken: true) }
         SyncWait.unlock(payload)
         throw error
       }
       slices += 1
       if !more || slices % 5 == 0 {
         try SyncWait.lock(payload)
-        if i32(BarrierHandle.genOff).pointee == gen {
+        if BarrierHandle.gen(state) == gen {
           if !more {
             breakLocked(why: 1, culprit: Runtime.myPid, staysBroken: true)
             SyncWait.unlock(payload)
@@ -163,7 +178,7 @@ public final class BarrierHandle: SharedHandle {
       }
     }
     // Our generation has ended: normally, or broken.
-    if history.pointee & (Int64(1) << Int64(gen & 63)) != 0 { throw brokenError() }
+    if history.pointee & BarrierHandle.bit(gen) != 0 { throw brokenError() }
     return index
   }
 
@@ -174,7 +189,8 @@ public final class BarrierHandle: SharedHandle {
     defer { SyncWait.unlock(payload) }
     if count > 0 || breakOnly {
       breakLocked(why: breakOnly ? 4 : 3, culprit: Runtime.myPid, staysBroken: breakOnly)
+    } else if isBroken {
+      publish(BarrierHandle.make(gen: BarrierHandle.gen(state), count: 0, broken: false))
     }
-    if !breakOnly { mp_atomic_store32(i32(BarrierHandle.brokenOff), 0) }
   }
 }

@@ -17,11 +17,13 @@ import MPLanguage
 /// Every operation scans the entries: shared maps are for the results of
 /// a computation, not for millions of keys.
 public final class SharedMapHandle: SharedHandle {
-  // Payload: mutex (48) at 0, block offset (Int64) at 48, entry count (Int64) at 56.
-  static let blockOff = 48, countOff = 56
-  // Block: used bytes (Int64), then entries: key length (Int32), value
-  // length (Int32), key bytes (the codec's), value bytes (tag, then data).
-  static let blockHeader = 8
+  // Payload: mutex (48) at 0, block offset (Int64) at 48.
+  static let blockOff = 48
+  // Block: used bytes (Int64), entry count (Int64), then entries: key
+  // length (Int32), value length (Int32), key bytes (the codec's), value
+  // bytes (tag, then data). The count lives in the block, so the swap of
+  // one offset changes entries and count together.
+  static let blockHeader = 16
   static let tagInt: UInt8 = 0, tagFloat: UInt8 = 1, tagCodec: UInt8 = 2
   public override class var kind: UInt8 { 9 }
 
@@ -44,8 +46,13 @@ public final class SharedMapHandle: SharedHandle {
   }
 
   var blockWord: UnsafeMutablePointer<Int64> { (payload + SharedMapHandle.blockOff).assumingMemoryBound(to: Int64.self) }
-  var countWord: UnsafeMutablePointer<Int64> { (payload + SharedMapHandle.countOff).assumingMemoryBound(to: Int64.self) }
-  var count: Int { Int(mp_atomic_load(countWord)) }
+  /// The number of entries (read under the mutex: the block may be swapped).
+  var count: Int {
+    guard (try? SyncWait.lock(payload)) != nil else { return 0 }
+    defer { SyncWait.unlock(payload) }
+    let block = Int(blockWord.pointee)
+    return block == 0 ? 0 : Int(Arena.shared.at(block).load(fromByteOffset: 8, as: Int64.self))
+  }
 
   public override var typeName: String { "shared" }
   public override var repr: String {
@@ -126,6 +133,7 @@ public final class SharedMapHandle: SharedHandle {
     let block = try Arena.shared.allocate(used)
     let base = Arena.shared.at(block)
     base.storeBytes(of: Int64(used), as: Int64.self)
+    base.storeBytes(of: Int64(parts.count), toByteOffset: 8, as: Int64.self)
     var p = SharedMapHandle.blockHeader
     for (k, v) in parts {
       base.storeBytes(of: Int32(k.count), toByteOffset: p, as: Int32.self)
@@ -136,7 +144,6 @@ public final class SharedMapHandle: SharedHandle {
     }
     let old = Int(mp_atomic_load(blockWord))
     mp_atomic_store(blockWord, Int64(block))
-    mp_atomic_store(countWord, Int64(parts.count))
     if old != 0 { Arena.shared.free(old) }
   }
 
@@ -164,11 +171,9 @@ public final class SharedMapHandle: SharedHandle {
       let es = SharedMapHandle.entries(Int(blockWord.pointee))
       if let i = find(key, in: es) {
         let old = es[i].value
-        if old.count == value.count && old.first != SharedMapHandle.tagCodec && value[0] != SharedMapHandle.tagCodec {
-          // A number over a number: one 8-byte store, in place.
-          let dst = UnsafeMutableRawPointer(mutating: old.baseAddress!)
-          dst.storeBytes(of: value[0], as: UInt8.self)
-          value.withUnsafeBytes { (dst + 1).copyMemory(from: $0.baseAddress! + 1, byteCount: 8) }
+        if old.first == value[0] && value[0] != SharedMapHandle.tagCodec {
+          // A number over a number of the same kind: one 8-byte store, in place.
+          SharedMapHandle.storeNumber(old, value)
           written = true
           return
         }
@@ -185,6 +190,14 @@ public final class SharedMapHandle: SharedHandle {
         written = true
       }
     }
+  }
+
+  /// Overwrites a stored number with another of the same kind: the tag
+  /// stays, the 8 bytes go in one store, so no process can see (or be
+  /// killed leaving) half of each.
+  static func storeNumber(_ old: UnsafeRawBufferPointer, _ value: [UInt8]) {
+    let bits = value.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 1, as: UInt64.self) }
+    UnsafeMutableRawPointer(mutating: old.baseAddress! + 1).storeBytes(of: bits, as: UInt64.self)
   }
 
   static func releaseBytes(_ b: [UInt8]) { b.withUnsafeBytes { releaseValue($0) } }
@@ -228,10 +241,15 @@ public final class SharedMapHandle: SharedHandle {
         throw MPError("type", "add(k, n): the value at \(k.repr) is \(current.typeName), not a number")
       }
       let value = try SharedMapHandle.valueBytes(r)
-      if let i = find(key, in: es), es[i].value.count == value.count {
-        let dst = UnsafeMutableRawPointer(mutating: es[i].value.baseAddress!)
-        dst.storeBytes(of: value[0], as: UInt8.self)
-        value.withUnsafeBytes { (dst + 1).copyMemory(from: $0.baseAddress! + 1, byteCount: 8) }
+      if let i = find(key, in: es) {
+        if es[i].value.first == value[0] {
+          SharedMapHandle.storeNumber(es[i].value, value)
+        } else {
+          // An int that became a float: a new block.
+          var ps = parts(es)
+          ps[i].value = value
+          try rewrite(ps)
+        }
       } else {
         var ps = parts(es)
         ps.append((key, value))
