@@ -10,9 +10,11 @@ run() {
   echo "== $*"
   "$@" || status=1
 }
-# --tolerate-locker-leak until a lock whose holder is killed inside
-# `with` is always freed (TESTING.md, "Open"); the long run does not use it.
-run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet --tolerate-locker-leak
+# --tolerate-arena-leaks until a lock or queue item of a process killed
+# mid-operation is always freed (TESTING.md, "Open"): such a round is
+# reported as KNOWN, every other check still fails CI. The long run does
+# not use it.
+run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet --tolerate-arena-leaks
 run python3 tests/harness/gen.py --seconds 15 --mp "$mp"
 run python3 tests/harness/signals.py --mp "$mp"
 # Without pools in the REPL session until a closed pool gives back its
