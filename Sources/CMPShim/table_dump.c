@@ -41,7 +41,8 @@ static void dump(int sig) {
     const char *e = (const char *)layout.table + (long)i * layout.entry_size;
     int32_t pid = load32(e + layout.pid_off);
     int32_t state = load32(e + layout.state_off);
-    if (pid == 0 || state == 0) continue;
+    /* Free entries, and ended processes (kept until the entry is reused). */
+    if (pid == 0 || state == 0 || state == 3) continue;
     n = 0;
     put(buf, &n, "  pid ");
     put_int(buf, &n, pid);
@@ -51,9 +52,7 @@ static void dump(int sig) {
     int32_t kind = *(const int32_t *)(e + layout.wait_kind_off);
     int64_t target = *(const int64_t *)(e + layout.wait_target_off);
     const char *obj = (const char *)layout.arena + target;
-    if (state == 3) {
-      put(buf, &n, "exited (not yet joined)");
-    } else if (state != 2) {
+    if (state != 2) {
       put(buf, &n, "running");
     } else if (kind == 1 || kind == 2) {
       put(buf, &n, kind == 1 ? "waiting on lock " : "waiting on semaphore ");
