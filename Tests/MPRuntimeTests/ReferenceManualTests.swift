@@ -36,8 +36,14 @@ final class ReferenceManualTests: XCTestCase {
     // its own when the first interpreter is made: the same tables `mp` uses.
     try Runtime.install(arenaSize: 1 << 28)
     Interpreter.registerCoreBuiltins()
-    let names = Interpreter.builtins.keys.sorted()
-    XCTAssertTrue(names.contains("spawn") && names.contains("print"), "the registration tables look empty: \(names)")
+    var found = Set(Interpreter.builtins.keys)
+    XCTAssertTrue(found.contains("spawn") && found.contains("print"), "the registration tables look empty: \(found.sorted())")
+    // Built-ins registered only on request (MP_DEBUG=1) or by another
+    // front end are not in this process's table: read them from the sources.
+    for (_, source) in try sources() {
+      found.formUnion(Self.allMatches(#"(?:Builtin\(\s*|\breg[A-Za-z0-9]*\(\s*)"([a-z_][a-z_0-9]*)""#, in: source))
+    }
+    let names = found.sorted()
     let text = try manual()
     let missing = names.filter { !text.contains("`\($0)(") }
     XCTAssertEqual(missing, [], "built-ins without an entry in docs/reference.md; write each as `name(params)` → result, with the errors it raises")
@@ -129,6 +135,16 @@ final class ReferenceManualTests: XCTestCase {
     return spans.contains { span in
       names.allSatisfy { firstMatch("(?<![A-Za-z0-9_])(" + $0 + ")(?![A-Za-z0-9_])", in: span) != nil }
     }
+  }
+
+  /// Every `MP_...` environment variable mp reads is described.
+  func testEveryEnvironmentVariableHasAnEntry() throws {
+    let text = try manual()
+    var vars: Set<String> = []
+    for (_, source) in try sources() { vars.formUnion(Self.allMatches(#""(MP_[A-Z0-9_]+)""#, in: source)) }
+    XCTAssertTrue(vars.contains("MP_MAX_PROCS"), "the source scan found no MP_ variables: \(vars.sorted())")
+    let missing = vars.sorted().filter { !text.contains("`\($0)`") }
+    XCTAssertEqual(missing, [], "environment variables mp reads without an entry in docs/reference.md")
   }
 
   // MARK: reading the manual and the sources
