@@ -44,7 +44,7 @@ let package = Package(
     .testTarget(name: "MPLanguageTests", dependencies: ["MPLanguage", "MPTestSupport"]),
     .testTarget(name: "MPReplTests", dependencies: ["MPRepl", "MPLanguage", "MPTestSupport"]),
     .testTarget(name: "MPRuntimeTests", dependencies: ["MPRuntime", "MPLanguage", "MPTestSupport"]),
-    .testTarget(name: "MPTestingTests", dependencies: ["MPTesting"]),
+    .testTarget(name: "MPTestingTests", dependencies: ["MPTesting", "MPTestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

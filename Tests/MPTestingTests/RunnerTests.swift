@@ -1,4 +1,5 @@
 import Foundation
+import MPTestSupport
 import XCTest
 
 /// `mp test` end to end: the built binary runs scripts written to a
@@ -18,7 +19,7 @@ final class RunnerTests: XCTestCase {
   }
 
   func mpTest(_ args: [String]) throws -> (status: Int32, out: String) {
-    let mp = try mpBinary()
+    let mp = try BuiltBinary.path()
     let outPath = dir + "/.out"
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -100,26 +101,4 @@ final class RunnerTests: XCTestCase {
     XCTAssertEqual(r.status, 0, r.out)
     XCTAssertTrue(r.out.contains("warning: \(dir)/kinds.mp: line 2: this unordered group"), r.out)
   }
-}
-
-/// The built `mp`, beside the test executable or in the package's `.build/debug`.
-func mpBinary() throws -> String {
-  var candidates: [String] = []
-  if let env = ProcessInfo.processInfo.environment["MP_BINARY"] { candidates.append(env) }
-  var buf = [CChar](repeating: 0, count: 4096)
-  let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-  if n > 0 {
-    let exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("mp").path)
-  }
-  var d = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-  while d.path != "/" {
-    if FileManager.default.fileExists(atPath: d.appendingPathComponent("Package.swift").path) {
-      candidates.append(d.appendingPathComponent(".build/debug/mp").path)
-      break
-    }
-    d.deleteLastPathComponent()
-  }
-  for c in candidates where FileManager.default.isExecutableFile(atPath: c) { return c }
-  throw XCTSkip("the mp binary was not found (looked at \(candidates)); run `swift build` first")
 }
