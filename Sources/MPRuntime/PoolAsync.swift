@@ -97,6 +97,17 @@ final class PoolCall {
           fail(e)
           throw e
         }
+        // A pool closed by killing its workers (a `with` block left by an
+        // error) will never finish the rest of this call.
+        if mp_atomic_load(pool.closedFlag) != 0
+          && pool.workerPids.allSatisfy({ $0 <= 0 || PoolHandle.isGone(pid_t(truncatingIfNeeded: $0)) })
+        {
+          while !until(), let more = try? reply.getBytes(timeout: 0) { try take(more) }
+          if until() { break }
+          let e = MPError("closed", "the pool was shut down before this call finished (\(outstanding) of \(starts.count) chunks never ran)")
+          fail(e)
+          throw e
+        }
       } catch let e as MPError {
         if e.kind == "interrupt" && pool.isOwner {
           for w in pool.workers { Glibc.kill(w.pid, SIGKILL) }
