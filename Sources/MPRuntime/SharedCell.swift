@@ -11,7 +11,7 @@ public final class SharedCellHandle: SharedHandle {
   enum Kind: Int32 { case int = 1, float, bool, string }
   // Payload: kind (Int32) at 0, string capacity (Int32) at 4, mutex at 8,
   // number (Int64) at 56, string length (Int32) at 64, bytes from 72.
-  static let mutexOff = 8, numberOff = 56, lengthOff = 64, bytesOff = 72
+  static let mutexOff = 8, numberOff = 56, lengthOff = 64, dirtyOff = 68, bytesOff = 72
   static let minStringCapacity = 4096
   public override class var kind: UInt8 { 3 }
 
@@ -31,7 +31,7 @@ public final class SharedCellHandle: SharedHandle {
     try super.init(newWithPayload: SharedCellHandle.bytesOff + capacity, kind: SharedCellHandle.kind)
     payload.storeBytes(of: k.rawValue, as: Int32.self)
     payload.storeBytes(of: Int32(capacity), toByteOffset: 4, as: Int32.self)
-    _ = mp_mutex_init(payload + SharedCellHandle.mutexOff)
+    try mutex.initialise("a shared cell")
     try store(v)
   }
 
@@ -51,19 +51,22 @@ public final class SharedCellHandle: SharedHandle {
     case .bool: return .bool(mp_atomic_load(word) != 0)
     case .string:
       try lockString()
-      defer { _ = mp_mutex_unlock(payload + SharedCellHandle.mutexOff) }
+      defer { mutex.unlock() }
       let n = Int(payload.load(fromByteOffset: SharedCellHandle.lengthOff, as: Int32.self))
       let buf = UnsafeRawBufferPointer(start: payload + SharedCellHandle.bytesOff, count: n)
       return .str(String(decoding: buf, as: UTF8.self))
     }
   }
 
+  var mutex: SharedMutex {
+    SharedMutex(mutex: payload + SharedCellHandle.mutexOff, dirty: payload + SharedCellHandle.dirtyOff)
+  }
+
+  /// A writer that died mid-copy leaves a mix of the old and new string
+  /// (never bytes past the length, which is stored last): the cell stays
+  /// usable, and the next write makes it whole.
   func lockString() throws {
-    let rc = mp_mutex_lock(payload + SharedCellHandle.mutexOff, -1)
-    if rc == EINTR {
-      mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
-    }
+    _ = try mutex.lock("shared cell \(number)")
   }
 
   func store(_ v: Value) throws {
@@ -80,7 +83,7 @@ public final class SharedCellHandle: SharedHandle {
         throw MPError("value", "string of \(n) bytes does not fit in this shared cell (at most \(cap) bytes)")
       }
       try lockString()
-      defer { _ = mp_mutex_unlock(payload + SharedCellHandle.mutexOff) }
+      defer { mutex.unlock() }
       s.withUTF8 { buf in
         if let b = buf.baseAddress { (payload + SharedCellHandle.bytesOff).copyMemory(from: b, byteCount: n) }
       }
