@@ -63,7 +63,7 @@ final class Session {
     mp_interrupt_flag = 0
     do {
       try interp.runScriptEnd()
-    } catch let e as MPError where e.kind == "interrupt" {
+    } catch let e as MPError where e.kind == .interrupt {
       writeAll(2, "interrupted\n")
       // At a prompt the user may still :quit! or join; a pipe has no prompt.
       if interactive { return nil }
@@ -157,7 +157,7 @@ final class Session {
     defer { mp_interrupt_flag = 0 }
     do {
       try interp.runEntry(source, file: file, firstLine: firstLine)
-    } catch let e as MPError where e.kind == "interrupt" {
+    } catch let e as MPError where e.kind == .interrupt {
       interp.runInterruptHooks()
       writeAll(2, Session.terminalEchoedControlChars() ? "\ninterrupted\n" : "interrupted\n")
       failed = true

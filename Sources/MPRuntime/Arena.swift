@@ -55,7 +55,7 @@ public final class Arena {
   init(size: Int) throws {
     let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
     guard let p, p != MAP_FAILED else {
-      throw MPError("process", "cannot map the shared arena (\(size >> 20) MiB): \(String(cString: strerror(errno)))")
+      throw MPError(.process, "cannot map the shared arena (\(size >> 20) MiB): \(String(cString: strerror(errno)))")
     }
     base = p
     self.size = size
@@ -134,7 +134,7 @@ public final class Arena {
   /// structure can own the block from the instant it exists.
   public func allocate(_ n: Int, zeroed: Bool = true, storeIn: UnsafeMutablePointer<Int64>? = nil) throws -> Int {
     guard n >= 0, n < size - Arena.heapStart else {
-      throw MPError("value", "cannot allocate \(n) bytes in the shared arena (it holds \(size >> 20) MiB in all)")
+      throw MPError(.value, "cannot allocate \(n) bytes in the shared arena (it holds \(size >> 20) MiB in all)")
     }
     let need = max(Arena.minBlock, (n + Arena.blockHeader + 15) & ~15)
     try lock()
@@ -201,7 +201,7 @@ public final class Arena {
       }
     }
     largest = max(largest, size - bump)
-    return MPError("value", "the shared arena is full: \(mib(need)) needed, but \(mib(used)) of its \(mib(size - Arena.heapStart)) are held by \(blocks) live objects and queued items and the largest free piece is \(mib(largest)) (get or drop some items, or let objects go)")
+    return MPError(.value, "the shared arena is full: \(mib(need)) needed, but \(mib(used)) of its \(mib(size - Arena.heapStart)) are held by \(blocks) live objects and queued items and the largest free piece is \(mib(largest)) (get or drop some items, or let objects go)")
   }
 
   private func mib(_ n: Int) -> String {

@@ -31,10 +31,10 @@ public final class BarrierHandle: SharedHandle {
   public override class var kind: UInt8 { 7 }
 
   init(parties: Int) throws {
-    guard parties >= 1, parties <= 1 << 20 else { throw MPError("value", "barrier(n) needs n >= 1, got \(parties)") }
+    guard parties >= 1, parties <= 1 << 20 else { throw MPError(.value, "barrier(n) needs n >= 1, got \(parties)") }
     try super.init(newWithPayload: BarrierHandle.pidsOff + 4 * parties, kind: BarrierHandle.kind)
     let rc = mp_mutex_init(payload)
-    if rc != 0 { throw MPError("process", "cannot create a barrier: \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "cannot create a barrier: \(String(cString: strerror(rc)))") }
     (payload + BarrierHandle.partiesOff).storeBytes(of: Int32(parties), as: Int32.self)
   }
 
@@ -96,7 +96,7 @@ public final class BarrierHandle: SharedHandle {
     case 4: why = "process \(culprit) aborted it"
     default: why = "it was broken"
     }
-    return MPError("broken", "\(repr) is broken: \(why) (b.reset() makes it usable again)")
+    return MPError(.broken, "\(repr) is broken: \(why) (b.reset() makes it usable again)")
   }
 
   /// Publishes a new state and wakes every waiter. Called with the mutex held.
@@ -170,7 +170,7 @@ public final class BarrierHandle: SharedHandle {
           if !more {
             breakLocked(why: 1, culprit: Runtime.myPid, staysBroken: true)
             SyncWait.unlock(payload)
-            throw MPError("timeout", "\(repr) wait timed out after \(formatFloat(timeout ?? 0)) s with \(index + 1) of \(parties) arrived; the barrier is now broken")
+            throw MPError(.timeout, "\(repr) wait timed out after \(formatFloat(timeout ?? 0)) s with \(index + 1) of \(parties) arrived; the barrier is now broken")
           }
           if let dead = deadWaiter() { breakLocked(why: 2, culprit: dead, staysBroken: true) }
         }

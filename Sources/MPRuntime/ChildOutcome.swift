@@ -30,7 +30,7 @@ enum ChildOutcome {
       } catch let err as MPError {
         return ChildOutcome.error(err).encoded()
       } catch {
-        return ChildOutcome.error(MPError("value", "the result cannot be sent back: \(error)")).encoded()
+        return ChildOutcome.error(MPError(.value, "the result cannot be sent back: \(error)")).encoded()
       }
     case .error(let err):
       return [1] + ChildOutcome.encodeError(err)
@@ -55,7 +55,7 @@ enum ChildOutcome {
     case 0: return .value(try Codec.decode(bytes, from: 1))
     case 1: return .error(try decodeError(bytes[1...]))
     case 2: return .exit(0)
-    default: throw MPError("value", "unknown result tag \(tag)")
+    default: throw MPError(.value, "unknown result tag \(tag)")
     }
   }
 
@@ -64,7 +64,7 @@ enum ChildOutcome {
   /// closed program) arrives as its repr instead of damaging the rest.
   static func encodeError(_ e: MPError) -> [UInt8] {
     var enc = Codec.Encoder()
-    enc.string(e.kind)
+    enc.string(e.kind.rawValue)
     enc.string(e.message)
     if let l = e.loc {
       enc.byte(1)
@@ -99,7 +99,7 @@ enum ChildOutcome {
   static func decodeError(_ bytes: ArraySlice<UInt8>) throws -> MPError {
     var d = Codec.Decoder(Array(bytes))
     let kind = try d.string(), message = try d.string()
-    var e = MPError(kind, message)
+    var e = MPError(MPError.Kind(rawValue: kind) ?? .process, message)
     if try d.byte() == 1 {
       e.loc = SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())
     }

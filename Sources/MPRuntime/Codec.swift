@@ -38,7 +38,7 @@ public enum Codec {
     d.pos = start
     d.countedHandles = countedHandles
     let v = try d.value()
-    guard d.pos == bytes.count else { throw MPError("value", "corrupt message: \(bytes.count - d.pos) bytes left over") }
+    guard d.pos == bytes.count else { throw MPError(.value, "corrupt message: \(bytes.count - d.pos) bytes left over") }
     return v
   }
 
@@ -83,7 +83,7 @@ public enum Codec {
       depth += 1
       defer { depth -= 1 }
       if depth > Codec.maxDepth || (depth & 63 == 0 && (try? checkNativeStack("")) == nil) {
-        throw MPError("value", "value nested too deeply to send to another process (\(depth) levels)")
+        throw MPError(.value, "value nested too deeply to send to another process (\(depth) levels)")
       }
       switch v {
       case .nil: byte(Tag.nilValue.rawValue)
@@ -129,7 +129,7 @@ public enum Codec {
           byte(type(of: t).codecKind)
           try t.encodePayload(&self)
         } else {
-          throw MPError("type", "a \(o.typeName) cannot be sent to another process")
+          throw MPError(.type, "a \(o.typeName) cannot be sent to another process")
         }
       }
     }
@@ -192,7 +192,7 @@ public enum Codec {
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    func corrupt() -> MPError { MPError("value", "corrupt message from another process (at byte \(pos))") }
+    func corrupt() -> MPError { MPError(.value, "corrupt message from another process (at byte \(pos))") }
 
     public mutating func byte() throws -> UInt8 {
       guard pos < bytes.count else { throw corrupt() }
@@ -234,7 +234,7 @@ public enum Codec {
       depth += 1
       defer { depth -= 1 }
       if depth > Codec.maxDepth || (depth & 63 == 0 && (try? checkNativeStack("")) == nil) {
-        throw MPError("value", "value nested too deeply to receive (\(depth) levels)")
+        throw MPError(.value, "value nested too deeply to receive (\(depth) levels)")
       }
       guard let tag = Tag(rawValue: try byte()) else { throw corrupt() }
       switch tag {
@@ -288,7 +288,7 @@ public enum Codec {
       case .builtin:
         let name = try string()
         guard let b = Interpreter.builtins[name] else {
-          throw MPError("value", "built-in '\(name)' does not exist in this process")
+          throw MPError(.value, "built-in '\(name)' does not exist in this process")
         }
         return .builtin(b)
       case .handle:

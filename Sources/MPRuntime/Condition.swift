@@ -26,7 +26,7 @@ public final class ConditionHandle: SharedHandle {
     try super.init(newWithPayload: ConditionHandle.slotsOff + capacity * ConditionHandle.slotSize,
                    kind: ConditionHandle.kind)
     let rc = mp_mutex_init(payload + ConditionHandle.mutexOff)
-    if rc != 0 { throw MPError("process", "cannot create a condition: \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "cannot create a condition: \(String(cString: strerror(rc)))") }
     mp_atomic_add(l.refcount, 1)  // dropped by the finalizer
     i64(ConditionHandle.lockOff).pointee = Int64(l.offset)
     i64(ConditionHandle.capacityOff).pointee = Int64(capacity)
@@ -75,7 +75,7 @@ public final class ConditionHandle: SharedHandle {
       try methodArity(name, args, 0, 1)
       var n = 1
       if let v = args.first {
-        guard case .int(let k) = v, k >= 0 else { throw MPError("type", "notify(n) needs an int >= 0, found \(v.repr)") }
+        guard case .int(let k) = v, k >= 0 else { throw MPError(.type, "notify(n) needs an int >= 0, found \(v.repr)") }
         n = k
       }
       try notify(n, what: "notify")
@@ -97,7 +97,7 @@ public final class ConditionHandle: SharedHandle {
 
   func requireHeld(_ what: String) throws {
     guard mp_atomic_load32(lock.owner) == Runtime.myPid else {
-      throw MPError("value", "\(what)() on \(repr) needs its lock held (use `with c { ... }` or acquire \(lock.repr) first)")
+      throw MPError(.value, "\(what)() on \(repr) needs its lock held (use `with c { ... }` or acquire \(lock.repr) first)")
     }
   }
 
@@ -124,7 +124,7 @@ public final class ConditionHandle: SharedHandle {
     }
     guard let s = mine else {
       SyncWait.unlock(mutex)
-      throw MPError("value", "too many processes waiting on \(repr) (at most \(capacity))")
+      throw MPError(.value, "too many processes waiting on \(repr) (at most \(capacity))")
     }
     let t = i64(ConditionHandle.ticketOff).pointee
     i64(ConditionHandle.ticketOff).pointee = t + 1
@@ -153,7 +153,7 @@ public final class ConditionHandle: SharedHandle {
     // (A second Ctrl-C while taking it back gives up.)
     do {
       _ = try lock.acquire(timeout: nil)
-    } catch let e as MPError where e.kind == "interrupt" {
+    } catch let e as MPError where e.kind == .interrupt {
       _ = try lock.acquire(timeout: nil)
       if failure == nil { failure = e }
     }

@@ -15,9 +15,9 @@ extension Runtime {
       switch v {
       case .nil: break
       case .str(let s):
-        guard !s.isEmpty else { throw MPError("value", "spawn(name=) needs a non-empty string") }
+        guard !s.isEmpty else { throw MPError(.value, "spawn(name=) needs a non-empty string") }
         name = s
-      default: throw MPError("type", "spawn(name=) needs a string, found \(v.typeName)")
+      default: throw MPError(.type, "spawn(name=) needs a string, found \(v.typeName)")
       }
     }
     var daemon = false
@@ -25,7 +25,7 @@ extension Runtime {
       switch v {
       case .nil: break
       case .bool(let b): daemon = b
-      default: throw MPError("type", "spawn(daemon=) needs a bool, found \(v.typeName)")
+      default: throw MPError(.type, "spawn(daemon=) needs a bool, found \(v.typeName)")
       }
     }
     return try spawn(f, args, interp, name: name, daemon: daemon)

@@ -8,7 +8,7 @@ extension Runtime {
   /// value, or raises what went wrong in it. Joining again gives the same.
   static func join(_ h: ProcessHandle, timeout: Double?) throws -> Value {
     guard h.isOwnChild else {
-      throw MPError("process", "cannot join process \(h.pid) (\(h.name)): only the process that started it can join it (process \(h.owner)); use a queue to hear from it")
+      throw MPError(.process, "cannot join process \(h.pid) (\(h.name)): only the process that started it can join it (process \(h.owner)); use a queue to hear from it")
     }
     if h.outcome == nil {
       ProcessTable.setWaiting(.join, target: Int(h.pid))
@@ -22,13 +22,13 @@ extension Runtime {
     // Joined and reaped: nothing more to wait for or report at the end, so
     // the handle (and the value it holds) belongs to the program alone.
     children.removeAll { $0 === h }
-    return try (h.outcome ?? .failure(MPError("process", "process \(h.pid) (\(h.name)) vanished"))).get()
+    return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).get()
   }
 
   static func checkInterrupt() throws {
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
   }
 
@@ -44,7 +44,7 @@ extension Runtime {
       if let deadline {
         let left = deadline - mp_now()
         if left <= 0 {
-          throw MPError("timeout", "join timed out after \(formatDuration(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
+          throw MPError(.timeout, "join timed out after \(formatDuration(timeout ?? 0)) s: process \(h.pid) (\(h.name)) is still running")
         }
         ms = Int32(min(left * 1000, 100)) + 1
       }
@@ -52,7 +52,7 @@ extension Runtime {
       let n = Glibc.poll(&pfd, 1, ms)
       if n < 0 {
         if errno == EINTR { continue }
-        throw MPError("process", "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
+        throw MPError(.process, "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
       }
       if n > 0 { drain(h) }
       // Other children, and orphans passed to this process, are reaped
@@ -139,28 +139,28 @@ extension Runtime {
   static func outcome(_ h: ProcessHandle, status st: Int32) -> Result<Value, MPError> {
     let who = "process \(h.pid) (\(h.name))"
     if mp_wifsignaled(st) != 0 {
-      return .failure(MPError("process", "\(who) was killed by \(signalName(mp_wtermsig(st)))"))
+      return .failure(MPError(.process, "\(who) was killed by \(signalName(mp_wtermsig(st)))"))
     }
     let code = mp_wexitstatus(st)
     do {
       switch try ChildOutcome.decode(h.buffer) {
       case nil:
-        return .failure(MPError("process", "\(who) exited with status \(code) without sending a result"))
+        return .failure(MPError(.process, "\(who) exited with status \(code) without sending a result"))
       case .value(let v)?:
         return .success(v)
       case .error(let inner)?:
-        var e = MPError("process", "\(who) failed: \(inner.message)\(inner.loc.map { " (at \($0))" } ?? "")")
+        var e = MPError(.process, "\(who) failed: \(inner.message)\(inner.loc.map { " (at \($0))" } ?? "")")
         e.trace = inner.trace
         e.value = Interpreter.errorValue(inner)
         return .failure(e)
       case .exit?:
         if code == 0 { return .success(.nil) }
-        return .failure(MPError("process", "\(who) called exit(\(code))"))
+        return .failure(MPError(.process, "\(who) called exit(\(code))"))
       }
     } catch let e as MPError {
-      return .failure(MPError("process", "\(who) sent a result that cannot be read: \(e.message)"))
+      return .failure(MPError(.process, "\(who) sent a result that cannot be read: \(e.message)"))
     } catch {
-      return .failure(MPError("process", "\(who) sent a result that cannot be read"))
+      return .failure(MPError(.process, "\(who) sent a result that cannot be read"))
     }
   }
 
@@ -209,7 +209,7 @@ extension Runtime {
       do {
         if h.outcome == nil { try waitForEnd(h, deadline: nil) }
       } catch let e as MPError {
-        if e.kind == "interrupt" {
+        if e.kind == .interrupt {
           killChildren()
           throw e
         }
@@ -263,7 +263,7 @@ extension Runtime {
 
   static func signal(_ pid: Int32, _ sig: Int32) throws {
     if Glibc.kill(pid, sig) != 0 && errno != ESRCH {
-      throw MPError("process", "cannot send \(signalName(sig)) to process \(pid): \(String(cString: strerror(errno)))")
+      throw MPError(.process, "cannot send \(signalName(sig)) to process \(pid): \(String(cString: strerror(errno)))")
     }
   }
 
@@ -291,7 +291,7 @@ extension Runtime {
     case .int(let i) where i >= 0: return Double(i)
     case .float(let d) where d >= 0 && d.isFinite: return d
     case .nil: return -1
-    default: throw MPError("type", "\(what)() timeout must be a non-negative number of seconds, found \(v.repr)")
+    default: throw MPError(.type, "\(what)() timeout must be a non-negative number of seconds, found \(v.repr)")
     }
   }
 }

@@ -13,10 +13,10 @@ extension Runtime {
     let text = String(cString: raw)
     let most = Arena.procCapacity - 1
     guard let n = Int(text.trimmingCharacters(in: " \t")), n >= 0 else {
-      throw MPError("value", "MP_MAX_PROCS must be a whole number from 0 to \(most), found '\(text)'")
+      throw MPError(.value, "MP_MAX_PROCS must be a whole number from 0 to \(most), found '\(text)'")
     }
     guard n <= most else {
-      throw MPError("value", "MP_MAX_PROCS is \(n), but the process table holds at most \(most) processes besides the main one")
+      throw MPError(.value, "MP_MAX_PROCS is \(n), but the process table holds at most \(most) processes besides the main one")
     }
     return n
   }
@@ -40,7 +40,7 @@ extension Runtime {
     let live = Int(mp_atomic_load(Arena.shared.word(Arena.liveOffset)))
     if n + live > maxProcs {
       throw MPError(
-        "process",
+        .process,
         "\(what) needs \(n) worker processes, but MP_MAX_PROCS is \(maxProcs) and \(live) \(live == 1 ? "is" : "are") alive (use fewer workers, or raise MP_MAX_PROCS)")
     }
   }

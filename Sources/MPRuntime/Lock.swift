@@ -14,7 +14,7 @@ public final class LockHandle: SharedHandle {
   init() throws {
     try super.init(newWithPayload: LockHandle.payloadSize, kind: LockHandle.kind)
     let rc = mp_mutex_init(payload)
-    if rc != 0 { throw MPError("process", "cannot create a lock: \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "cannot create a lock: \(String(cString: strerror(rc)))") }
   }
 
   override init(existing offset: Int) { super.init(existing: offset) }
@@ -39,7 +39,7 @@ public final class LockHandle: SharedHandle {
     if mp_atomic_load32(owner) == me {
       // With a timeout this is only a wait that fails, as in Python.
       guard let timeout else {
-        throw MPError("deadlock", "this process already holds \(repr): locks are not reentrant, so acquiring it again would wait forever")
+        throw MPError(.deadlock, "this process already holds \(repr): locks are not reentrant, so acquiring it again would wait forever")
       }
       try interruptibleSleep(timeout)
       return false
@@ -53,7 +53,7 @@ public final class LockHandle: SharedHandle {
       if rc == 1 { mp_atomic_store32(owner, 0) }
       _ = mp_mutex_unlock(payload)
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
     switch rc {
     case 0: break
@@ -64,9 +64,9 @@ public final class LockHandle: SharedHandle {
     case ETIMEDOUT: return false
     case EINTR:
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     default:
-      throw MPError("process", "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
+      throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
     }
     mp_atomic_store32(owner, me)
     // A held lock is not freed under its holder, even if the holder drops
@@ -86,12 +86,12 @@ public final class LockHandle: SharedHandle {
   func release() throws {
     let holder = mp_atomic_load32(owner)
     guard holder == Runtime.myPid else {
-      if holder == 0 { throw MPError("value", "release of \(repr), which is not locked") }
-      throw MPError("value", "release of \(repr) by process \(Runtime.myPid), but process \(holder) holds it")
+      if holder == 0 { throw MPError(.value, "release of \(repr), which is not locked") }
+      throw MPError(.value, "release of \(repr) by process \(Runtime.myPid), but process \(holder) holds it")
     }
     mp_atomic_store32(owner, 0)
     let rc = mp_mutex_unlock(payload)
-    if rc != 0 { throw MPError("process", "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
     if let at = LockHandle.holds.removeValue(forKey: offset) {
       ProcessRefs.remove(at)
       SharedHandle.release(offset)
@@ -116,10 +116,10 @@ public final class SemaphoreHandle: SharedHandle {
   public override class var kind: UInt8 { 2 }
 
   init(_ n: Int) throws {
-    guard n >= 0, n <= Int(Int32.max) else { throw MPError("value", "semaphore(n) needs 0 <= n <= \(Int32.max), got \(n)") }
+    guard n >= 0, n <= Int(Int32.max) else { throw MPError(.value, "semaphore(n) needs 0 <= n <= \(Int32.max), got \(n)") }
     try super.init(newWithPayload: 64, kind: SemaphoreHandle.kind)
     if sem_init(sem, 1, UInt32(n)) != 0 {
-      throw MPError("process", "cannot create a semaphore: \(String(cString: strerror(errno)))")
+      throw MPError(.process, "cannot create a semaphore: \(String(cString: strerror(errno)))")
     }
   }
 
@@ -145,7 +145,7 @@ public final class SemaphoreHandle: SharedHandle {
 
   /// `s.release(n)` / `release(s, n)`.
   func releaseCount(_ v: Value) throws -> Value {
-    guard case .int(let n) = v else { throw MPError("type", "release(n) needs an int, found \(v.typeName)") }
+    guard case .int(let n) = v else { throw MPError(.type, "release(n) needs an int, found \(v.typeName)") }
     try release(n)
     return .nil
   }
@@ -172,10 +172,10 @@ public final class SemaphoreHandle: SharedHandle {
       let err = errno
       if mp_interrupt_flag != 0 {
         mp_interrupt_flag = 0
-        throw MPError("interrupt", "interrupted")
+        throw MPError(.interrupt, "interrupted")
       }
       if err != ETIMEDOUT && err != EINTR {
-        throw MPError("process", "acquiring \(repr) failed: \(String(cString: strerror(err)))")
+        throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(err)))")
       }
     }
   }
@@ -184,9 +184,9 @@ public final class SemaphoreHandle: SharedHandle {
 
   /// Adds `n` to the count (`release(s, n)`), waking up to n waiters.
   func release(_ n: Int) throws {
-    guard n >= 1 else { throw MPError("value", "release(n) on \(repr) needs n >= 1, got \(n)") }
+    guard n >= 1 else { throw MPError(.value, "release(n) on \(repr) needs n >= 1, got \(n)") }
     for _ in 0..<n where sem_post(sem) != 0 {
-      throw MPError("value", "releasing \(repr) failed: \(String(cString: strerror(errno)))")
+      throw MPError(.value, "releasing \(repr) failed: \(String(cString: strerror(errno)))")
     }
   }
 
@@ -203,10 +203,10 @@ func acquireOrRelease(_ name: String, _ args: [Value], acquire: (Double?) throws
                       release: () throws -> Void) throws -> Value? {
   switch name {
   case "acquire":
-    guard args.count <= 1 else { throw MPError("type", "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
+    guard args.count <= 1 else { throw MPError(.type, "acquire() takes at most 1 argument (a timeout), got \(args.count)") }
     return .bool(try acquire(try Runtime.timeout(args, 0, "acquire")))
   case "release":
-    guard args.isEmpty else { throw MPError("type", "release() takes no arguments, got \(args.count)") }
+    guard args.isEmpty else { throw MPError(.type, "release() takes no arguments, got \(args.count)") }
     try release()
     return .nil
   default: return nil

@@ -106,36 +106,36 @@ public final class PipeEndHandle: SharedHandle {
   }
 
   func send(_ v: Value) throws {
-    if isClosed { throw MPError("closed", "send on \(repr), which this program closed") }
-    guard let outbox else { throw MPError("value", "send on the receiving end of a one-way pipe") }
+    if isClosed { throw MPError(.closed, "send on \(repr), which this program closed") }
+    guard let outbox else { throw MPError(.value, "send on the receiving end of a one-way pipe") }
     do {
       try outbox.put(v, timeout: nil)
-    } catch let e as MPError where e.kind == "closed" {
-      throw MPError("closed", "send on \(repr): the other end is closed")
+    } catch let e as MPError where e.kind == .closed {
+      throw MPError(.closed, "send on \(repr): the other end is closed")
     }
   }
 
   func recv(timeout: Double?) throws -> Value {
-    if isClosed { throw MPError("closed", "recv on \(repr), which this program closed") }
-    guard let inbox else { throw MPError("value", "recv on the sending end of a one-way pipe") }
+    if isClosed { throw MPError(.closed, "recv on \(repr), which this program closed") }
+    guard let inbox else { throw MPError(.value, "recv on the sending end of a one-way pipe") }
     if inbox.count == 0 && !inbox.isClosed {
       // Waits here, so ps() says "recv on pipe", not "get on queue".
       guard try poll(timeout: timeout ?? -1) else {
-        throw MPError("timeout", "recv timed out after \(formatFloat(timeout ?? 0)) s: nothing arrived on \(repr)")
+        throw MPError(.timeout, "recv timed out after \(formatFloat(timeout ?? 0)) s: nothing arrived on \(repr)")
       }
     }
     do {
       return try inbox.get(timeout: timeout)
-    } catch let e as MPError where e.kind == "closed" {
-      throw MPError("closed", "recv on \(repr): the other end is closed and everything it sent has been received")
+    } catch let e as MPError where e.kind == .closed {
+      throw MPError(.closed, "recv on \(repr): the other end is closed and everything it sent has been received")
     }
   }
 
   /// Whether `recv` would return at once (something arrived, or the other
   /// end closed); waits up to `timeout` seconds (for ever when negative).
   func poll(timeout: Double) throws -> Bool {
-    if isClosed { throw MPError("closed", "poll on \(repr), which this program closed") }
-    guard let inbox else { throw MPError("value", "poll on the sending end of a one-way pipe") }
+    if isClosed { throw MPError(.closed, "poll on \(repr), which this program closed") }
+    guard let inbox else { throw MPError(.value, "poll on the sending end of a one-way pipe") }
     func ready() -> Bool { inbox.count > 0 || inbox.isClosed }
     if ready() { return true }
     if timeout == 0 { return false }
@@ -164,7 +164,7 @@ public final class PipeEndHandle: SharedHandle {
     return { [self] in
       do {
         return try self.recv(timeout: nil)
-      } catch let e as MPError where e.kind == "closed" {
+      } catch let e as MPError where e.kind == .closed {
         return nil
       }
     }

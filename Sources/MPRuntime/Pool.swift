@@ -40,7 +40,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   var globalsAtFork: Set<String> = []
 
   init(size n: Int, initializer: Value = .nil, initArgs: [Value] = [], _ interp: Interpreter) throws {
-    guard n >= 1 else { throw MPError("value", "pool(n) needs at least 1 worker, got \(n)") }
+    guard n >= 1 else { throw MPError(.value, "pool(n) needs at least 1 worker, got \(n)") }
     try Runtime.checkRoom(forWorkers: n, of: "pool(\(n))")
     size = n
     self.interp = interp
@@ -87,12 +87,12 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   static func registerCodec() {
     Codec.register(kind: codecKind) { d in
       guard case .object(let t) = try d.value(), let tasks = t as? QueueHandle else {
-        throw MPError("value", "corrupt pool in a message")
+        throw MPError(.value, "corrupt pool in a message")
       }
       let slots = try d.varint(), control = try d.varint(), size = try d.varint(), owner = try d.varint()
       guard slots >= Arena.heapStart, slots < Arena.shared.size, control >= Arena.heapStart, control < Arena.shared.size,
         size >= 1, size <= 1 << 16, let interp = Interpreter.current
-      else { throw MPError("value", "corrupt pool in a message") }
+      else { throw MPError(.value, "corrupt pool in a message") }
       if let own = open.values.first(where: { $0.control == control }) { return .object(own) }
       return .object(PoolHandle(view: tasks, slots: slots, control: control, size: size, owner: pid_t(truncatingIfNeeded: owner), interp))
     }
@@ -133,7 +133,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
     func need(_ lo: Int, _ hi: Int) throws {
       if args.count < lo || args.count > hi {
-        throw MPError("type", "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") arguments, got \(args.count)")
+        throw MPError(.type, "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") arguments, got \(args.count)")
       }
     }
     if let r = try callAsyncMethod(name, args, interp) { return r }
@@ -143,7 +143,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       var chunk: Int? = nil
       if args.count == 3 {
         guard case .int(let c) = args[2], c >= 1 else {
-          throw MPError("type", "\(name)() chunk size must be an int >= 1, found \(args[2].repr)")
+          throw MPError(.type, "\(name)() chunk size must be an int >= 1, found \(args[2].repr)")
         }
         chunk = c
       }
@@ -157,7 +157,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     case "close":
       try need(0, 0)
       guard isOwner else {
-        throw MPError("process", "only process \(owner), which made this pool, can close it")
+        throw MPError(.process, "only process \(owner), which made this pool, can close it")
       }
       close()
       return .nil
@@ -176,7 +176,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   func bundle(_ f: Value) throws -> [UInt8] {
     guard case .function(let c) = f else {
       if case .builtin = f { return try Codec.encode(.list(ListRef([f, .str(""), .map(MapRef())])), pinned: true) }
-      throw MPError("type", "a pool needs a function to run, found \(f.typeName)")
+      throw MPError(.type, "a pool needs a function to run, found \(f.typeName)")
     }
     let globals = MapRef()
     var seen = Set<Int>()
@@ -203,7 +203,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   }
 
   func run(_ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?, ordered: Bool) throws -> [Value] {
-    if isClosed || mp_atomic_load(closedFlag) != 0 { throw MPError("closed", "this pool is closed") }
+    if isClosed || mp_atomic_load(closedFlag) != 0 { throw MPError(.closed, "this pool is closed") }
     if items.isEmpty { return [] }
     replacements = 0
     // Workers that died since the last call (perhaps during another
@@ -244,9 +244,9 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       var d = Codec.Decoder(bytes)
       guard try d.varint() == job else { return }
       let index = try d.varint()
-      guard index < chunks.count, !done[index] else { throw MPError("process", "corrupt pool result") }
+      guard index < chunks.count, !done[index] else { throw MPError(.process, "corrupt pool result") }
       if try d.byte() == 0 {
-        guard case .list(let l) = try d.value() else { throw MPError("process", "corrupt pool result") }
+        guard case .list(let l) = try d.value() else { throw MPError(.process, "corrupt pool result") }
         if ordered { chunks[index] = l.items } else { unordered.append(contentsOf: l.items) }
         done[index] = true
         outstanding -= 1
@@ -257,7 +257,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         let itemIndex = starts[index] + k
         let item = itemIndex < items.count ? items[itemIndex].repr : "?"
         let at = (inner.loc.flatMap { $0.line > 0 ? $0 : nil } ?? (site.line > 0 ? site : nil)).map { " (at \($0))" } ?? ""
-        var e = MPError("process", "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(at)")
+        var e = MPError(.process, "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(at)")
         e.trace = inner.trace
         e.value = Interpreter.errorValue(inner)
         throw e
@@ -267,7 +267,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       while outstanding > 0 {
         do {
           try take(try reply.getBytes(timeout: 0.1))
-        } catch let e as MPError where e.kind == "timeout" {
+        } catch let e as MPError where e.kind == .timeout {
           // A worker that died after sending its result is no failure:
           // take every result already sent before looking at the dead.
           while outstanding > 0, let more = try? reply.getBytes(timeout: 0) { try take(more) }
@@ -275,7 +275,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         }
       }
     } catch let e as MPError {
-      if e.kind == "interrupt" && isOwner {
+      if e.kind == .interrupt && isOwner {
         // Ctrl-C stops the call: the workers go, new ones replace them.
         for w in workers { Glibc.kill(w.pid, SIGKILL) }
         respawnDead()
@@ -303,11 +303,11 @@ public final class PoolHandle: MPObject, Codec.Transferable {
         gone += 1
         let chunk = Int(mp_atomic_load(s + 2))
         if mp_atomic_load(s) == 1 && mp_atomic_load(s + 1) == Int64(job) && chunk < starts.count && !done[chunk] {
-          throw MPError("process", "pool worker \(pid) died while running \(what(chunk)) (process \(owner), which made the pool, replaces it when it next uses the pool)")
+          throw MPError(.process, "pool worker \(pid) died while running \(what(chunk)) (process \(owner), which made the pool, replaces it when it next uses the pool)")
         }
       }
       if gone == size {
-        throw MPError("process", "every worker of this pool is dead (process \(owner), which made the pool, replaces them when it next uses it, unless it has closed it or ended)")
+        throw MPError(.process, "every worker of this pool is dead (process \(owner), which made the pool, replaces them when it next uses it, unless it has closed it or ended)")
       }
       return
     }
@@ -322,11 +322,11 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       forget(w)
       replacements += 1
       if replacements > 3 * size {
-        throw MPError("process", "pool workers keep dying (\(replacements) replaced during this call; the last one \(how))")
+        throw MPError(.process, "pool workers keep dying (\(replacements) replaced during this call; the last one \(how))")
       }
       workers[i] = try startWorker(i)
       if running && chunk < starts.count && !done[chunk] {
-        throw MPError("process", "pool worker \(w.pid) \(how) while running \(what(chunk)) (a new worker took its place)")
+        throw MPError(.process, "pool worker \(w.pid) \(how) while running \(what(chunk)) (a new worker took its place)")
       }
     }
   }

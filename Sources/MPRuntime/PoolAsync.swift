@@ -25,7 +25,7 @@ final class PoolCall {
   let fn: Value
 
   init(pool: PoolHandle, _ f: Value, _ items: [Value], mode: PoolWorker.Mode, chunk: Int?) throws {
-    if pool.isClosed || mp_atomic_load(pool.closedFlag) != 0 { throw MPError("closed", "this pool is closed") }
+    if pool.isClosed || mp_atomic_load(pool.closedFlag) != 0 { throw MPError(.closed, "this pool is closed") }
     self.pool = pool
     self.items = items
     fn = f
@@ -87,7 +87,7 @@ final class PoolCall {
         ProcessTable.setWaiting(.poolResult, target: reply.offset)
         defer { ProcessTable.setWaiting(.none) }
         try take(try reply.getBytes(timeout: slice))
-      } catch let e as MPError where e.kind == "timeout" {
+      } catch let e as MPError where e.kind == .timeout {
         // Results already sent count even if their worker died since.
         while !until(), let more = try? reply.getBytes(timeout: 0) { try take(more) }
         if until() { break }
@@ -109,11 +109,11 @@ final class PoolCall {
           throw e
         }
       } catch let e as MPError {
-        if e.kind == "interrupt" && pool.isOwner {
+        if e.kind == .interrupt && pool.isOwner {
           for w in pool.workers { Glibc.kill(w.pid, SIGKILL) }
           pool.respawnDead()
         }
-        if e.kind != "interrupt" { fail(e) }
+        if e.kind != .interrupt { fail(e) }
         throw e
       }
     }
@@ -129,9 +129,9 @@ final class PoolCall {
     var d = Codec.Decoder(bytes)
     guard try d.varint() == job else { return }
     let index = try d.varint()
-    guard index < chunks.count, chunks[index] == nil else { throw MPError("process", "corrupt pool result") }
+    guard index < chunks.count, chunks[index] == nil else { throw MPError(.process, "corrupt pool result") }
     if try d.byte() == 0 {
-      guard case .list(let l) = try d.value() else { throw MPError("process", "corrupt pool result") }
+      guard case .list(let l) = try d.value() else { throw MPError(.process, "corrupt pool result") }
       chunks[index] = l.items
       arrived.append(contentsOf: l.items)
       outstanding -= 1
@@ -145,7 +145,7 @@ final class PoolCall {
     var where_ = ""
     if let l = inner.loc { where_ = " (at \(l))" }
     let item = itemIndex < items.count ? items[itemIndex].repr : "?"
-    var e = MPError("process", "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(where_)")
+    var e = MPError(.process, "pool worker \(pid) failed on item \(itemIndex) (\(item.count > 60 ? String(item.prefix(57)) + "..." : item)): \(inner.message)\(where_)")
     e.trace = inner.trace
     e.value = Interpreter.errorValue(inner)
     fail(e)
@@ -184,7 +184,7 @@ public final class AsyncResultHandle: MPObject {
       try methodArity(name, args, 0, 1)
       let t = try Runtime.timeout(args, 0, "get")
       guard try call.pump(deadline: SyncWait.deadline(t), until: { call.outstanding == 0 }) else {
-        throw MPError("timeout", "get timed out after \(formatFloat(t ?? 0)) s: \(call.outstanding) of \(call.starts.count) chunks still running")
+        throw MPError(.timeout, "get timed out after \(formatFloat(t ?? 0)) s: \(call.outstanding) of \(call.starts.count) chunks still running")
       }
       return single ? (call.ordered.first ?? .nil) : .list(ListRef(call.ordered))
     case "ready":
@@ -200,7 +200,7 @@ public final class AsyncResultHandle: MPObject {
     case "successful":
       try methodArity(name, args, 0, 0)
       _ = try? call.pump(deadline: 0, until: { call.outstanding == 0 })
-      guard call.isDone else { throw MPError("value", "successful() on a result that is not ready yet") }
+      guard call.isDone else { throw MPError(.value, "successful() on a result that is not ready yet") }
       return .bool(call.failure == nil)
     default: return nil
     }
@@ -232,7 +232,7 @@ public final class PoolIteratorHandle: MPObject {
       ? { [call] in call.chunks[call.chunk(of: i)] != nil }
       : { [call] in call.arrived.count > i }
     guard try call.pump(deadline: SyncWait.deadline(timeout), until: ready) else {
-      throw MPError("timeout", "next timed out after \(formatFloat(timeout ?? 0)) s waiting for result \(i)")
+      throw MPError(.timeout, "next timed out after \(formatFloat(timeout ?? 0)) s waiting for result \(i)")
     }
     nextIndex += 1
     if !ordered { return call.arrived[i] }
@@ -244,7 +244,7 @@ public final class PoolIteratorHandle: MPObject {
     guard name == "next" else { return nil }
     try methodArity(name, args, 0, 1)
     guard let v = try next(timeout: try Runtime.timeout(args, 0, "next")) else {
-      throw MPError("closed", "next() on an iterator whose results have all been taken")
+      throw MPError(.closed, "next() on an iterator whose results have all been taken")
     }
     return v
   }
@@ -262,7 +262,7 @@ extension PoolHandle {
       guard i < args.count else { return nil }
       if case .nil = args[i] { return nil }
       guard case .int(let c) = args[i], c >= 1 else {
-        throw MPError("type", "\(name)() chunksize must be an int >= 1, found \(args[i].repr)")
+        throw MPError(.type, "\(name)() chunksize must be an int >= 1, found \(args[i].repr)")
       }
       return c
     }

@@ -68,12 +68,12 @@ struct PoolWorker {
             case .single: out.append(try interp.call1(fn, item))
             case .star:
               guard case .list(let args) = item else {
-                throw MPError("type", "starmap() needs lists of arguments, found \(item.typeName)")
+                throw MPError(.type, "starmap() needs lists of arguments, found \(item.typeName)")
               }
               out.append(try interp.call(fn, args.items))
             }
           } catch let e as MPError {
-            if e.kind == "interrupt" { throw e }
+            if e.kind == .interrupt { throw e }
             failed = (k, e)
             break
           }
@@ -102,7 +102,7 @@ struct PoolWorker {
         }
         do {
           try reply.putBytes(e.bytes, timeout: nil)
-        } catch let e as MPError where e.kind == "closed" {
+        } catch let e as MPError where e.kind == .closed {
           continue  // the call ended (failed or interrupted) meanwhile
         }
       } catch {

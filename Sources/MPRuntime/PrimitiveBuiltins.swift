@@ -15,20 +15,20 @@ extension Runtime {
       var l: LockHandle? = nil
       if let v = a.first {
         guard case .object(let h as LockHandle) = v else {
-          throw MPError("type", "condition(lock) needs a lock, found \(v.typeName)")
+          throw MPError(.type, "condition(lock) needs a lock, found \(v.typeName)")
         }
         l = h
       }
       return .object(try ConditionHandle(lock: l))
     }
     reg("barrier", 1, 1, "barrier(n): n processes wait for each other (b.wait() returns the arrival index, reset, parties, waiting)") { a, _ in
-      guard case .int(let n) = a[0] else { throw MPError("type", "barrier(n) needs an int, found \(a[0].typeName)") }
+      guard case .int(let n) = a[0] else { throw MPError(.type, "barrier(n) needs an int, found \(a[0].typeName)") }
       return .object(try BarrierHandle(parties: n))
     }
     reg("pipe", 0, 1, "pipe([duplex]): two connected ends [a, b] (send, recv, poll, close); one-way when duplex is false") { a, _ in
       var duplex = true
       if let v = a.first {
-        guard case .bool(let b) = v else { throw MPError("type", "pipe(duplex) needs a bool, found \(v.typeName)") }
+        guard case .bool(let b) = v else { throw MPError(.type, "pipe(duplex) needs a bool, found \(v.typeName)") }
         duplex = b
       }
       return .list(ListRef(try PipeEndHandle.make(duplex: duplex).map { .object($0) }))

@@ -74,14 +74,14 @@ public final class ProcessHandle: MPObject, Codec.Transferable {
   public override func callMethod(_ m: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
     switch m {
     case "join":
-      guard args.count <= 1 else { throw MPError("type", "join() takes at most 1 argument (a timeout), got \(args.count)") }
+      guard args.count <= 1 else { throw MPError(.type, "join() takes at most 1 argument (a timeout), got \(args.count)") }
       return try Runtime.join(self, timeout: try Runtime.timeout(args, 0, "join"))
     case "terminate":
-      guard args.isEmpty else { throw MPError("type", "terminate() takes no arguments") }
+      guard args.isEmpty else { throw MPError(.type, "terminate() takes no arguments") }
       try Runtime.signal(pid, SIGTERM)
       return .nil
     case "kill":
-      guard args.isEmpty else { throw MPError("type", "kill() takes no arguments") }
+      guard args.isEmpty else { throw MPError(.type, "kill() takes no arguments") }
       try Runtime.signal(pid, SIGKILL)
       return .nil
     default: return nil

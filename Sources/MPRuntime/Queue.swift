@@ -31,7 +31,7 @@ public final class QueueHandle: SharedHandle {
   public override class var kind: UInt8 { 4 }
 
   init(maxsize: Int) throws {
-    guard maxsize >= 0 else { throw MPError("value", "queue(maxsize) needs maxsize >= 0 (0 means no bound), got \(maxsize)") }
+    guard maxsize >= 0 else { throw MPError(.value, "queue(maxsize) needs maxsize >= 0 (0 means no bound), got \(maxsize)") }
     try super.init(newWithPayload: QueueHandle.payloadSize, kind: QueueHandle.kind)
     try mutex.initialise("a queue")
     i64(QueueHandle.maxOff).pointee = Int64(maxsize)
@@ -76,7 +76,7 @@ public final class QueueHandle: SharedHandle {
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
     func arity(_ lo: Int, _ hi: Int) throws {
       if args.count < lo || args.count > hi {
-        throw MPError("type", "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") argument\(hi == 1 ? "" : "s"), got \(args.count)")
+        throw MPError(.type, "\(name)() takes \(lo == hi ? "\(lo)" : "\(lo) to \(hi)") argument\(hi == 1 ? "" : "s"), got \(args.count)")
       }
     }
     switch name {
@@ -141,19 +141,19 @@ public final class QueueHandle: SharedHandle {
   }
 
   func put(_ v: Value, timeout: Double?) throws {
-    if isClosed { throw MPError("closed", "put on a closed queue") }
+    if isClosed { throw MPError(.closed, "put on a closed queue") }
     try putBytes(try Codec.encode(v), timeout: timeout)
   }
 
   /// Puts an already encoded message (pools build theirs by hand).
   func putBytes(_ bytes: [UInt8], timeout: Double?) throws {
-    if isClosed { throw MPError("closed", "put on a closed queue") }
+    if isClosed { throw MPError(.closed, "put on a closed queue") }
     let deadline = timeout.map { mp_now() + $0 }
     while true {
       try lock()
       if isClosed {
         unlock()
-        throw MPError("closed", "put on a closed queue")
+        throw MPError(.closed, "put on a closed queue")
       }
       let max = maxsize
       if max == 0 || count < max {
@@ -188,7 +188,7 @@ public final class QueueHandle: SharedHandle {
       try wait(on: QueueHandle.spaceSeqOff, seq: seq, waiters: QueueHandle.putWaitOff, deadline: deadline,
                kind: .queuePut) { [unowned self] in self.isClosed || self.count < self.maxsize }
       if let deadline, mp_now() >= deadline, count >= maxsize {
-        throw MPError("timeout", "put timed out after \(formatDuration(timeout ?? 0)) s: \(repr) is full (maxsize \(maxsize))")
+        throw MPError(.timeout, "put timed out after \(formatDuration(timeout ?? 0)) s: \(repr) is full (maxsize \(maxsize))")
       }
     }
     mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
@@ -209,7 +209,7 @@ public final class QueueHandle: SharedHandle {
     while true {
       if mp_interrupt_flag != 0 {
         mp_interrupt_flag = 0
-        throw MPError("interrupt", "interrupted")
+        throw MPError(.interrupt, "interrupted")
       }
       if count > 0 || isClosed {
         try lock()
@@ -233,12 +233,12 @@ public final class QueueHandle: SharedHandle {
         }
         let closed = isClosed
         unlock()
-        if closed { throw MPError("closed", "get on a closed queue with no items left") }
+        if closed { throw MPError(.closed, "get on a closed queue with no items left") }
       }
       let seq = mp_atomic_load32(i32(QueueHandle.dataSeqOff))
       if count > 0 || isClosed { continue }
       if let deadline, mp_now() >= deadline {
-        throw MPError("timeout", "get timed out after \(formatDuration(timeout ?? 0)) s: \(repr) stayed empty")
+        throw MPError(.timeout, "get timed out after \(formatDuration(timeout ?? 0)) s: \(repr) stayed empty")
       }
       try wait(on: QueueHandle.dataSeqOff, seq: seq, waiters: QueueHandle.getWaitOff, deadline: deadline,
                kind: .queueGet) { [unowned self] in self.count > 0 || self.isClosed }
@@ -274,7 +274,7 @@ public final class QueueHandle: SharedHandle {
     if mp_interrupt_flag == 0 { _ = mp_futex_wait(i32(seqOff), seq, slice) }
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
   }
 
@@ -290,7 +290,7 @@ public final class QueueHandle: SharedHandle {
     return { [self] in
       do {
         return try self.get(timeout: nil)
-      } catch let e as MPError where e.kind == "closed" {
+      } catch let e as MPError where e.kind == .closed {
         return nil
       }
     }

@@ -43,7 +43,7 @@ public enum Runtime {
     // A smaller (or larger) arena, for experiments and for tests that fill it.
     if let s = getenv("MP_ARENA_MB") {
       guard let n = Int(String(cString: s)), n >= 16, n <= 1 << 20 else {
-        throw MPError("value", "MP_ARENA_MB must be a number of MiB from 16 to 1048576, found '\(String(cString: s))'")
+        throw MPError(.value, "MP_ARENA_MB must be a number of MiB from 16 to 1048576, found '\(String(cString: s))'")
       }
       arenaSize = n << 20
     }
@@ -76,7 +76,7 @@ public enum Runtime {
     switch f {
     case .function(let c): name = c.proto.name
     case .builtin(let b): name = b.name
-    default: throw MPError("type", "spawn() needs a function to run, found \(f.typeName)")
+    default: throw MPError(.type, "spawn() needs a function to run, found \(f.typeName)")
     }
     if let given { name = given }
     // As Python's start() does: children that ended are reaped first, so
@@ -96,13 +96,13 @@ public enum Runtime {
     let live = mp_atomic_add(liveWord, 1)
     if live > maxProcs {
       mp_atomic_add(liveWord, -1)
-      throw MPError("process", "too many processes: MP_MAX_PROCS is \(maxProcs) and \(live - 1) are alive (join some first, or raise MP_MAX_PROCS)")
+      throw MPError(.process, "too many processes: MP_MAX_PROCS is \(maxProcs) and \(live - 1) are alive (join some first, or raise MP_MAX_PROCS)")
     }
     var fds: [Int32] = [0, 0]
     guard mp_pipe_cloexec(&fds) == 0 else {
       let err = errno
       mp_atomic_add(liveWord, -1)
-      throw MPError("process", "cannot create a pipe for the child: \(String(cString: strerror(err)))")
+      throw MPError(.process, "cannot create a pipe for the child: \(String(cString: strerror(err)))")
     }
     let record: SharedHandle.ChildRecord
     do {
@@ -124,7 +124,7 @@ public enum Runtime {
       close(fds[0])
       close(fds[1])
       mp_atomic_add(liveWord, -1)
-      throw MPError("process", "fork failed: \(String(cString: strerror(err)))")
+      throw MPError(.process, "fork failed: \(String(cString: strerror(err)))")
     }
     if pid == 0 {
       close(fds[0])
@@ -188,7 +188,7 @@ public enum Runtime {
     } catch let x as ExitRequest {
       outcome = .exit(x.code)
     } catch {
-      outcome = .error(MPError("process", "\(error)", at: site))
+      outcome = .error(MPError(.process, "\(error)", at: site))
     }
     do {
       try waitForChildren()

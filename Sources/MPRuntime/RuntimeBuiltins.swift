@@ -21,11 +21,11 @@ extension Runtime {
         let deadline = t.map { mp_now() + $0 }
         for x in l.items {
           guard case .object(let h as ProcessHandle) = x else {
-            throw MPError("type", "join() needs processes, found \(x.typeName) in the list")
+            throw MPError(.type, "join() needs processes, found \(x.typeName) in the list")
           }
           do {
             out.append(try join(h, timeout: deadline.map { max(0, $0 - mp_now()) }))
-          } catch var e as MPError where e.kind == "timeout" && t != nil {
+          } catch var e as MPError where e.kind == .timeout && t != nil {
             // The timeout is the whole list's: say the number the user gave,
             // not what was left of it for this process.
             e.message = "join timed out after \(formatDuration(t ?? 0)) s: process \(h.pid) (\(h.name)) is still running"
@@ -34,7 +34,7 @@ extension Runtime {
         }
         return .list(ListRef(out))
       default:
-        throw MPError("type", "join() needs a process or a list of processes, found \(a[0].typeName)")
+        throw MPError(.type, "join() needs a process or a list of processes, found \(a[0].typeName)")
       }
     }
     reg("cpu_count", 0, 0, "cpu_count(): the number of CPUs this machine has") { _, _ in
@@ -44,17 +44,17 @@ extension Runtime {
     reg("ppid", 0, 0, "ppid(): the parent process's id") { _, _ in .int(Int(getppid())) }
     reg("kill", 1, 2, "kill(pid[, \"TERM\"|\"INT\"|\"STOP\"|\"CONT\"|\"KILL\"]): send a signal to a process of this program") { a, _ in
       guard case .int(let p) = a[0], let pid = Int32(exactly: p), pid > 0 else {
-        throw MPError("type", "kill() needs a process id (a positive int), found \(a[0].repr)")
+        throw MPError(.type, "kill() needs a process id (a positive int), found \(a[0].repr)")
       }
       var sig = SIGKILL
       if a.count > 1 {
         guard case .str(let name) = a[1], let s = signalNumbers[name.uppercased().replacingPrefix("SIG")] else {
-          throw MPError("value", "kill() signal must be one of \"KILL\", \"TERM\", \"INT\", \"STOP\", \"CONT\", \"HUP\", \"USR1\", \"USR2\", found \(a[1].repr)")
+          throw MPError(.value, "kill() signal must be one of \"KILL\", \"TERM\", \"INT\", \"STOP\", \"CONT\", \"HUP\", \"USR1\", \"USR2\", found \(a[1].repr)")
         }
         sig = s
       }
       guard pid == getpid() || ProcessTable.contains(pid) else {
-        throw MPError("process", "kill(\(pid)): not a process of this program")
+        throw MPError(.process, "kill(\(pid)): not a process of this program")
       }
       try signal(pid, sig)
       return .nil

@@ -19,7 +19,7 @@ public final class SharedArrayHandle: SharedHandle {
       case .int: break
       case .float: isFloat = true
       default:
-        throw MPError("type", "shared([...]) holds numbers only, found \(v.typeName) (use shared({}) for a map of any values)")
+        throw MPError(.type, "shared([...]) holds numbers only, found \(v.typeName) (use shared({}) for a map of any values)")
       }
     }
     try super.init(newWithPayload: SharedArrayHandle.wordsOff + 8 * items.count, kind: SharedArrayHandle.kind)
@@ -50,12 +50,12 @@ public final class SharedArrayHandle: SharedHandle {
   }
 
   func index(_ v: Value) throws -> Int {
-    guard case .int(var k) = v else { throw MPError("type", "shared array index must be an int, found \(v.typeName)") }
+    guard case .int(var k) = v else { throw MPError(.type, "shared array index must be an int, found \(v.typeName)") }
     let n = count
     if k < 0 { k += n }
     guard k >= 0 && k < n else {
-      if case .int(let x) = v { throw MPError("index", "shared array index \(x) out of range (length \(n))") }
-      throw MPError("index", "shared array index out of range")
+      if case .int(let x) = v { throw MPError(.index, "shared array index \(x) out of range (length \(n))") }
+      throw MPError(.index, "shared array index out of range")
     }
     return k
   }
@@ -66,7 +66,7 @@ public final class SharedArrayHandle: SharedHandle {
     case (true, .float(let d)): mp_atomic_store(word(i), Int64(bitPattern: d.bitPattern))
     case (true, .int(let x)): mp_atomic_store(word(i), Int64(bitPattern: Double(x).bitPattern))
     default:
-      throw MPError("type", "this shared array holds \(isFloat ? "floats" : "ints"), cannot store a \(v.typeName)")
+      throw MPError(.type, "this shared array holds \(isFloat ? "floats" : "ints"), cannot store a \(v.typeName)")
     }
   }
 
@@ -78,7 +78,7 @@ public final class SharedArrayHandle: SharedHandle {
       while true {
         let old = mp_atomic_load(w)
         let (r, o) = Int(old).addingReportingOverflow(d)
-        if o { throw MPError("overflow", "integer overflow in add() (ints are 64-bit)") }
+        if o { throw MPError(.overflow, "integer overflow in add() (ints are 64-bit)") }
         if mp_atomic_cas(w, old, Int64(r)) != 0 { return .int(r) }
       }
     case (true, .int), (true, .float):
@@ -90,7 +90,7 @@ public final class SharedArrayHandle: SharedHandle {
         if mp_atomic_cas(w, old, Int64(bitPattern: r.bitPattern)) != 0 { return .float(r) }
       }
     default:
-      throw MPError("type", "add(i, n) on a shared array of \(isFloat ? "floats" : "ints") needs a number\(isFloat ? "" : " that is an int"), found \(v.typeName)")
+      throw MPError(.type, "add(i, n) on a shared array of \(isFloat ? "floats" : "ints") needs a number\(isFloat ? "" : " that is an int"), found \(v.typeName)")
     }
   }
 

@@ -26,7 +26,7 @@ public final class SharedCellHandle: SharedHandle {
       k = .string
       capacity = max(SharedCellHandle.minStringCapacity, s.utf8.count)
     default:
-      throw MPError("type", "shared() holds an int, float, bool or string, found \(v.typeName) (use a queue to pass other values)")
+      throw MPError(.type, "shared() holds an int, float, bool or string, found \(v.typeName) (use a queue to pass other values)")
     }
     try super.init(newWithPayload: SharedCellHandle.bytesOff + capacity, kind: SharedCellHandle.kind)
     payload.storeBytes(of: k.rawValue, as: Int32.self)
@@ -80,7 +80,7 @@ public final class SharedCellHandle: SharedHandle {
       var s = s
       let n = s.utf8.count
       guard n <= cap else {
-        throw MPError("value", "string of \(n) bytes does not fit in this shared cell (at most \(cap) bytes)")
+        throw MPError(.value, "string of \(n) bytes does not fit in this shared cell (at most \(cap) bytes)")
       }
       try lockString()
       defer { mutex.unlock() }
@@ -89,7 +89,7 @@ public final class SharedCellHandle: SharedHandle {
       }
       payload.storeBytes(of: Int32(n), toByteOffset: SharedCellHandle.lengthOff, as: Int32.self)
     default:
-      throw MPError("type", "this shared cell holds \(kindName), cannot store a \(v.typeName)")
+      throw MPError(.type, "this shared cell holds \(kindName), cannot store a \(v.typeName)")
     }
   }
 
@@ -109,7 +109,7 @@ public final class SharedCellHandle: SharedHandle {
       while true {
         let old = mp_atomic_load(word)
         let (r, o) = Int(old).addingReportingOverflow(d)
-        if o { throw MPError("overflow", "integer overflow in add() (ints are 64-bit)") }
+        if o { throw MPError(.overflow, "integer overflow in add() (ints are 64-bit)") }
         if mp_atomic_cas(word, old, Int64(r)) != 0 { return .int(r) }
       }
     case (.float, .int), (.float, .float):
@@ -121,7 +121,7 @@ public final class SharedCellHandle: SharedHandle {
         if mp_atomic_cas(word, old, Int64(bitPattern: r.bitPattern)) != 0 { return .float(r) }
       }
     default:
-      throw MPError("type", "add() needs a number and a number cell; this cell holds \(kindName), got \(v.typeName)")
+      throw MPError(.type, "add() needs a number and a number cell; this cell holds \(kindName), got \(v.typeName)")
     }
   }
 
@@ -137,7 +137,7 @@ public final class SharedCellHandle: SharedHandle {
 
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
     guard name == "add" else { return nil }
-    guard args.count <= 1 else { throw MPError("type", "add() takes 1 argument, got \(args.count)") }
+    guard args.count <= 1 else { throw MPError(.type, "add() takes 1 argument, got \(args.count)") }
     return try add(args.first ?? .int(1))
   }
 }

@@ -136,7 +136,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
       let kind = try d.byte()
       let off = try d.varint()
       guard off >= Arena.heapStart, off < Arena.shared.size, let make = makers[kind] else {
-        throw MPError("value", "corrupt handle in a message")
+        throw MPError(.value, "corrupt handle in a message")
       }
       defer { if d.countedHandles { release(off) } }  // the message's count
       if let h = live[off]?.takeUnretainedValue() { return .object(h) }

@@ -30,7 +30,7 @@ public final class SharedMapHandle: SharedHandle {
   init(_ initial: MapRef) throws {
     try super.init(newWithPayload: 64, kind: SharedMapHandle.kind)
     let rc = mp_mutex_init(payload)
-    if rc != 0 { throw MPError("process", "cannot create a shared map: \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "cannot create a shared map: \(String(cString: strerror(rc)))") }
     for (i, k) in initial.keys.enumerated() { try set(k.value, initial.values[i]) }
   }
 
@@ -90,7 +90,7 @@ public final class SharedMapHandle: SharedHandle {
   }
 
   static func keyBytes(_ k: Value) throws -> [UInt8] {
-    guard let key = MapKey(k) else { throw MPError("type", "shared map keys must be strings, ints or bools, found \(k.typeName)") }
+    guard let key = MapKey(k) else { throw MPError(.type, "shared map keys must be strings, ints or bools, found \(k.typeName)") }
     return try Codec.encode(key.value)
   }
 
@@ -221,7 +221,7 @@ public final class SharedMapHandle: SharedHandle {
   func add(_ k: Value, _ n: Value) throws -> Value {
     switch n {
     case .int, .float: break
-    default: throw MPError("type", "add(k, n) needs a number to add, found \(n.typeName)")
+    default: throw MPError(.type, "add(k, n) needs a number to add, found \(n.typeName)")
     }
     let key = try SharedMapHandle.keyBytes(k)
     return try locked {
@@ -232,13 +232,13 @@ public final class SharedMapHandle: SharedHandle {
       switch (current, n) {
       case (.int(let a), .int(let b)):
         let (s, o) = a.addingReportingOverflow(b)
-        if o { throw MPError("overflow", "integer overflow in add() (ints are 64-bit)") }
+        if o { throw MPError(.overflow, "integer overflow in add() (ints are 64-bit)") }
         r = .int(s)
       case (.int(let a), .float(let b)): r = .float(Double(a) + b)
       case (.float(let a), .int(let b)): r = .float(a + Double(b))
       case (.float(let a), .float(let b)): r = .float(a + b)
       default:
-        throw MPError("type", "add(k, n): the value at \(k.repr) is \(current.typeName), not a number")
+        throw MPError(.type, "add(k, n): the value at \(k.repr) is \(current.typeName), not a number")
       }
       let value = try SharedMapHandle.valueBytes(r)
       if let i = find(key, in: es) {
@@ -280,7 +280,7 @@ public final class SharedMapHandle: SharedHandle {
   // MARK: the language's view
 
   public override func getItem(_ index: Value) throws -> Value? {
-    guard let v = try get(index) else { throw MPError("key", "key \(index.repr) not found in \(repr)") }
+    guard let v = try get(index) else { throw MPError(.key, "key \(index.repr) not found in \(repr)") }
     return v
   }
 
@@ -315,7 +315,7 @@ public final class SharedMapHandle: SharedHandle {
       try methodArity(name, args, 1, 2)
       if let v = try remove(args[0]) { return v }
       if args.count > 1 { return args[1] }
-      throw MPError("key", "key \(args[0].repr) not found in \(repr)")
+      throw MPError(.key, "key \(args[0].repr) not found in \(repr)")
     case "add":
       try methodArity(name, args, 1, 2)
       return try add(args[0], args.count > 1 ? args[1] : .int(1))

@@ -25,7 +25,7 @@ struct SharedMutex {
   /// Initialises a new mutex (in freshly allocated, zeroed memory).
   func initialise(_ what: String) throws {
     let rc = mp_mutex_init(mutex)
-    if rc != 0 { throw MPError("process", "cannot create \(what): \(String(cString: strerror(rc)))") }
+    if rc != 0 { throw MPError(.process, "cannot create \(what): \(String(cString: strerror(rc)))") }
     mp_atomic_store32(dirty, 0)
   }
 
@@ -43,9 +43,9 @@ struct SharedMutex {
       if rc == EINTR {
         if !interruptible { continue }
         mp_interrupt_flag = 0
-        throw MPError("interrupt", "interrupted")
+        throw MPError(.interrupt, "interrupted")
       }
-      throw MPError("process", "locking \(what()) failed: \(String(cString: strerror(rc)))")
+      throw MPError(.process, "locking \(what()) failed: \(String(cString: strerror(rc)))")
     }
   }
 

@@ -12,7 +12,7 @@ extension Runtime {
     reg("semaphore", 0, 1, "semaphore(n=1): a counting semaphore every process can use (acquire, release, s.value)") { a, _ in
       var n = 1
       if let v = a.first {
-        guard case .int(let i) = v else { throw MPError("type", "semaphore(n) needs an int, found \(v.typeName)") }
+        guard case .int(let i) = v else { throw MPError(.type, "semaphore(n) needs an int, found \(v.typeName)") }
         n = i
       }
       return .object(try SemaphoreHandle(n))
@@ -27,7 +27,7 @@ extension Runtime {
     reg("queue", 0, 1, "queue(maxsize=0): a FIFO of any values between processes (put, get, close, for x in q)") { a, _ in
       var n = 0
       if let v = a.first {
-        guard case .int(let i) = v else { throw MPError("type", "queue(maxsize) needs an int, found \(v.typeName)") }
+        guard case .int(let i) = v else { throw MPError(.type, "queue(maxsize) needs an int, found \(v.typeName)") }
         n = i
       }
       return .object(try QueueHandle(maxsize: n))
@@ -37,45 +37,45 @@ extension Runtime {
       switch a[0] {
       case .object(let l as LockHandle): return .bool(try l.acquire(timeout: t))
       case .object(let s as SemaphoreHandle): return .bool(try s.acquire(timeout: t))
-      default: throw MPError("type", "acquire() needs a lock or semaphore, found \(a[0].typeName)")
+      default: throw MPError(.type, "acquire() needs a lock or semaphore, found \(a[0].typeName)")
       }
     }
     reg("release", 1, 2, "release(l) / release(s, n): give back a lock, or add n to a semaphore") { a, _ in
       switch a[0] {
       case .object(let l as LockHandle):
-        if a.count > 1 { throw MPError("type", "release(l) of a lock takes no count (only a semaphore's release takes n)") }
+        if a.count > 1 { throw MPError(.type, "release(l) of a lock takes no count (only a semaphore's release takes n)") }
         try l.release()
       case .object(let s as SemaphoreHandle):
         if a.count > 1 { return try s.releaseCount(a[1]) }
         try s.release()
-      default: throw MPError("type", "release() needs a lock or semaphore, found \(a[0].typeName)")
+      default: throw MPError(.type, "release() needs a lock or semaphore, found \(a[0].typeName)")
       }
       return .nil
     }
     reg("put", 2, 3, "put(q, v[, timeout]): add v to a queue (waits while a bounded queue is full)") { a, _ in
       guard case .object(let q as QueueHandle) = a[0] else {
-        throw MPError("type", "put() needs a queue first, found \(a[0].typeName)")
+        throw MPError(.type, "put() needs a queue first, found \(a[0].typeName)")
       }
       try q.put(a[1], timeout: try timeout(a, 2, "put"))
       return .nil
     }
     reg("get", 1, 2, "get(q[, timeout]): take the next item of a queue (waits until one arrives)") { a, _ in
       guard case .object(let q as QueueHandle) = a[0] else {
-        throw MPError("type", "get() needs a queue, found \(a[0].typeName)")
+        throw MPError(.type, "get() needs a queue, found \(a[0].typeName)")
       }
       return try q.get(timeout: try timeout(a, 1, "get"))
     }
     reg("pool", 0, 3, "pool(n=cpu_count(), initializer, initargs): n worker processes: p.map(f, items), starmap, apply, map_unordered, the _async forms, imap, close") { a, i in
       var n = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
       if let v = a.first, v.typeName != "nil" {
-        guard case .int(let k) = v else { throw MPError("type", "pool(n) needs an int, found \(v.typeName)") }
+        guard case .int(let k) = v else { throw MPError(.type, "pool(n) needs an int, found \(v.typeName)") }
         n = k
       }
       var initializer: Value = .nil
       if a.count > 1 {
         switch a[1] {
         case .nil, .function, .builtin: initializer = a[1]
-        default: throw MPError("type", "pool(n, initializer) needs a function, found \(a[1].typeName)")
+        default: throw MPError(.type, "pool(n, initializer) needs a function, found \(a[1].typeName)")
         }
       }
       var initArgs: [Value] = []
@@ -83,7 +83,7 @@ extension Runtime {
         switch a[2] {
         case .nil: break
         case .list(let l): initArgs = l.items
-        default: throw MPError("type", "pool(n, initializer, initargs) needs a list of arguments, found \(a[2].typeName)")
+        default: throw MPError(.type, "pool(n, initializer, initargs) needs a list of arguments, found \(a[2].typeName)")
         }
       }
       return .object(try PoolHandle(size: n, initializer: initializer, initArgs: initArgs, i))

@@ -28,7 +28,7 @@ enum SyncWait {
   static func checkInterrupt() throws {
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
   }
 
@@ -40,9 +40,9 @@ enum SyncWait {
     if rc == 0 || rc == 1 { return }
     if rc == EINTR {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
-    throw MPError("process", "internal lock failed: \(String(cString: strerror(rc)))")
+    throw MPError(.process, "internal lock failed: \(String(cString: strerror(rc)))")
   }
 
   /// The same, for clean-up that must happen even after Ctrl-C: the flag
@@ -68,6 +68,6 @@ enum SyncWait {
 func methodArity(_ name: String, _ args: [Value], _ lo: Int, _ hi: Int) throws {
   if args.count < lo || args.count > hi {
     let range = lo == hi ? "\(lo)" : "\(lo) to \(hi)"
-    throw MPError("type", "\(name)() takes \(range) argument\(hi == 1 ? "" : "s"), got \(args.count)")
+    throw MPError(.type, "\(name)() takes \(range) argument\(hi == 1 ? "" : "s"), got \(args.count)")
   }
 }

@@ -97,12 +97,12 @@ struct Runner {
       try body()
     } catch let e as MPError {
       writeAll(2, e.render(color: isatty(2) != 0))
-      reportErrorKindForTest(e.kind)
-      if e.kind == "interrupt" { throw ExitCode(130) }
+      reportErrorKindForTest(e.kind.rawValue)
+      if e.kind == .interrupt { throw ExitCode(130) }
       // Like Python: the error is shown at once, then children still
       // running are waited for before the program ends.
       try? interp.runScriptEnd()
-      throw ExitCode(e.kind == "syntax" ? 2 : 1)
+      throw ExitCode(e.kind == .syntax ? 2 : 1)
     } catch let x as ExitRequest {
       try? interp.runScriptEnd()
       throw ExitCode(x.code)

@@ -24,7 +24,7 @@ final class DeepNestingTests: XCTestCase {
 
   func assertRecursionError(_ e: MPError?, file: StaticString = #filePath, line: UInt = #line) {
     guard let e else { return XCTFail("expected a recursion error, the program succeeded", file: file, line: line) }
-    XCTAssertEqual(e.kind, "recursion", e.render(), file: file, line: line)
+    XCTAssertEqual(e.kind, .recursion, e.render(), file: file, line: line)
     XCTAssertTrue(e.message.hasPrefix("recursion depth exceeded"), e.message, file: file, line: line)
     XCTAssertNotNil(e.loc, file: file, line: line)
   }
@@ -75,9 +75,9 @@ final class DeepNestingTests: XCTestCase {
 
   func testRecursionThroughABuiltinCallbackIsBounded() {
     let e = run(quietInterpreter(), "fn key(x) { return sorted([1, 2], key) }\nkey(1)")
-    XCTAssertEqual(e?.kind, "recursion")
+    XCTAssertEqual(e?.kind, .recursion)
     let e2 = run(quietInterpreter(), "fn k(x) {\n  let xs = [2, 1]\n  xs.sort(k)\n  return x\n}\nk(1)")
-    XCTAssertEqual(e2?.kind, "recursion")
+    XCTAssertEqual(e2?.kind, .recursion)
   }
 
   func testRecursionThroughADefaultParameterIsBounded() {
@@ -110,7 +110,7 @@ final class DeepNestingTests: XCTestCase {
       _ = try Parser.parse(source, file: "deep.mp")
       XCTFail("deep nesting was accepted", file: file, line: line)
     } catch let e as MPError {
-      XCTAssertEqual(e.kind, "syntax", file: file, line: line)
+      XCTAssertEqual(e.kind, .syntax, file: file, line: line)
       XCTAssertEqual(e.message, "program nested too deeply (more than 200 levels)", file: file, line: line)
       XCTAssertNotNil(e.loc, file: file, line: line)
     } catch {
@@ -170,7 +170,7 @@ final class DeepNestingTests: XCTestCase {
       _ = try Parser.parse("let x = " + s, file: "deep.mp")
       XCTFail("accepted 3,000 nested interpolations")
     } catch let e as MPError {
-      XCTAssertEqual(e.kind, "syntax")
+      XCTAssertEqual(e.kind, .syntax)
       XCTAssertNotNil(e.loc)
     } catch {
       XCTFail("\(error)")
@@ -195,7 +195,7 @@ final class DeepNestingTests: XCTestCase {
                 "let x = 1" + String(repeating: " * 1", count: 100_000)] {
       XCTAssertThrowsError(try Parser.parse(src, file: "deep.mp")) { e in
         let err = e as? MPError
-        XCTAssertEqual(err?.kind, "syntax")
+        XCTAssertEqual(err?.kind, .syntax)
         XCTAssertTrue(err?.message.hasPrefix("expression too long: more than 1000 operators in a row") ?? false,
                       err?.message ?? "\(e)")
         XCTAssertNotNil(err?.loc)
@@ -255,7 +255,7 @@ final class DeepNestingTests: XCTestCase {
 extension DeepNestingTests {
   func testARecursionErrorShowsACondensedCallStack() {
     let e = run(quietInterpreter(), "fn down(n) { return down(n + 1) }\ndown(0)")
-    XCTAssertEqual(e?.kind, "recursion")
+    XCTAssertEqual(e?.kind, .recursion)
     let text = e?.render() ?? ""
     // Thousands of identical frames fold into one line, as Python does.
     XCTAssertLessThan(text.split(separator: "\n").count, 12, text)

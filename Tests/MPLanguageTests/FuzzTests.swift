@@ -443,7 +443,7 @@ final class FuzzTests: XCTestCase {
           tokens = try Lexer.tokenize(src, file: "fuzz.mp")
           stats.lexed += 1
         } catch let e as MPError {
-          if e.kind != "syntax" || e.loc == nil { fail("lexer error without syntax kind or location: \(e.kind) \(e.message)", src, family, index) }
+          if e.kind != .syntax || e.loc == nil { fail("lexer error without syntax kind or location: \(e.kind) \(e.message)", src, family, index) }
           _ = e.render()
           stats.syntaxErrors += 1
           continue
@@ -457,7 +457,7 @@ final class FuzzTests: XCTestCase {
           _ = try Parser.parse(src, file: "fuzz.mp")
           stats.parsed += 1
         } catch let e as MPError {
-          if e.kind != "syntax" || e.loc == nil { fail("parser error without syntax kind or location: \(e.kind) \(e.message)", src, family, index) }
+          if e.kind != .syntax || e.loc == nil { fail("parser error without syntax kind or location: \(e.kind) \(e.message)", src, family, index) }
           _ = e.render()
           stats.syntaxErrors += 1
           continue
@@ -484,13 +484,13 @@ final class FuzzTests: XCTestCase {
           try interp.runEntry(src, file: "fuzz.mp")
           stats.ranClean += 1
         } catch let e as MPError {
-          stats.runtimeErrors[e.kind, default: 0] += 1
+          stats.runtimeErrors[e.kind.rawValue, default: 0] += 1
           if e.loc == nil {
-            stats.runtimeWithoutLocation[e.kind, default: 0] += 1
+            stats.runtimeWithoutLocation[e.kind.rawValue, default: 0] += 1
             // Step-limit stops are raised by the periodic tick, which does not
             // know where the program is (reported as a bug); every other
             // error must say where it happened.
-            if e.kind != "timeout" { fail("\(e.kind) error without a location: \(e.message)", src, family, index) }
+            if e.kind != .timeout { fail("\(e.kind) error without a location: \(e.message)", src, family, index) }
           }
           _ = e.render()
         } catch {

@@ -55,7 +55,7 @@ final class ImprovedMessagesTests: XCTestCase {
 
   func testRecursionThroughADefaultValueDoesNotClaimZeroCalls() throws {
     let (e, text) = try XCTUnwrap(LanguageTestSupport.renderedError("fn f(a = f()) { return 1 }\nf()"))
-    XCTAssertEqual(e.kind, "recursion")
+    XCTAssertEqual(e.kind, .recursion)
     XCTAssertFalse(text.contains("(0 nested calls"), text)
   }
 
@@ -69,7 +69,7 @@ final class ImprovedMessagesTests: XCTestCase {
 
   func testAStepLimitStopSaysWhereTheProgramWas() throws {
     let o = LanguageTestSupport.run("let i = 0\nwhile true {\n  i += 1\n}", stepLimit: 1_000)
-    XCTAssertEqual(o.error?.kind, "timeout")
+    XCTAssertEqual(o.error?.kind, .timeout)
     XCTAssertEqual(o.error?.message, "step limit reached")
     XCTAssertEqual(o.error?.loc?.file, "t.mp")
     XCTAssertEqual(o.error?.loc?.line, 2)
@@ -80,7 +80,7 @@ final class ImprovedMessagesTests: XCTestCase {
   func testAStepLimitStopsRecursionWithoutLoops() throws {
     let src = "fn f(n) {\n  if n == 0 { return 0 }\n  return f(n - 1) + f(n - 1)\n}\nprint(f(40))"
     let o = LanguageTestSupport.run(src, stepLimit: 100_000)
-    XCTAssertEqual(o.error?.kind, "timeout")
+    XCTAssertEqual(o.error?.kind, .timeout)
     XCTAssertEqual(o.error?.message, "step limit reached")
     XCTAssertEqual(o.error?.loc?.line, 3)
     XCTAssertTrue(o.lines.isEmpty)

@@ -46,7 +46,7 @@ enum LanguageTestSupport {
       if text.hasSuffix("\n") { text.removeLast() }
       return (e, text)
     } catch {
-      return (MPError("foreign", "not an MPError: \(error)"), "not an MPError: \(error)")
+      return (MPError(.value, "not an MPError: \(error)"), "not an MPError: \(error)")
     }
     return nil
   }

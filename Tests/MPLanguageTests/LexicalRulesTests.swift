@@ -156,7 +156,7 @@ final class LexicalRulesTests: XCTestCase {
     let text = String(decoding: bytes, as: UTF8.self)
     XCTAssertThrowsError(try Parser.parse(text, file: "bad.mp")) { error in
       guard let e = error as? MPError else { return XCTFail("\(error)") }
-      XCTAssertEqual(e.kind, "syntax")
+      XCTAssertEqual(e.kind, .syntax)
       XCTAssertEqual(e.loc?.line, 2)
       XCTAssertEqual(e.loc?.column, 9)
       XCTAssertTrue(e.message.contains("invalid UTF-8"), e.message)

@@ -90,7 +90,7 @@ final class ParserBehaviourTests: XCTestCase {
       _ = try Parser.parse(source, file: "p.mp")
       XCTFail("expected a syntax error for:\n\(source)", file: file, line: line)
     } catch let e as MPError {
-      XCTAssertEqual(e.kind, "syntax", file: file, line: line)
+      XCTAssertEqual(e.kind, .syntax, file: file, line: line)
       XCTAssertNotNil(e.loc, file: file, line: line)
       return e
     } catch {

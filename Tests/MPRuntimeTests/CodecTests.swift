@@ -58,7 +58,7 @@ final class CodecTests: XCTestCase {
     var v: Value = .nil
     for _ in 0..<50_000 { v = .list(ListRef([v])) }
     XCTAssertThrowsError(try Codec.encode(v)) { e in
-      XCTAssertEqual((e as? MPError)?.kind, "value")
+      XCTAssertEqual((e as? MPError)?.kind, .value)
     }
   }
 

@@ -57,22 +57,22 @@ extension Interpreter {
       case .map(let m): return .int(m.count)
       case .object(let o):
         if let r = o as? RangeObject {
-          guard let n = r.exactCount else { throw MPError("overflow", "len() of a range longer than the largest int") }
+          guard let n = r.exactCount else { throw MPError(.overflow, "len() of a range longer than the largest int") }
           return .int(n)
         }
         if let n = try o.callMethod("size", [], Interpreter.current!) { return n }
-        throw MPError("type", "len() of a \(o.typeName) is not defined")
-      default: throw MPError("type", "len() needs a list, string, map or range, found \(x.typeName)")
+        throw MPError(.type, "len() of a \(o.typeName) is not defined")
+      default: throw MPError(.type, "len() needs a list, string, map or range, found \(x.typeName)")
       }
     }
     reg("range", 1, 3, "range(stop) / range(start, stop[, step]): the ints from start up to (not including) stop") { a, _ in
       var ints: [Int] = []
       for v in a {
-        guard case .int(let i) = v else { throw MPError("type", "range() needs ints, found \(v.typeName)") }
+        guard case .int(let i) = v else { throw MPError(.type, "range() needs ints, found \(v.typeName)") }
         ints.append(i)
       }
       let (start, stop, step) = ints.count == 1 ? (0, ints[0], 1) : (ints[0], ints[1], ints.count > 2 ? ints[2] : 1)
-      if step == 0 { throw MPError("value", "range() step must not be zero") }
+      if step == 0 { throw MPError(.value, "range() step must not be zero") }
       return .object(RangeObject(start, stop, step))
     }
     reg("list", 0, 1, "list(x): a new list of the items of x (a list, string, map's keys, range, queue)") { a, i in
@@ -81,10 +81,10 @@ extension Interpreter {
     reg1("abs", "abs(x): absolute value") { x, _ in
       switch x {
       case .int(let i):
-        if i == Int.min { throw MPError("overflow", "integer overflow in abs()") }
+        if i == Int.min { throw MPError(.overflow, "integer overflow in abs()") }
         return .int(Swift.abs(i))
       case .float(let d): return .float(Swift.abs(d))
-      default: throw MPError("type", "abs() needs a number, found \(x.typeName)")
+      default: throw MPError(.type, "abs() needs a number, found \(x.typeName)")
       }
     }
     reg("sum", 1, 2, "sum(items[, start]): add the items up") { a, i in
@@ -92,7 +92,7 @@ extension Interpreter {
       // A range adds up in closed form: sum(range(10**9)) needs no list.
       if case .object(let o) = a[0], let r = o as? RangeObject, case .int(let t) = total {
         if let v = r.sum(plus: t) { return .int(v) }
-        throw MPError("overflow", "integer overflow in sum() (the result does not fit in 64 bits)")
+        throw MPError(.overflow, "integer overflow in sum() (the result does not fit in 64 bits)")
       }
       for x in try i.iterate(a[0]) { total = try add(total, x, noLoc) }
       return total
@@ -102,10 +102,10 @@ extension Interpreter {
       switch a[0] {
       case .int(let i): if a.count == 1 { return .int(i) }; d = Double(i)
       case .float(let f): d = f
-      default: throw MPError("type", "round() needs a number, found \(a[0].typeName)")
+      default: throw MPError(.type, "round() needs a number, found \(a[0].typeName)")
       }
       if a.count > 1 {
-        guard case .int(let n) = a[1] else { throw MPError("type", "round() digits must be an int") }
+        guard case .int(let n) = a[1] else { throw MPError(.type, "round() digits must be an int") }
         if n < 0 {
           // round(1234, -2) is 1200: round to tens, hundreds, ... (ties to even)
           let scale = Double.pow10(min(-n, 400))
@@ -121,14 +121,14 @@ extension Interpreter {
         return .float(Double(text) ?? d)
       }
       let r = d.rounded(.toNearestOrEven)
-      guard let i = Int(exactly: r) else { throw MPError("overflow", "round() of \(formatFloat(d)) does not fit in an int") }
+      guard let i = Int(exactly: r) else { throw MPError(.overflow, "round() of \(formatFloat(d)) does not fit in an int") }
       return .int(i)
     }
     reg("reversed", 1, 1, "reversed(items): a new list in reverse order") { a, i in .list(ListRef(try i.iterate(a[0]).reversed())) }
     reg("enumerate", 1, 2, "enumerate(items[, start]): [[0, a], [1, b], ...]") { a, i in
       var n = 0
       if a.count > 1 {
-        guard case .int(let s) = a[1] else { throw MPError("type", "enumerate() start must be an int") }
+        guard case .int(let s) = a[1] else { throw MPError(.type, "enumerate() start must be an int") }
         n = s
       }
       var out: [Value] = []
@@ -137,7 +137,7 @@ extension Interpreter {
         out.append(.list(ListRef([.int(n), x])))
         if k == items.count - 1 { break }
         let (next, o) = n.addingReportingOverflow(1)
-        if o { throw MPError("overflow", "enumerate() counted past the largest int") }
+        if o { throw MPError(.overflow, "enumerate() counted past the largest int") }
         n = next
       }
       return .list(ListRef(out))
@@ -148,11 +148,11 @@ extension Interpreter {
       return .list(ListRef((0..<n).map { k in .list(ListRef(lists.map { $0[k] })) }))
     }
     reg("keys", 1, 1, "keys(m): a map's keys in insertion order") { a, _ in
-      guard case .map(let m) = a[0] else { throw MPError("type", "keys() needs a map, found \(a[0].typeName)") }
+      guard case .map(let m) = a[0] else { throw MPError(.type, "keys() needs a map, found \(a[0].typeName)") }
       return .list(ListRef(m.keys.map { $0.value }))
     }
     reg("values", 1, 1, "values(m): a map's values in insertion order") { a, _ in
-      guard case .map(let m) = a[0] else { throw MPError("type", "values() needs a map, found \(a[0].typeName)") }
+      guard case .map(let m) = a[0] else { throw MPError(.type, "values() needs a map, found \(a[0].typeName)") }
       return .list(ListRef(m.values))
     }
     reg("contains", 2, 2, "contains(collection, x): x in a list, a key of a map, a substring") { a, _ in
@@ -160,30 +160,30 @@ extension Interpreter {
     }
     reg("assert", 1, 2, "assert(cond[, message]): raise an \"assert\" error if cond is falsy") { a, _ in
       if !a[0].isTruthy {
-        throw MPError("assert", a.count > 1 ? "assertion failed: \(a[1].str)" : "assertion failed")
+        throw MPError(.assert, a.count > 1 ? "assertion failed: \(a[1].str)" : "assertion failed")
       }
       return .nil
     }
     reg("random", 0, 0, "random(): a float in [0, 1)") { _, _ in .float(Random.shared.nextDouble()) }
     reg("randint", 2, 2, "randint(a, b): an int between a and b, both included") { a, _ in
-      guard case .int(let lo) = a[0], case .int(let hi) = a[1] else { throw MPError("type", "randint() needs two ints") }
-      guard lo <= hi else { throw MPError("value", "randint(\(lo), \(hi)): empty range") }
+      guard case .int(let lo) = a[0], case .int(let hi) = a[1] else { throw MPError(.type, "randint() needs two ints") }
+      guard lo <= hi else { throw MPError(.value, "randint(\(lo), \(hi)): empty range") }
       let span = UInt64(bitPattern: Int64(hi &- lo)) &+ 1
       let r = span == 0 ? Random.shared.next() : Random.shared.next() % span
       return .int(lo &+ Int(truncatingIfNeeded: r))
     }
     reg("seed", 1, 1, "seed(n): make random() and randint() repeatable") { a, _ in
-      guard case .int(let n) = a[0] else { throw MPError("type", "seed() needs an int") }
+      guard case .int(let n) = a[0] else { throw MPError(.type, "seed() needs an int") }
       Random.shared.seedProgram(UInt64(bitPattern: Int64(n)))
       return .nil
     }
     reg("exit", 0, 1, "exit([code]): end the program (in a child: end that process)") { a, _ in
       var code: Int32 = 0
       if let c = a.first {
-        guard case .int(let i) = c else { throw MPError("type", "exit() needs an int code, found \(c.typeName)") }
+        guard case .int(let i) = c else { throw MPError(.type, "exit() needs an int code, found \(c.typeName)") }
         // An exit status is one byte: 256 would read as 0 (success) and
         // -1 as 255, so a code out of range is an error, not a wrap.
-        guard (0...255).contains(i) else { throw MPError("value", "exit() code must be from 0 to 255, found \(i)") }
+        guard (0...255).contains(i) else { throw MPError(.value, "exit() code must be from 0 to 255, found \(i)") }
         code = Int32(i)
       }
       throw ExitRequest(code: code)
@@ -195,22 +195,22 @@ extension Interpreter {
         while e > 0 {
           if e & 1 == 1 {
             let (m, o) = r.multipliedReportingOverflow(by: base)
-            if o { throw MPError("overflow", "integer overflow in pow() (ints are 64-bit; use floats)") }
+            if o { throw MPError(.overflow, "integer overflow in pow() (ints are 64-bit; use floats)") }
             r = m
           }
           e >>= 1
           if e > 0 {
             let (b2, o) = base.multipliedReportingOverflow(by: base)
-            if o { throw MPError("overflow", "integer overflow in pow() (ints are 64-bit; use floats)") }
+            if o { throw MPError(.overflow, "integer overflow in pow() (ints are 64-bit; use floats)") }
             base = b2
           }
         }
         return .int(r)
       default:
         guard let (x, y) = numbers(a[0], a[1]) else {
-          throw MPError("type", "pow() needs numbers, found \(a[0].typeName) and \(a[1].typeName)")
+          throw MPError(.type, "pow() needs numbers, found \(a[0].typeName) and \(a[1].typeName)")
         }
-        if x == 0 && y < 0 { throw MPError("zero", "zero to a negative power") }
+        if x == 0 && y < 0 { throw MPError(.zero, "zero to a negative power") }
         return .float(Glibc.pow(x, y))
       }
     }
@@ -221,9 +221,9 @@ extension Interpreter {
       switch a[0] {
       case .int(let i): secs = Double(i)
       case .float(let d): secs = d
-      default: throw MPError("type", "sleep() needs a number of seconds, found \(a[0].typeName)")
+      default: throw MPError(.type, "sleep() needs a number of seconds, found \(a[0].typeName)")
       }
-      guard secs >= 0, secs.isFinite else { throw MPError("value", "sleep() needs a non-negative number of seconds") }
+      guard secs >= 0, secs.isFinite else { throw MPError(.value, "sleep() needs a non-negative number of seconds") }
       try interruptibleSleep(secs)
       return .nil
     }
@@ -285,7 +285,7 @@ public func interruptibleSleep(_ secs: Double) throws {
     if mp_interrupt_flag == 0 { nanosleep(&ts, nil) }
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted")
+      throw MPError(.interrupt, "interrupted")
     }
   }
 }
@@ -302,9 +302,9 @@ func toFloat(_ x: Value) throws -> Value {
     case "inf", "+inf", "infinity": return .float(.infinity)
     case "-inf", "-infinity": return .float(-.infinity)
     case "nan": return .float(.nan)
-    default: throw MPError("value", "cannot convert \(x.repr) to a float")
+    default: throw MPError(.value, "cannot convert \(x.repr) to a float")
     }
-  default: throw MPError("type", "float() needs a number or string, found \(x.typeName)")
+  default: throw MPError(.type, "float() needs a number or string, found \(x.typeName)")
   }
 }
 
@@ -314,20 +314,20 @@ func toInt(_ x: Value, base: Value?) throws -> Value {
   case .bool(let b): return .int(b ? 1 : 0)
   case .float(let d):
     guard d.isFinite, let i = Int(exactly: d.rounded(.towardZero)) else {
-      throw MPError("overflow", "int() of \(formatFloat(d)) does not fit in 64 bits")
+      throw MPError(.overflow, "int() of \(formatFloat(d)) does not fit in 64 bits")
     }
     return .int(i)
   case .str(let s):
     var radix = 10
     if let b = base {
-      guard case .int(let r) = b, r >= 2, r <= 36 else { throw MPError("value", "int() base must be an int from 2 to 36") }
+      guard case .int(let r) = b, r >= 2, r <= 36 else { throw MPError(.value, "int() base must be an int from 2 to 36") }
       radix = r
     }
     var t = s.trimmed().replacingUnderscores()
     if radix == 16, t.lowercased().hasPrefix("0x") { t.removeFirst(2) }
-    guard let i = Int(t, radix: radix) else { throw MPError("value", "cannot convert \(x.repr) to an int") }
+    guard let i = Int(t, radix: radix) else { throw MPError(.value, "cannot convert \(x.repr) to an int") }
     return .int(i)
-  default: throw MPError("type", "int() needs a number or string, found \(x.typeName)")
+  default: throw MPError(.type, "int() needs a number or string, found \(x.typeName)")
   }
 }
 

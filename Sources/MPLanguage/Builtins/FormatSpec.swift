@@ -75,7 +75,7 @@ enum FormatSpec {
 
   static func apply(_ spec: String, to v: Value, at loc: SourceLocation) throws -> String {
     guard let p = parse(spec) else {
-      throw MPError("value", "invalid format spec '\(spec)'", at: loc)
+      throw MPError(.value, "invalid format spec '\(spec)'", at: loc)
     }
     var body: String
     var negative = false
@@ -107,7 +107,7 @@ enum FormatSpec {
       default: d = 0
       }
       guard let t = p.type, "fFeEgG%".contains(t) else {
-        throw MPError("value", "format '\(p.type.map(String.init) ?? "")' needs an int, found \(v.typeName)", at: loc)
+        throw MPError(.value, "format '\(p.type.map(String.init) ?? "")' needs an int, found \(v.typeName)", at: loc)
       }
       if t == "%" { d *= 100 }
       negative = d < 0 || (d == 0 && d.sign == .minus)

@@ -65,11 +65,11 @@ extension Interpreter {
 func extreme(_ a: [Value], _ options: [String: Value], _ interp: Interpreter, _ name: String, less: Bool) throws -> Value {
   let items = a.count == 1 ? try interp.iterate(a[0]) : a
   if a.count > 1, options["default"] != nil {
-    throw MPError("type", "\(name)() default= only applies to a single list of items")
+    throw MPError(.type, "\(name)() default= only applies to a single list of items")
   }
   guard var best = items.first else {
     if let d = options["default"] { return d }
-    throw MPError("value", "\(name)() of an empty sequence")
+    throw MPError(.value, "\(name)() of an empty sequence")
   }
   var key: Value? = options["key"]
   if case .nil? = key { key = nil }

@@ -39,9 +39,9 @@ extension Interpreter {
       } catch let e as MPError { throw e.located(loc) }
     }
     if case .map = v {
-      throw MPError("type", "cannot set member '\(name)' of a map; use m[\"\(name)\"] = ...", at: loc)
+      throw MPError(.type, "cannot set member '\(name)' of a map; use m[\"\(name)\"] = ...", at: loc)
     }
-    throw MPError("type", "cannot set member '\(name)' of a \(v.typeName)", at: loc)
+    throw MPError(.type, "cannot set member '\(name)' of a \(v.typeName)", at: loc)
   }
 
   func noMember(_ v: Value, _ name: String, _ loc: SourceLocation) -> MPError {
@@ -50,7 +50,7 @@ extension Interpreter {
     if case .object(let m as ModuleScope) = v { msg = "module '\(m.name)' has no member '\(name)'" }
     if let s = nearestName(name, among: names) { msg += "; did you mean '\(s)'?" }
     if case .map = v, names.contains(name) == false { msg += " (use m[\"\(name)\"] for map entries)" }
-    return MPError("name", msg, at: loc)
+    return MPError(.name, msg, at: loc)
   }
 
   public func callMethod(_ v: Value, _ name: String, _ args: [Value], _ loc: SourceLocation) throws -> Value {
@@ -73,7 +73,7 @@ extension Interpreter {
 
   private func argc(_ name: String, _ args: [Value], _ lo: Int, _ hi: Int) throws {
     if args.count < lo || args.count > hi {
-      throw MPError("type", "\(name)() takes \(Interpreter.arityText(lo, hi)), got \(args.count)")
+      throw MPError(.type, "\(name)() takes \(Interpreter.arityText(lo, hi)), got \(args.count)")
     }
   }
 
@@ -85,19 +85,19 @@ extension Interpreter {
       return .nil
     case "pop":
       try argc(name, args, 0, 1)
-      guard !l.items.isEmpty else { throw MPError("index", "pop from an empty list") }
+      guard !l.items.isEmpty else { throw MPError(.index, "pop from an empty list") }
       let i = args.isEmpty ? l.items.count - 1 : try normalizeIndex(args[0], count: l.items.count, what: "list", noLoc)
       return l.items.remove(at: i)
     case "insert":
       try argc(name, args, 2, 2)
-      guard case .int(var i) = args[0] else { throw MPError("type", "insert() index must be an int, found \(args[0].typeName)") }
+      guard case .int(var i) = args[0] else { throw MPError(.type, "insert() index must be an int, found \(args[0].typeName)") }
       if i < 0 { i += l.items.count }
       l.items.insert(args[1], at: max(0, min(i, l.items.count)))
       return .nil
     case "index":
       try argc(name, args, 1, 1)
       guard let i = try l.items.firstIndex(where: { try valuesEqual($0, args[0]) }) else {
-        throw MPError("value", "\(args[0].repr) is not in the list")
+        throw MPError(.value, "\(args[0].repr) is not in the list")
       }
       return .int(i)
     case "contains":
@@ -110,7 +110,7 @@ extension Interpreter {
     case "remove":
       try argc(name, args, 1, 1)
       guard let i = try l.items.firstIndex(where: { try valuesEqual($0, args[0]) }) else {
-        throw MPError("value", "\(args[0].repr) is not in the list")
+        throw MPError(.value, "\(args[0].repr) is not in the list")
       }
       l.items.remove(at: i)
       return .nil
@@ -141,7 +141,7 @@ extension Interpreter {
   func sliceBounds(_ args: [Value], count: Int) throws -> (Int, Int) {
     func bound(_ v: Value, _ what: String) throws -> Int {
       if case .nil = v { return what == "start" ? 0 : count }
-      guard case .int(var i) = v else { throw MPError("type", "slice \(what) must be an int, found \(v.typeName)") }
+      guard case .int(var i) = v else { throw MPError(.type, "slice \(what) must be an int, found \(v.typeName)") }
       if i < 0 { i += count }
       return max(0, min(i, count))
     }
@@ -152,7 +152,7 @@ extension Interpreter {
 
   private func mapMethod(_ m: MapRef, _ name: String, _ args: [Value]) throws -> Value? {
     func key(_ v: Value) throws -> MapKey {
-      guard let k = MapKey(v) else { throw MPError("type", "map keys must be strings, ints or bools, found \(v.typeName)") }
+      guard let k = MapKey(v) else { throw MPError(.type, "map keys must be strings, ints or bools, found \(v.typeName)") }
       return k
     }
     // Names are compared in order: the one called in loops comes first.
@@ -169,7 +169,7 @@ extension Interpreter {
     case "remove":
       try argc(name, args, 1, 1)
       let k = try key(args[0])
-      guard let v = m[k] else { throw MPError("key", "key \(args[0].repr) not found in map") }
+      guard let v = m[k] else { throw MPError(.key, "key \(args[0].repr) not found in map") }
       m[k] = nil
       return v
     case "copy":
@@ -198,9 +198,9 @@ extension Interpreter {
         while let x = try next() { out.append(x) }
         return out
       }
-      throw MPError("type", "cannot iterate over a \(o.typeName)")
+      throw MPError(.type, "cannot iterate over a \(o.typeName)")
     default:
-      throw MPError("type", "cannot iterate over a value of type \(v.typeName)")
+      throw MPError(.type, "cannot iterate over a value of type \(v.typeName)")
     }
   }
 }

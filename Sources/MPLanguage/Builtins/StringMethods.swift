@@ -11,12 +11,12 @@ extension Interpreter {
   func stringMethod(_ s: String, _ name: String, _ args: [Value]) throws -> Value? {
     func argc(_ lo: Int, _ hi: Int) throws {
       if args.count < lo || args.count > hi {
-        throw MPError("type", "\(name)() takes \(Interpreter.arityText(lo, hi)), got \(args.count)")
+        throw MPError(.type, "\(name)() takes \(Interpreter.arityText(lo, hi)), got \(args.count)")
       }
     }
     func strArg(_ i: Int) throws -> String {
       guard case .str(let x) = args[i] else {
-        throw MPError("type", "\(name)() needs a string argument, found \(args[i].typeName)")
+        throw MPError(.type, "\(name)() needs a string argument, found \(args[i].typeName)")
       }
       return x
     }
@@ -25,7 +25,7 @@ extension Interpreter {
       try argc(0, 1)
       if args.isEmpty || args[0].isNilValue { return .list(ListRef(splitWhitespace(s))) }
       let sep = try strArg(0)
-      guard !sep.isEmpty else { throw MPError("value", "split() separator is empty") }
+      guard !sep.isEmpty else { throw MPError(.value, "split() separator is empty") }
       return .list(ListRef(splitExactly(s, sep)))
     case "lines": try argc(0, 0); return .list(ListRef(splitLines(s)))
     case "count":

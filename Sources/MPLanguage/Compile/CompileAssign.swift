@@ -104,7 +104,7 @@ extension Compiler {
       out.reserveCapacity(codes.count)
       for c in codes { out.append(try c.run(fp)) }
       if out.count != n {
-        throw MPError("value", "cannot unpack \(out.count) values into \(n) names", at: loc)
+        throw MPError(.value, "cannot unpack \(out.count) values into \(n) names", at: loc)
       }
       return out
     }
@@ -138,7 +138,7 @@ func unpackList(_ v: Value, count n: Int, _ loc: SourceLocation) throws -> [Valu
   guard case .list(let l) = v, l.items.count == n else {
     let what: String
     if case .list(let l) = v { what = "a list of \(l.items.count)" } else { what = article(v.typeName) }
-    throw MPError("value", "cannot unpack \(what) into \(n) names", at: loc)
+    throw MPError(.value, "cannot unpack \(what) into \(n) names", at: loc)
   }
   return l.items
 }

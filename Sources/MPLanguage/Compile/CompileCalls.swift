@@ -271,10 +271,10 @@ extension Compiler {
             if let f = try step(x) { return f }
           }
         } else {
-          throw MPError("type", "cannot iterate over a \(o.typeName)", at: loc)
+          throw MPError(.type, "cannot iterate over a \(o.typeName)", at: loc)
         }
       default:
-        throw MPError("type", "cannot iterate over a value of type \(v.typeName) (expected a list, string, map, range or queue)", at: loc)
+        throw MPError(.type, "cannot iterate over a value of type \(v.typeName) (expected a list, string, map, range or queue)", at: loc)
       }
       return .next
     }

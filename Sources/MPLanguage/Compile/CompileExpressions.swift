@@ -25,7 +25,7 @@ extension Compiler {
         for (k, v, loc) in codes {
           let kv = try k.run(fp)
           guard let key = MapKey(kv) else {
-            throw MPError("type", "map keys must be strings, ints or bools, found \(kv.typeName)", at: loc)
+            throw MPError(.type, "map keys must be strings, ints or bools, found \(kv.typeName)", at: loc)
           }
           m[key] = try v.run(fp)
         }

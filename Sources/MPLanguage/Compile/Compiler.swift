@@ -266,7 +266,7 @@ struct Compiler {
     return { fp in
       let v = try code(fp)
       guard case .object(let o) = v, let entered = try o.enter(interp) else {
-        throw MPError("type", "'with' needs a lock, semaphore or pool, found \(v.typeName)", at: loc)
+        throw MPError(.type, "'with' needs a lock, semaphore or pool, found \(v.typeName)", at: loc)
       }
       store?(fp, entered)
       var failed = true

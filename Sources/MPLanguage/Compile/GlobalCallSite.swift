@@ -120,7 +120,7 @@ final class GlobalCallSite {
 
   @inline(never)
   func stackFull() -> MPError {
-    MPError("recursion", "recursion depth exceeded (value stack full)", at: at)
+    MPError(.recursion, "recursion depth exceeded (value stack full)", at: at)
   }
 }
 

@@ -19,5 +19,5 @@ func notCallable(_ f: Value, _ callee: CalleeName, _ loc: SourceLocation) -> MPE
   } else {
     msg += ", not a function"
   }
-  return MPError("type", msg, at: loc)
+  return MPError(.type, msg, at: loc)
 }

@@ -2,9 +2,26 @@
 /// stack. Errors are values: `try/catch` turns them into maps, `join` carries
 /// them across processes.
 public struct MPError: Error, @unchecked Sendable {
-  /// One of the kinds listed in docs/reference.md, "Errors" ("name",
-  /// "type", ..., "syntax").
-  public var kind: String
+  /// What kind of error it is (docs/reference.md, "Errors"). Users see the
+  /// raw value: `e["kind"]` is `"type"`, `"timeout"`, ...
+  public enum Kind: String, CaseIterable, Sendable {
+    /// An undefined or undeclared name.
+    case name
+    case type, value, index, key
+    /// Division by zero.
+    case zero
+    case overflow, recursion, assert
+    case `import`
+    case timeout, closed, process, deadlock, interrupt
+    /// `throw v`.
+    case user
+    /// A barrier broken by a timeout, a reset or a waiter's death.
+    case broken
+    /// Found by the parser; never raised by running code.
+    case syntax
+  }
+
+  public var kind: Kind
   public var message: String
   public var loc: SourceLocation?
   /// Innermost first: function name and where in it the error passed.
@@ -17,7 +34,7 @@ public struct MPError: Error, @unchecked Sendable {
   /// the call site that catches it turns that into a trace entry.
   var pendingLoc: SourceLocation? = nil
 
-  public init(_ kind: String, _ message: String, at loc: SourceLocation? = nil) {
+  public init(_ kind: Kind, _ message: String, at loc: SourceLocation? = nil) {
     self.kind = kind
     self.message = message
     self.loc = loc
@@ -34,7 +51,7 @@ public struct MPError: Error, @unchecked Sendable {
   }
 
   static func syntax(_ message: String, at loc: SourceLocation, incomplete: Bool = false) -> MPError {
-    var e = MPError("syntax", message, at: loc)
+    var e = MPError(.syntax, message, at: loc)
     e.isIncomplete = incomplete
     return e
   }

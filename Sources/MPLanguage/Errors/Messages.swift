@@ -8,20 +8,20 @@ func article(_ noun: String) -> String {
 }
 
 func overflow(_ op: String, _ loc: SourceLocation) -> MPError {
-  MPError("overflow", "integer overflow in '\(op)' (ints are 64-bit; use floats for bigger numbers)", at: loc)
+  MPError(.overflow, "integer overflow in '\(op)' (ints are 64-bit; use floats for bigger numbers)", at: loc)
 }
 
 func operandError(_ op: String, _ a: Value, _ b: Value, _ loc: SourceLocation) -> MPError {
   var hint = ""
   if op == "+", case .str = a { hint = " (use str(x) to join \(article(b.typeName)) to a string, or \"{x}\")" }
   if op == "+", case .str = b { hint = " (use str(x) to join \(article(a.typeName)) to a string, or \"{x}\")" }
-  return MPError("type", "unsupported operand types for '\(op)': \(a.typeName) and \(b.typeName)\(hint)", at: loc)
+  return MPError(.type, "unsupported operand types for '\(op)': \(a.typeName) and \(b.typeName)\(hint)", at: loc)
 }
 
 func undefinedName(_ name: String, _ m: ModuleScope, _ locals: [String], _ loc: SourceLocation) -> MPError {
   var msg = "undefined name '\(name)'"
   if let s = nearestName(name, among: locals + m.definedNames) { msg += "; did you mean '\(s)'?" }
-  return MPError("name", msg, at: loc)
+  return MPError(.name, msg, at: loc)
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a typo.

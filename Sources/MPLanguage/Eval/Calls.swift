@@ -104,7 +104,7 @@ extension Interpreter {
       || base + max(p.frameSize, argc) > vm.pointee.stackEnd
     {
       let depth = vm.pointee.depth
-      try fail(MPError("recursion", "recursion depth exceeded (\(depth > 0 ? "\(depth) nested calls, " : "")in '\(p.name)')", at: loc))
+      try fail(MPError(.recursion, "recursion depth exceeded (\(depth > 0 ? "\(depth) nested calls, " : "")in '\(p.name)')", at: loc))
     }
     if argc > p.nparams || argc < p.nrequired {
       let expected: String
@@ -115,7 +115,7 @@ extension Interpreter {
       } else {
         expected = "at least \(p.nrequired) argument\(p.nrequired == 1 ? "" : "s")"
       }
-      try fail(MPError("type", "\(p.name)() takes \(expected), got \(argc)", at: loc))
+      try fail(MPError(.type, "\(p.name)() takes \(expected), got \(argc)", at: loc))
     }
     // Defaults run in the callee's frame, so a default can use earlier
     // parameters, and a fresh `[]` is made at every call (unlike Python).
@@ -146,7 +146,7 @@ extension Interpreter {
   func push(_ v: Value, loc: SourceLocation) throws {
     let sp = vm.pointee.sp
     guard sp < vm.pointee.stackEnd else {
-      throw MPError("recursion", "recursion depth exceeded (value stack full)", at: loc)
+      throw MPError(.recursion, "recursion depth exceeded (value stack full)", at: loc)
     }
     sp.initialize(to: v)
     vm.pointee.sp = sp + 1
@@ -164,9 +164,9 @@ extension Interpreter {
       return try callBuiltin(b, args, loc: where_)
     case .object(let o):
       if let r = try o.call(args, self) { return r }
-      throw MPError("type", "cannot call a \(o.typeName) (it is not a function)", at: loc)
+      throw MPError(.type, "cannot call a \(o.typeName) (it is not a function)", at: loc)
     default:
-      throw MPError("type", "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
+      throw MPError(.type, "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
     }
   }
 
@@ -184,7 +184,7 @@ extension Interpreter {
   @inline(__always)
   func callBuiltin(_ b: Builtin, _ args: [Value], loc: SourceLocation) throws -> Value {
     if args.count < b.minArgs || (b.maxArgs >= 0 && args.count > b.maxArgs) {
-      throw MPError("type", "\(b.name)() takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(args.count)", at: loc)
+      throw MPError(.type, "\(b.name)() takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(args.count)", at: loc)
     }
     callSite = loc
     do {

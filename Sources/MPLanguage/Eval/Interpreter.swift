@@ -96,7 +96,7 @@ public final class Interpreter {
   func runTopLevel(_ code: StmtCode, frameSize: Int) throws {
     let base = vm.pointee.sp
     guard base + frameSize <= vm.pointee.stackEnd else {
-      throw MPError("recursion", "recursion depth exceeded (value stack full)")
+      throw MPError(.recursion, "recursion depth exceeded (value stack full)")
     }
     base.initialize(repeating: .nil, count: frameSize)
     vm.pointee.sp = base + frameSize
@@ -126,7 +126,7 @@ public final class Interpreter {
       if case .function(let f)? = main.get("main"), f.proto.module === main {
         _ = try call(.function(f), [], at: f.proto.loc)
       }
-    } catch let e as MPError where e.kind == "interrupt" {
+    } catch let e as MPError where e.kind == .interrupt {
       runInterruptHooks()
       throw e
     }
@@ -163,9 +163,9 @@ public final class Interpreter {
     switch SourceFile.read(key) {
     case .success(let t): text = t
     case .failure(let why) where why.isMissing:
-      throw MPError("import", "cannot import '\(path)': no such file (looked for \(key))", at: loc)
+      throw MPError(.`import`, "cannot import '\(path)': no such file (looked for \(key))", at: loc)
     case .failure(let why):
-      throw MPError("import", "cannot import '\(path)': \(key): \(why.reason)", at: loc)
+      throw MPError(.`import`, "cannot import '\(path)': \(key): \(why.reason)", at: loc)
     }
     var name = String(key.split(separator: "/").last ?? "")
     if name.hasSuffix(".mp") { name.removeLast(3) }
@@ -179,7 +179,7 @@ public final class Interpreter {
       try runTopLevel(code, frameSize: size)
     } catch var e as MPError {
       modules[key] = nil
-      if e.kind == "syntax" {
+      if e.kind == .syntax {
         e.message = "in imported file: \(e.message)"
       }
       throw e

@@ -27,10 +27,10 @@ extension Interpreter {
     case .object(let m as BoundMethod):
       return try callMethodKeywords(m.receiver, m.name, args, names, values, loc)
     case .object(let o):
-      throw MPError("type", "a \(o.typeName) cannot be called with keyword arguments", at: loc)
+      throw MPError(.type, "a \(o.typeName) cannot be called with keyword arguments", at: loc)
     default:
       if let callee { throw notCallable(f, callee, loc) }
-      throw MPError("type", "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
+      throw MPError(.type, "cannot call a value of type \(f.typeName) (it is not a function)", at: loc)
     }
   }
 
@@ -38,21 +38,21 @@ extension Interpreter {
     let p = c.proto
     let fname = "\(p.name)()"
     if args.count > p.nparams {
-      throw MPError("type", "\(fname) takes at most \(p.nparams) positional argument\(p.nparams == 1 ? "" : "s"), got \(args.count)", at: loc)
+      throw MPError(.type, "\(fname) takes at most \(p.nparams) positional argument\(p.nparams == 1 ? "" : "s"), got \(args.count)", at: loc)
     }
     var slots: [Value?] = args.map { $0 }
     slots.append(contentsOf: repeatElement(nil, count: p.nparams - args.count))
     for (k, name) in names.enumerated() {
       let i = try parameterIndex(name, of: fname, in: p.paramNames, loc)
       if slots[i] != nil {
-        throw MPError("type", "\(fname) got two values for '\(name)' (one by position, one by name)", at: loc)
+        throw MPError(.type, "\(fname) got two values for '\(name)' (one by position, one by name)", at: loc)
       }
       slots[i] = values[k]
     }
     var missing: [Int] = []
     for i in 0..<p.nparams where slots[i] == nil {
       if p.defaults[i] == nil {
-        throw MPError("type", "\(fname) missing argument '\(p.paramNames[i])'", at: loc)
+        throw MPError(.type, "\(fname) missing argument '\(p.paramNames[i])'", at: loc)
       }
       missing.append(i)
     }
@@ -72,7 +72,7 @@ extension Interpreter {
       }
       let i = try parameterIndex(name, of: fname, in: b.params, loc, keywordOnly: b.keywordOnly)
       if i < full.count, given[i] {
-        throw MPError("type", "\(fname) got two values for '\(name)' (one by position, one by name)", at: loc)
+        throw MPError(.type, "\(fname) got two values for '\(name)' (one by position, one by name)", at: loc)
       }
       while full.count <= i {
         full.append(.nil)
@@ -82,11 +82,11 @@ extension Interpreter {
       given[i] = true
     }
     for i in 0..<min(b.minArgs, b.params.count) where i >= given.count || !given[i] {
-      throw MPError("type", "\(fname) missing argument '\(b.params[i])'", at: loc)
+      throw MPError(.type, "\(fname) missing argument '\(b.params[i])'", at: loc)
     }
     if let fk = b.fnKeywords {
       if full.count < b.minArgs || (b.maxArgs >= 0 && full.count > b.maxArgs) {
-        throw MPError("type", "\(fname) takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(full.count)", at: loc)
+        throw MPError(.type, "\(fname) takes \(Interpreter.arityText(b.minArgs, b.maxArgs)), got \(full.count)", at: loc)
       }
       do {
         return try fk(full, options, self)
@@ -107,7 +107,7 @@ extension Interpreter {
         }
       }
       _ = try getMember(v, name, loc)  // "no member" comes first
-      throw MPError("type", "\(v.typeName) method \(name)() takes no keyword arguments", at: loc)
+      throw MPError(.type, "\(v.typeName) method \(name)() takes no keyword arguments", at: loc)
     }
     let fname = "\(name)()"
     var full = args
@@ -115,7 +115,7 @@ extension Interpreter {
     for (k, kname) in names.enumerated() {
       let i = try parameterIndex(kname, of: fname, in: params, loc)
       if i < full.count, given[i] {
-        throw MPError("type", "\(fname) got two values for '\(kname)' (one by position, one by name)", at: loc)
+        throw MPError(.type, "\(fname) got two values for '\(kname)' (one by position, one by name)", at: loc)
       }
       while full.count <= i {
         full.append(.nil)
@@ -132,10 +132,10 @@ extension Interpreter {
                       keywordOnly: [String] = []) throws -> Int {
     if let i = params.firstIndex(of: name) { return i }
     let all = params + keywordOnly
-    if all.isEmpty { throw MPError("type", "\(fname) takes no keyword arguments", at: loc) }
+    if all.isEmpty { throw MPError(.type, "\(fname) takes no keyword arguments", at: loc) }
     var msg = "\(fname) has no parameter named '\(name)'"
     if let s = nearestName(name, among: all) { msg += "; did you mean '\(s)'?" }
     msg += " (its parameters: \(all.joined(separator: ", ")))"
-    throw MPError("type", msg, at: loc)
+    throw MPError(.type, msg, at: loc)
   }
 }

@@ -47,7 +47,7 @@ func multiply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
   case (.str(let s), .int(let n)), (.int(let n), .str(let s)):
     guard n > 0 else { return .str("") }
     guard s.utf8.count.multipliedReportingOverflow(by: n).overflow == false, s.utf8.count * n <= 1 << 32 else {
-      throw MPError("value", "string repetition too large", at: loc)
+      throw MPError(.value, "string repetition too large", at: loc)
     }
     // By doubling: String(repeating:count:) appends one copy at a time.
     var out = s
@@ -62,7 +62,7 @@ func multiply(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
   case (.list(let l), .int(let n)), (.int(let n), .list(let l)):
     guard n > 0 else { return .list(ListRef([])) }
     guard l.items.count.multipliedReportingOverflow(by: n).overflow == false, l.items.count * n <= 1 << 28 else {
-      throw MPError("value", "list repetition too large", at: loc)
+      throw MPError(.value, "list repetition too large", at: loc)
     }
     var out: [Value] = []
     out.reserveCapacity(l.items.count * n)
@@ -84,33 +84,33 @@ func numbers(_ a: Value, _ b: Value) -> (Double, Double)? {
 
 func divide(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
   guard let (x, y) = numbers(a, b) else { throw operandError("/", a, b, loc) }
-  if y == 0 { throw MPError("zero", "division by zero", at: loc) }
+  if y == 0 { throw MPError(.zero, "division by zero", at: loc) }
   return .float(x / y)
 }
 
 func floorDivide(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
   if case .int(let x) = a, case .int(let y) = b {
-    if y == 0 { throw MPError("zero", "integer division by zero", at: loc) }
+    if y == 0 { throw MPError(.zero, "integer division by zero", at: loc) }
     if x == Int.min && y == -1 { throw overflow("//", loc) }
     var q = x / y
     if (x % y != 0) && ((x < 0) != (y < 0)) { q -= 1 }
     return .int(q)
   }
   guard let (x, y) = numbers(a, b) else { throw operandError("//", a, b, loc) }
-  if y == 0 { throw MPError("zero", "division by zero", at: loc) }
+  if y == 0 { throw MPError(.zero, "division by zero", at: loc) }
   return .float((x / y).rounded(.down))
 }
 
 func modulo(_ a: Value, _ b: Value, _ loc: SourceLocation) throws -> Value {
   if case .int(let x) = a, case .int(let y) = b {
-    if y == 0 { throw MPError("zero", "integer modulo by zero", at: loc) }
+    if y == 0 { throw MPError(.zero, "integer modulo by zero", at: loc) }
     if y == -1 { return .int(0) }
     var r = x % y
     if r != 0 && ((r < 0) != (y < 0)) { r += y }
     return .int(r)
   }
   guard let (x, y) = numbers(a, b) else { throw operandError("%", a, b, loc) }
-  if y == 0 { throw MPError("zero", "modulo by zero", at: loc) }
+  if y == 0 { throw MPError(.zero, "modulo by zero", at: loc) }
   var r = fmod(x, y)
   if r != 0 && ((r < 0) != (y < 0)) { r += y }
   return .float(r)
@@ -122,7 +122,7 @@ func negate(_ a: Value, _ loc: SourceLocation) throws -> Value {
     if x == Int.min { throw overflow("-", loc) }
     return .int(-x)
   case .float(let x): return .float(-x)
-  default: throw MPError("type", "cannot negate a \(a.typeName) (unary '-' needs a number)", at: loc)
+  default: throw MPError(.type, "cannot negate a \(a.typeName) (unary '-' needs a number)", at: loc)
   }
 }
 
@@ -181,7 +181,7 @@ func valuesEqual(_ a: Value, _ b: Value, depth: Int = 0) throws -> Bool {
 /// raises RecursionError for `a == b` on self-containing lists.
 public func checkNativeStack(_ what: String) throws {
   if let i = Interpreter.current, UInt(mp_stack_pointer()) < i.vm.pointee.stackFloor {
-    throw MPError("recursion", "recursion depth exceeded while \(what)")
+    throw MPError(.recursion, "recursion depth exceeded while \(what)")
   }
 }
 
@@ -195,7 +195,7 @@ func located<T>(_ loc: SourceLocation, _ body: () throws -> T) throws -> T {
 /// Like Python's recursion limit for `==` on self-containing lists.
 @inline(__always)
 func checkDepth(_ depth: Int, _ what: String) throws {
-  if depth > 5_000 { throw MPError("recursion", "recursion depth exceeded while \(what)") }
+  if depth > 5_000 { throw MPError(.recursion, "recursion depth exceeded while \(what)") }
   if depth & 31 == 31 { try checkNativeStack(what) }
 }
 
@@ -233,7 +233,7 @@ func lessThan(_ a: Value, _ b: Value, _ op: String, _ loc: SourceLocation, swapp
   case (.bool(let x), .bool(let y)): return !x && y
   default:
     let (l, r) = swapped ? (b, a) : (a, b)
-    throw MPError("type", "cannot compare \(l.typeName) and \(r.typeName) with '\(op)'", at: loc)
+    throw MPError(.type, "cannot compare \(l.typeName) and \(r.typeName) with '\(op)'", at: loc)
   }
 }
 
@@ -252,7 +252,7 @@ func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
   case .list(let l): return try l.items.contains { try valuesEqual($0, x) }
   case .str(let s):
     guard case .str(let sub) = x else {
-      throw MPError("type", "'in <string>' needs a string on the left, found \(x.typeName)", at: loc)
+      throw MPError(.type, "'in <string>' needs a string on the left, found \(x.typeName)", at: loc)
     }
     return firstOccurrence(s, sub) != nil
   case .map(let m):
@@ -261,9 +261,9 @@ func contains(_ c: Value, _ x: Value, _ loc: SourceLocation) throws -> Bool {
   case .object(let o):
     if let r = o as? RangeObject, case .int(let i) = x { return r.contains(i) }
     if let r = try o.containsItem(x) { return r }
-    throw MPError("type", "'in' needs a list, string, map or range on the right, found \(o.typeName)", at: loc)
+    throw MPError(.type, "'in' needs a list, string, map or range on the right, found \(o.typeName)", at: loc)
   default:
-    throw MPError("type", "'in' needs a list, string, map or range on the right, found \(c.typeName)", at: loc)
+    throw MPError(.type, "'in' needs a list, string, map or range on the right, found \(c.typeName)", at: loc)
   }
 }
 
@@ -275,14 +275,14 @@ func normalizeIndex(_ i: Value, count: Int, what: String, _ loc: SourceLocation)
   switch i {
   case .int(let x): k = x
   case .bool, .float, .str, .nil, .list, .map, .function, .builtin, .object:
-    throw MPError("type", "\(what) index must be an int, found \(i.typeName)", at: loc)
+    throw MPError(.type, "\(what) index must be an int, found \(i.typeName)", at: loc)
   }
   if k < 0 { k += count }
   guard k >= 0 && k < count else {
     if case .int(let x) = i {
-      throw MPError("index", "\(what) index \(x) out of range (length \(count))", at: loc)
+      throw MPError(.index, "\(what) index \(x) out of range (length \(count))", at: loc)
     }
-    throw MPError("index", "\(what) index out of range", at: loc)
+    throw MPError(.index, "\(what) index out of range", at: loc)
   }
   return k
 }
@@ -294,10 +294,10 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
     return l.items[try normalizeIndex(i, count: l.items.count, what: "list", loc)]
   case .map(let m):
     guard let k = MapKey(i) else {
-      throw MPError("type", "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
+      throw MPError(.type, "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
     }
     guard let v = m[k] else {
-      throw MPError("key", "key \(i.repr) not found in map", at: loc)
+      throw MPError(.key, "key \(i.repr) not found in map", at: loc)
     }
     return v
   case .str(let s):
@@ -305,9 +305,9 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
     return try indexString(s, i, loc)
   case .object(let o):
     if let r = o as? RangeObject {
-      guard case .int(let k) = i else { throw MPError("type", "range index must be an int, found \(i.typeName)", at: loc) }
+      guard case .int(let k) = i else { throw MPError(.type, "range index must be an int, found \(i.typeName)", at: loc) }
       guard let v = r.item(k) else {
-        throw MPError("index", "range index \(k) out of range (length \(r.exactCount.map(String.init) ?? "over 2^63"))", at: loc)
+        throw MPError(.index, "range index \(k) out of range (length \(r.exactCount.map(String.init) ?? "over 2^63"))", at: loc)
       }
       return .int(v)
     }
@@ -317,9 +317,9 @@ func indexValue(_ a: Value, _ i: Value, _ loc: SourceLocation) throws -> Value {
       e.loc = loc
       throw e
     }
-    throw MPError("type", "cannot index a \(o.typeName)", at: loc)
+    throw MPError(.type, "cannot index a \(o.typeName)", at: loc)
   default:
-    throw MPError("type", "cannot index a value of type \(a.typeName)", at: loc)
+    throw MPError(.type, "cannot index a value of type \(a.typeName)", at: loc)
   }
 }
 
@@ -330,11 +330,11 @@ func setIndex(_ a: Value, _ i: Value, _ v: Value, _ loc: SourceLocation) throws 
     l.items[k] = v
   case .map(let m):
     guard let k = MapKey(i) else {
-      throw MPError("type", "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
+      throw MPError(.type, "map keys must be strings, ints or bools, found \(i.typeName)", at: loc)
     }
     m[k] = v
   case .str:
-    throw MPError("type", "strings cannot be changed in place; build a new one", at: loc)
+    throw MPError(.type, "strings cannot be changed in place; build a new one", at: loc)
   case .object(let o):
     do {
       if try o.setItem(i, v) { return }
@@ -342,9 +342,9 @@ func setIndex(_ a: Value, _ i: Value, _ v: Value, _ loc: SourceLocation) throws 
       e.loc = loc
       throw e
     }
-    throw MPError("type", "cannot assign into a \(o.typeName) with [...]", at: loc)
+    throw MPError(.type, "cannot assign into a \(o.typeName) with [...]", at: loc)
   default:
-    throw MPError("type", "cannot assign into a value of type \(a.typeName) with [...]", at: loc)
+    throw MPError(.type, "cannot assign into a value of type \(a.typeName) with [...]", at: loc)
   }
 }
 
@@ -354,12 +354,15 @@ extension Interpreter {
   /// `throw v`: a map with "kind" and "message" (a caught error) is raised
   /// again as that error; anything else is a "user" error carrying `v`.
   static func thrown(_ v: Value, at loc: SourceLocation) -> MPError {
-    if case .map(let m) = v, case .str(let kind)? = m[.str("kind")], case .str(let msg)? = m[.str("message")] {
+    // A map with a kind mp does not have is a "user" error like any value.
+    if case .map(let m) = v, case .str(let name)? = m[.str("kind")], let kind = MPError.Kind(rawValue: name),
+      case .str(let msg)? = m[.str("message")]
+    {
       var e = MPError(kind, msg, at: loc)
       e.value = m[.str("value")]
       return e
     }
-    var e = MPError("user", v.str, at: loc)
+    var e = MPError(.user, v.str, at: loc)
     e.value = v
     return e
   }
@@ -367,7 +370,7 @@ extension Interpreter {
   /// The map a `catch e` block sees.
   public static func errorValue(_ e: MPError) -> Value {
     let m = MapRef()
-    m[.str("kind")] = .str(e.kind)
+    m[.str("kind")] = .str(e.kind.rawValue)
     m[.str("message")] = .str(e.message)
     if let v = e.value { m[.str("value")] = v }
     if let l = e.loc {

@@ -18,7 +18,7 @@ extension Interpreter {
       return try instantiate(wrapper, upvalueNames.count, name)
     }
     guard !source.isEmpty else {
-      throw MPError("value", "function '\(name)' cannot be rebuilt in this process (no source)")
+      throw MPError(.value, "function '\(name)' cannot be rebuilt in this process (no source)")
     }
     let module = moduleNamed(file: moduleFile) ?? main
     let body = name == "<anonymous>" ? "return \(source)" : "\(source)\nreturn \(name)"
@@ -27,7 +27,7 @@ extension Interpreter {
     SourceRegistry.shared.register(file: file, text: text)
     let stmts = try Parser.parse(text, file: file)
     guard stmts.count == 1, case .expr(.function(let fn)) = stmts[0] else {
-      throw MPError("value", "function '\(name)' cannot be rebuilt in this process")
+      throw MPError(.value, "function '\(name)' cannot be rebuilt in this process")
     }
     var r = Resolver()
     r.resolveProgram(stmts)
@@ -41,7 +41,7 @@ extension Interpreter {
   private func instantiate(_ wrapper: Value, _ n: Int, _ name: String) throws -> Closure {
     let made = try call(wrapper, Array(repeating: .nil, count: n))
     guard case .function(let c) = made else {
-      throw MPError("value", "function '\(name)' cannot be rebuilt in this process")
+      throw MPError(.value, "function '\(name)' cannot be rebuilt in this process")
     }
     return c
   }

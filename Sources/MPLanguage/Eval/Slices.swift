@@ -9,11 +9,11 @@ func sliceIndices(count: Int, _ lo: Value, _ hi: Value, _ st: Value, _ loc: Sour
   switch st {
   case .nil: break
   case .int(let s):
-    if s == 0 { throw MPError("value", "slice step cannot be zero", at: loc) }
+    if s == 0 { throw MPError(.value, "slice step cannot be zero", at: loc) }
     // -2^63 as a step would overflow the arithmetic below; any step past
     // the count takes one item anyway.
     step = max(s, -Int.max)
-  default: throw MPError("type", "slice step must be an int, found \(st.typeName)", at: loc)
+  default: throw MPError(.type, "slice step must be an int, found \(st.typeName)", at: loc)
   }
   func bound(_ v: Value, _ what: String, _ missing: Int) throws -> Int {
     switch v {
@@ -24,7 +24,7 @@ func sliceIndices(count: Int, _ lo: Value, _ hi: Value, _ st: Value, _ loc: Sour
         return step < 0 ? max(j, -1) : max(j, 0)
       }
       return step < 0 ? min(i, count - 1) : min(i, count)
-    default: throw MPError("type", "slice \(what) must be an int, found \(v.typeName)", at: loc)
+    default: throw MPError(.type, "slice \(what) must be an int, found \(v.typeName)", at: loc)
     }
   }
   let start = try bound(lo, "start", step < 0 ? count - 1 : 0)
@@ -55,6 +55,6 @@ func sliceValue(_ a: Value, _ lo: Value, _ hi: Value, _ st: Value, _ loc: Source
     let (start, step, n) = try sliceIndices(count: s.scalarCount, lo, hi, st, loc)
     return .str(stringSlice(s, start: start, step: step, count: n))
   default:
-    throw MPError("type", "cannot slice a value of type \(a.typeName) (slices work on lists and strings)", at: loc)
+    throw MPError(.type, "cannot slice a value of type \(a.typeName) (slices work on lists and strings)", at: loc)
   }
 }

@@ -124,12 +124,12 @@ extension Interpreter {
     vm.pointee.ticks = tickInterval
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
-      throw MPError("interrupt", "interrupted", at: loc)
+      throw MPError(.interrupt, "interrupted", at: loc)
     }
     if vm.pointee.stepsLeft != Int.max {
       vm.pointee.stepsLeft -= tickInterval
       if vm.pointee.stepsLeft <= 0 {
-        throw MPError("timeout", "step limit reached", at: loc)
+        throw MPError(.timeout, "step limit reached", at: loc)
       }
     }
   }

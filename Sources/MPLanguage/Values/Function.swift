@@ -212,7 +212,7 @@ public final class ModuleScope: MPObject {
   func slot(_ name: String) throws -> Int {
     if let i = index[name] { return i }
     guard names.count < ModuleScope.capacity else {
-      throw MPError("value", "too many global names in \(file) (at most \(ModuleScope.capacity)); keep many values in a list or a map")
+      throw MPError(.value, "too many global names in \(file) (at most \(ModuleScope.capacity)); keep many values in a list or a map")
     }
     index[name] = names.count
     // Every slot in use holds a value, nil until defined: call sites may
@@ -254,7 +254,7 @@ public final class ModuleScope: MPObject {
   /// (an exercise speeds up an imported example); it may not add one.
   public override func setMember(_ name: String, _ value: Value) throws -> Bool {
     guard let i = index[name], defined[i] else {
-      throw MPError("name", "module '\(self.name)' has no global '\(name)' to set (an importer may change a module's globals, not add new ones)")
+      throw MPError(.name, "module '\(self.name)' has no global '\(name)' to set (an importer may change a module's globals, not add new ones)")
     }
     define(i, value)
     return true

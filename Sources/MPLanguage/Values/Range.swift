@@ -44,7 +44,7 @@ public final class RangeObject: MPObject {
   }
   public func items() throws -> [Value] {
     guard let n = exactCount, n <= 1 << 28 else {
-      throw MPError("value", "range of \(exactCount.map(String.init) ?? "more than 2^63") items is too long to make into a list")
+      throw MPError(.value, "range of \(exactCount.map(String.init) ?? "more than 2^63") items is too long to make into a list")
     }
     var out: [Value] = []
     out.reserveCapacity(n)
