@@ -104,7 +104,7 @@ final class PoolCall {
         {
           while !until(), let more = try? reply.getBytes(timeout: 0) { try take(more) }
           if until() { break }
-          let e = MPError("closed", "the pool was shut down before this call finished (\(outstanding) of \(starts.count) chunks never ran)")
+          let e = MPError(.closed, "the pool was shut down before this call finished (\(outstanding) of \(starts.count) chunks never ran)")
           fail(e)
           throw e
         }
