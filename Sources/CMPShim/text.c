@@ -52,15 +52,15 @@ void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint
   for (size_t i = 0; i < n; i++) dst[i] = src[i] == a ? b : src[i];
 }
 
-static inline int may_break(uint8_t b) {
-  return (uint8_t)(b - 0x0A) <= 3 || (uint8_t)(b - 0x1C) <= 2 || b == 0xC2 || b == 0xE2;
+// Branch-free, so that the block loop below vectorises.
+static inline uint8_t may_break(uint8_t b) {
+  return ((uint8_t)(b - 0x0A) <= 3) | ((uint8_t)(b - 0x1C) <= 2) | (b == 0xC2) | (b == 0xE2);
 }
 
 size_t mp_find_line_break(const uint8_t *p, size_t n) {
   size_t i = 0;
-  // Whole blocks are tested with a reduction the compiler vectorises.
   while (i + 32 <= n) {
-    int any = 0;
+    uint8_t any = 0;
     for (size_t j = 0; j < 32; j++) any |= may_break(p[i + j]);
     if (any) break;
     i += 32;

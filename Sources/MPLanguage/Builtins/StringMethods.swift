@@ -48,8 +48,12 @@ extension Interpreter {
       return .str(stripSpace(s, leading: name != "rstrip", trailing: name != "lstrip"))
     case "join":
       try argc(1, 1)
+      if case .list(let l) = args[0], let r = l.items.withUnsafeBufferPointer({ joinStrings(s, $0) }) {
+        return .str(r)
+      }
       let items = try iterate(args[0])
-      // Bytes appended in the VM's byte stack, one String made at the end.
+      if let r = items.withUnsafeBufferPointer({ joinStrings(s, $0) }) { return .str(r) }
+      // Not all strings: the str forms, appended in the VM's byte stack, one String made at the end.
       let start = vm.pointee.scratch.count
       var first = true
       for v in items {
@@ -67,6 +71,41 @@ extension Interpreter {
     default: return nil
     }
   }
+}
+
+// MARK: joining
+
+/// `sep.join(items)` when every item is a string (nil otherwise): the
+/// length first, then each piece copied once into the result.
+func joinStrings(_ sep: String, _ items: UnsafeBufferPointer<Value>) -> String? {
+  var total = 0
+  for i in items.indices {
+    guard case .str(let x) = items[i] else { return nil }
+    total += x.utf8.count
+  }
+  if items.count > 1 { total += sep.utf8.count * (items.count - 1) }
+  if total == 0 { return "" }
+  return sep.withBytes { sp in
+    String(unsafeUninitializedCapacity: total) { out in
+      guard let o = out.baseAddress else { return 0 }
+      var w = 0
+      for i in items.indices {
+        if i > 0 { copyBytes(o + w, sp); w += sp.count }
+        guard case .str(let x) = items[i] else { continue }
+        x.utf8.withContiguousStorageIfAvailable { b in copyBytes(o + w, b); w += b.count }
+      }
+      return w
+    }
+  }
+}
+
+/// memcpy, without the call for the short pieces joins are made of.
+@inline(__always)
+func copyBytes(_ to: UnsafeMutablePointer<UInt8>, _ from: UnsafeBufferPointer<UInt8>) {
+  let n = from.count
+  guard n > 0, let p = from.baseAddress else { return }
+  if n > 16 { memcpy(to, p, n); return }
+  for i in 0..<n { to[i] = p[i] }
 }
 
 // MARK: searching
@@ -136,17 +175,38 @@ func hasBytes(_ s: String, _ x: String, atEnd: Bool) -> Bool {
 func splitExactly(_ s: String, _ sep: String) -> [Value] {
   s.withBytes { h in
     sep.withBytes { n in
-      let at = occurrences(h, n)
-      guard let p = h.baseAddress, !at.isEmpty else { return [.str(s)] }
+      guard let p = h.baseAddress, let np = n.baseAddress, n.count <= h.count else { return [.str(s)] }
       var out: [Value] = []
-      out.reserveCapacity(at.count + 1)
-      var pieces = PieceMaker(textBytes: h.count)
+      var pieces = PieceMaker(h)
       defer { pieces.free() }
       var start = 0
-      for i in at {
-        out.append(pieces.make(p + start, i - start))
-        start = i + n.count
+      if n.count == 1 {
+        // Pieces are short (words, fields): look at a few bytes before
+        // paying for a memchr call.
+        let c = np[0]
+        var i = 0
+        while i < h.count {
+          if p[i] != c {
+            let stop = min(i + 16, h.count)
+            i += 1
+            while i < stop && p[i] != c { i += 1 }
+            if i == stop {
+              guard let r = memchr(p + i, Int32(c), h.count - i) else { break }
+              i = UnsafePointer<UInt8>(r.assumingMemoryBound(to: UInt8.self)) - p
+            }
+            if i >= h.count { break }
+          }
+          out.append(pieces.make(p + start, i - start))
+          i += 1
+          start = i
+        }
+      } else {
+        while let r = mp_memmem(p + start, h.count - start, np, n.count) {
+          out.append(pieces.make(p + start, r - p - start))
+          start = r - p + n.count
+        }
       }
+      if out.isEmpty { return [.str(s)] }
       out.append(pieces.make(p + start, h.count - start))
       return out
     }
@@ -159,7 +219,7 @@ func splitWhitespace(_ s: String) -> [Value] {
     guard let p = h.baseAddress else { return [] }
     let n = h.count
     var out: [Value] = []
-    var pieces = PieceMaker(textBytes: n)
+    var pieces = PieceMaker(h)
     defer { pieces.free() }
     var i = 0
     while true {
@@ -182,7 +242,7 @@ func splitLines(_ s: String) -> [Value] {
     guard let p = h.baseAddress else { return [] }
     let n = h.count
     var out: [Value] = []
-    var pieces = PieceMaker(textBytes: n)
+    var pieces = PieceMaker(h)
     defer { pieces.free() }
     var start = 0
     var i = 0
@@ -312,22 +372,32 @@ func replaceAll(_ s: String, _ old: String, _ new: String) -> String {
 /// share one value from a small table instead of each allocating a box:
 /// splitting text into words is mostly this.
 struct PieceMaker {
-  private static let slots = 1024
+  private var slots = 0
+  private var shift: UInt64 = 63
   private var keys: UnsafeMutablePointer<UInt64>?
   private var values: UnsafeMutablePointer<Value>?
+  /// The end of the text the pieces are cut from (loads stay before it).
+  private let end: UnsafePointer<UInt8>?
 
-  init(textBytes: Int) {
-    // Not worth a table for a short text.
+  init(_ text: UnsafeBufferPointer<UInt8>) {
+    let textBytes = text.count
+    end = text.baseAddress.map { $0 + textBytes }
+    // Not worth a table for a short text; a larger text gets more slots
+    // (up to 16,384) so that rare pieces evict common ones less often.
     guard textBytes >= 4096 else { return }
-    keys = .allocate(capacity: 2 * PieceMaker.slots)
-    keys!.initialize(repeating: 0, count: 2 * PieceMaker.slots)
-    values = .allocate(capacity: PieceMaker.slots)
-    values!.initialize(repeating: .nil, count: PieceMaker.slots)
+    var bits = 10
+    while bits < 14 && (1 << bits) * 32 < textBytes { bits += 1 }
+    slots = 1 << bits
+    shift = UInt64(64 - bits)
+    keys = .allocate(capacity: 2 * slots)
+    keys!.initialize(repeating: 0, count: 2 * slots)
+    values = .allocate(capacity: slots)
+    values!.initialize(repeating: .nil, count: slots)
   }
 
   mutating func free() {
     keys?.deallocate()
-    values?.deinitialize(count: PieceMaker.slots)
+    values?.deinitialize(count: slots)
     values?.deallocate()
     keys = nil
     values = nil
@@ -336,12 +406,23 @@ struct PieceMaker {
   @inline(__always)
   mutating func make(_ p: UnsafePointer<UInt8>, _ n: Int) -> Value {
     if n == 1 && p[0] < 0x80 { return asciiCharValues[Int(p[0])] }
-    guard n > 1 && n <= 15, let keys, let values else { return .str(makeString(p, n)) }
-    var w: (UInt64, UInt64) = (0, 0)
-    withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
-    let w0 = w.0
-    let w1 = w.1 | UInt64(n) << 56
-    let h = Int(truncatingIfNeeded: ((w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F)) >> 54)
+    guard n > 1 && n <= 15, let keys, let values, let end else { return .str(makeString(p, n)) }
+    var w0: UInt64
+    var w1: UInt64
+    if p + 16 <= end {
+      // Two loads, the bytes past the piece masked off.
+      let raw = UnsafeRawPointer(p)
+      w0 = raw.loadUnaligned(as: UInt64.self)
+      w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+      if n < 8 { w0 &= (1 << UInt64(8 * n)) &- 1 }
+      w1 = n <= 8 ? 0 : w1 & ((1 << UInt64(8 * (n - 8))) &- 1)
+    } else {
+      var w: (UInt64, UInt64) = (0, 0)
+      withUnsafeMutableBytes(of: &w) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
+      (w0, w1) = w
+    }
+    w1 |= UInt64(n) << 56
+    let h = Int(truncatingIfNeeded: ((w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F)) >> shift)
     if keys[2 * h] == w0 && keys[2 * h + 1] == w1 { return values[h] }
     let v = Value.str(makeString(p, n))
     keys[2 * h] = w0
