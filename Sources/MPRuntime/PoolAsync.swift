@@ -194,8 +194,13 @@ public final class AsyncResultHandle: MPObject {
     case "wait":
       try methodArity(name, args, 0, 1)
       let t = try Runtime.timeout(args, 0, "wait")
-      _ = try? call.pump(deadline: SyncWait.deadline(t), until: { call.outstanding == 0 })
-      try SyncWait.checkInterrupt()
+      do {
+        _ = try call.pump(deadline: SyncWait.deadline(t), until: { call.outstanding == 0 })
+      } catch let e as MPError where e.kind == "interrupt" {
+        throw e
+      } catch {
+        // The call's own error is for get(); wait only says it has ended.
+      }
       return .bool(call.isDone)
     case "successful":
       try methodArity(name, args, 0, 0)
