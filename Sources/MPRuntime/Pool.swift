@@ -17,6 +17,9 @@ import MPLanguage
 public final class PoolHandle: MPObject, Codec.Transferable {
   var workers: [ProcessHandle] = []
   let tasks: QueueHandle
+  /// The pool's shared words, an arena object like a queue: freed when
+  /// the last process that knows the pool lets it go.
+  let state: PoolStateHandle
   /// Per worker, four Int64s: state (0 idle, 1 running), job, chunk, pid.
   let slots: Int
   /// Shared state: one Int64, 1 once the owner closed the pool.
@@ -49,8 +52,9 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     globalsAtFork = Set(interp.main.definedNames)
     owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
-    slots = try Arena.shared.allocate(32 * n)
-    control = try Arena.shared.allocate(16)
+    state = try PoolStateHandle(workers: n)
+    control = state.offset + SharedHandle.headerSize
+    slots = control + 16
     super.init()
     mp_atomic_store(closedFlag, 0)
     do {
@@ -62,12 +66,12 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     PoolHandle.open[ObjectIdentifier(self)] = self
   }
 
-  /// Another process's pool, received in a message. (Its slots and
-  /// control word are never freed, so the offsets stay valid.)
-  init(view tasks: QueueHandle, slots: Int, control: Int, size: Int, owner: pid_t, _ interp: Interpreter) {
+  /// Another process's pool, received in a message.
+  init(view tasks: QueueHandle, state: PoolStateHandle, size: Int, owner: pid_t, _ interp: Interpreter) {
     self.tasks = tasks
-    self.slots = slots
-    self.control = control
+    self.state = state
+    control = state.offset + SharedHandle.headerSize
+    slots = control + 16
     self.size = size
     self.owner = owner
     self.interp = interp
@@ -78,8 +82,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   public func encodePayload(_ e: inout Codec.Encoder) throws {
     try e.value(.object(tasks))
-    e.varint(slots)
-    e.varint(control)
+    try e.value(.object(state))
     e.varint(size)
     e.varint(Int(owner))
   }
@@ -89,12 +92,14 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       guard case .object(let t) = try d.value(), let tasks = t as? QueueHandle else {
         throw MPError(.value, "corrupt pool in a message")
       }
-      let slots = try d.varint(), control = try d.varint(), size = try d.varint(), owner = try d.varint()
-      guard slots >= Arena.heapStart, slots < Arena.shared.size, control >= Arena.heapStart, control < Arena.shared.size,
-        size >= 1, size <= 1 << 16, let interp = Interpreter.current
+      guard case .object(let st) = try d.value(), let state = st as? PoolStateHandle else {
+        throw MPError(.value, "corrupt pool in a message")
+      }
+      let size = try d.varint(), owner = try d.varint()
+      guard size >= 1, size <= 1 << 16, let interp = Interpreter.current
       else { throw MPError(.value, "corrupt pool in a message") }
-      if let own = open.values.first(where: { $0.control == control }) { return .object(own) }
-      return .object(PoolHandle(view: tasks, slots: slots, control: control, size: size, owner: pid_t(truncatingIfNeeded: owner), interp))
+      if let own = open.values.first(where: { $0.state.offset == state.offset }) { return .object(own) }
+      return .object(PoolHandle(view: tasks, state: state, size: size, owner: pid_t(truncatingIfNeeded: owner), interp))
     }
   }
 
@@ -391,4 +396,20 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   static func closeAllByKilling() {
     for p in open.values where !p.isClosed { p.shutdown(kill: true) }
   }
+}
+
+/// A pool's shared words in the arena: the closed flag, then per worker
+/// its state, job, chunk and pid. Counted like every arena object, so a
+/// pool made and dropped at the REPL gives its space back.
+final class PoolStateHandle: SharedHandle {
+  override class var kind: UInt8 { 11 }
+
+  init(workers n: Int) throws {
+    try super.init(newWithPayload: 16 + 32 * n, kind: PoolStateHandle.kind)
+  }
+
+  override init(existing offset: Int) { super.init(existing: offset) }
+
+  override var typeName: String { "pool state" }
+  override var repr: String { "<pool state \(number)>" }
 }

@@ -94,6 +94,7 @@ extension Runtime {
     SharedHandle.makers[SemaphoreHandle.kind] = { SemaphoreHandle(existing: $0) }
     SharedHandle.makers[SharedCellHandle.kind] = { SharedCellHandle(existing: $0) }
     SharedHandle.makers[QueueHandle.kind] = { QueueHandle(existing: $0) }
+    SharedHandle.makers[PoolStateHandle.kind] = { PoolStateHandle(existing: $0) }
     SharedHandle.registerCodec()
     PoolHandle.registerCodec()
     QueueHandle.registerFinalizer()
