@@ -196,7 +196,7 @@ public final class AsyncResultHandle: MPObject {
       let t = try Runtime.timeout(args, 0, "wait")
       do {
         _ = try call.pump(deadline: SyncWait.deadline(t), until: { call.outstanding == 0 })
-      } catch let e as MPError where e.kind == "interrupt" {
+      } catch let e as MPError where e.kind == .interrupt {
         throw e
       } catch {
         // The call's own error is for get(); wait only says it has ended.
