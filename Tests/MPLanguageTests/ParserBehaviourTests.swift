@@ -20,8 +20,8 @@ final class ParserBehaviourTests: XCTestCase {
     case .name(let n): return n.name
     case .list(let items, _): return "(list" + items.map { " " + sx($0) }.joined() + ")"
     case .map(let entries, _): return "(map" + entries.map { " \(sx($0.0)):\(sx($0.1))" }.joined() + ")"
-    case .unary(let op, let x, _): return "(\(op) \(sx(x)))"
-    case .binary(let op, let a, let b, _): return "(\(op) \(sx(a)) \(sx(b)))"
+    case .unary(let op, let x, _): return "(\(op.rawValue) \(sx(x)))"
+    case .binary(let op, let a, let b, _): return "(\(op.symbol) \(sx(a)) \(sx(b)))"
     case .call(let f, let args, _): return "(call \(sx(f))" + args.map { " " + sx($0) }.joined() + ")"
     case .callKeywords(let f, let args, let kws, _):
       return "(call \(sx(f))" + args.map { " " + sx($0) }.joined() + kws.map { " \($0.name)=\(sx($0.value))" }.joined() + ")"
@@ -50,7 +50,7 @@ final class ParserBehaviourTests: XCTestCase {
     case .letDecl(let d, let e): return "(let \(d.name) \(sx(e)))"
     case .letUnpack(let ds, let vs, _):
       return "(let \(ds.map(\.name).joined(separator: ",")) \(vs.map(sx).joined(separator: " ")))"
-    case .assign(let t, let op, let v, _): return "(\(op ?? "")= \(sx(t.expr)) \(sx(v)))"
+    case .assign(let t, let op, let v, _): return "(\(op?.rawValue ?? "")= \(sx(t.expr)) \(sx(v)))"
     case .assignUnpack(let ts, let vs, _):
       return "(= \(ts.map { sx($0.expr) }.joined(separator: ",")) \(vs.map(sx).joined(separator: " ")))"
     case .fnDecl(_, let fn): return sxFunction(fn)

@@ -1,7 +1,7 @@
 /// Assignments: `x = v`, `x op= v`, `xs[i] = v`, `o.name = v`, and the
 /// unpacking forms `let a, b = pair` and `a, b = b, a` (grammar.md).
 extension Compiler {
-  mutating func compileAssign(_ target: AssignTarget, _ op: String?, _ value: Expr, _ loc: SourceLocation) throws -> StmtCode {
+  mutating func compileAssign(_ target: AssignTarget, _ op: ArithmeticOperator?, _ value: Expr, _ loc: SourceLocation) throws -> StmtCode {
     switch target {
     case .name(let ref):
       var localSlot: Int? = nil
@@ -22,7 +22,7 @@ extension Compiler {
         case .code(let x): return assignCode(toLocal: s, x)
         }
       }
-      let v = try op.map { try compileBinary($0, target.expr, value, loc) } ?? compileExpr(value)
+      let v = try op.map { try compileBinary(.arithmetic($0), target.expr, value, loc) } ?? compileExpr(value)
       let write = try compileNameWrite(ref)
       return { fp in
         try write(fp, try v(fp))

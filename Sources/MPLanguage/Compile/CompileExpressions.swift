@@ -32,13 +32,17 @@ extension Compiler {
         return .map(m)
       }
     case .unary(let op, let x, let loc):
-      if op == "not" {
+      switch op {
+      case .not:
         let c = try compileCond(x)
         return { fp in .bool(!(try c(fp))) }
+      case .bitNot:
+        let c = try compileExpr(x)
+        return { fp in try bitNot(try c(fp), loc) }
+      case .negate:
+        let c = try compileExpr(x)
+        return { fp in try negate(try c(fp), loc) }
       }
-      let c = try compileExpr(x)
-      if op == "~" { return { fp in try bitNot(try c(fp), loc) } }
-      return { fp in try negate(try c(fp), loc) }
     case .binary(let op, let a, let b, let loc):
       return try compileBinary(op, a, b, loc)
     case .call(let callee, let args, let loc):
@@ -101,16 +105,15 @@ extension Compiler {
   /// Compiles an expression used as a condition straight to a Bool.
   mutating func compileCond(_ e: Expr) throws -> CondCode {
     switch e {
-    case .binary(let op, let a, let b, let loc) where ["<", "<=", ">", ">=", "==", "!="].contains(op):
-      if let c = specializedComparison(op, try operand(a), try operand(b), loc) { return c }
-      throw MPError.syntax("unknown comparison '\(op)'", at: loc)
-    case .binary("and", let a, let b, _):
+    case .binary(.comparison(let op), let a, let b, let loc):
+      return specializedComparison(op, try operand(a), try operand(b), loc)
+    case .binary(.and, let a, let b, _):
       let l = try compileCond(a), r = try compileCond(b)
       return { fp in try l(fp) && r(fp) }
-    case .binary("or", let a, let b, _):
+    case .binary(.or, let a, let b, _):
       let l = try compileCond(a), r = try compileCond(b)
       return { fp in try l(fp) || r(fp) }
-    case .unary("not", let x, _):
+    case .unary(.not, let x, _):
       let c = try compileCond(x)
       return { fp in !(try c(fp)) }
     case .literal(let v, _):
@@ -122,36 +125,32 @@ extension Compiler {
     }
   }
 
-  mutating func compileBinary(_ op: String, _ a: Expr, _ b: Expr, _ loc: SourceLocation) throws -> ExprCode {
+  mutating func compileBinary(_ op: BinaryOperator, _ a: Expr, _ b: Expr, _ loc: SourceLocation) throws -> ExprCode {
     switch op {
-    case "and":
+    case .and:
       let l = try compileExpr(a), r = try compileExpr(b)
       return { fp in
         let x = try l(fp)
         return x.isTruthy ? try r(fp) : x
       }
-    case "or":
+    case .or:
       let l = try compileExpr(a), r = try compileExpr(b)
       return { fp in
         let x = try l(fp)
         return x.isTruthy ? x : try r(fp)
       }
-    case "<", "<=", ">", ">=", "==", "!=":
+    case .comparison:
       let c = try compileCond(.binary(op, a, b, loc))
       return { fp in .bool(try c(fp)) }
-    default: break
-    }
-    if let code = specializedArithmetic(op, try operand(a), try operand(b), loc) { return code }
-    let l = try compileExpr(a)
-    let r = try compileExpr(b)
-    switch op {
-    case "in": return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
-    case "not in": return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) }
-    case "&", "|", "^", "<<", ">>":
-      let f = binaryOperator(op)
+    case .membership(let negated):
+      let l = try compileExpr(a), r = try compileExpr(b)
+      if negated { return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) } }
+      return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
+    case .arithmetic(let o):
+      if let code = specializedArithmetic(o, try operand(a), try operand(b), loc) { return code }
+      let l = try compileExpr(a), r = try compileExpr(b)
+      let f = binaryOperator(o)
       return { fp in try f(try l(fp), try r(fp), loc) }
-    default:
-      throw MPError.syntax("unknown operator '\(op)'", at: loc)
     }
   }
 

@@ -369,32 +369,33 @@ extension Compiler {
   }
 
   /// Arithmetic with an operator known at compile time, or nil.
-  func specializedArithmetic(_ op: String, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> ExprCode? {
+  /// Arithmetic specialised by operand shape; nil for the bitwise
+  /// operators, which loops rarely spend their time in.
+  func specializedArithmetic(_ op: ArithmeticOperator, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> ExprCode? {
     switch op {
-    case "+": return specializedBinary(a, b, AddOp.self, loc)
-    case "-": return specializedBinary(a, b, SubOp.self, loc)
-    case "*": return specializedBinary(a, b, MulOp.self, loc)
-    case "/": return specializedBinary(a, b, DivOp.self, loc)
-    case "//": return specializedBinary(a, b, FloorDivOp.self, loc)
-    case "%": return specializedBinary(a, b, ModOp.self, loc)
-    default: return nil
+    case .add: return specializedBinary(a, b, AddOp.self, loc)
+    case .subtract: return specializedBinary(a, b, SubOp.self, loc)
+    case .multiply: return specializedBinary(a, b, MulOp.self, loc)
+    case .divide: return specializedBinary(a, b, DivOp.self, loc)
+    case .floorDivide: return specializedBinary(a, b, FloorDivOp.self, loc)
+    case .modulo: return specializedBinary(a, b, ModOp.self, loc)
+    case .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight: return nil
     }
   }
 
-  func specializedComparison(_ op: String, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> CondCode? {
+  func specializedComparison(_ op: ComparisonOperator, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> CondCode {
     switch op {
-    case "<": return specializedCompare(a, b, LtOp.self, loc)
-    case "<=": return specializedCompare(a, b, LeOp.self, loc)
-    case ">": return specializedCompare(a, b, GtOp.self, loc)
-    case ">=": return specializedCompare(a, b, GeOp.self, loc)
-    case "==": return specializedCompare(a, b, EqOp.self, loc)
-    case "!=": return specializedCompare(a, b, NeOp.self, loc)
-    default: return nil
+    case .less: return specializedCompare(a, b, LtOp.self, loc)
+    case .lessOrEqual: return specializedCompare(a, b, LeOp.self, loc)
+    case .greater: return specializedCompare(a, b, GtOp.self, loc)
+    case .greaterOrEqual: return specializedCompare(a, b, GeOp.self, loc)
+    case .equal: return specializedCompare(a, b, EqOp.self, loc)
+    case .notEqual: return specializedCompare(a, b, NeOp.self, loc)
     }
   }
 
   /// `target op= value` for plain locals and globals, or nil.
-  func specializedCompound(_ op: String, _ s: Int?, _ g: GlobalOperand?, _ v: OperandKind, _ loc: SourceLocation) -> StmtCode? {
+  func specializedCompound(_ op: ArithmeticOperator, _ s: Int?, _ g: GlobalOperand?, _ v: OperandKind, _ loc: SourceLocation) -> StmtCode? {
     func make<O: BinaryOp>(_ o: O.Type) -> StmtCode {
       if let s {
         switch v {
@@ -414,13 +415,13 @@ extension Compiler {
     }
     guard s != nil || g != nil else { return nil }
     switch op {
-    case "+": return make(AddOp.self)
-    case "-": return make(SubOp.self)
-    case "*": return make(MulOp.self)
-    case "/": return make(DivOp.self)
-    case "//": return make(FloorDivOp.self)
-    case "%": return make(ModOp.self)
-    default: return nil
+    case .add: return make(AddOp.self)
+    case .subtract: return make(SubOp.self)
+    case .multiply: return make(MulOp.self)
+    case .divide: return make(DivOp.self)
+    case .floorDivide: return make(FloorDivOp.self)
+    case .modulo: return make(ModOp.self)
+    case .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight: return nil
     }
   }
 }
@@ -437,7 +438,7 @@ extension Compiler {
   /// Hands `consumer` the cheapest operand type that reads `e`: a simple
   /// operand, `simple op simple` for + - *, or a compiled closure.
   func withOperand<C: OperandConsumer>(_ e: Expr, _ consumer: C) throws -> C.Result {
-    if case .binary(let op, let a, let b, let loc) = e, op == "+" || op == "-" || op == "*" {
+    if case .binary(.arithmetic(let op), let a, let b, let loc) = e, op == .add || op == .subtract || op == .multiply {
       let l = try operand(a), r = try operand(b)
       func pair<O: BinaryOp>(_ o: O.Type) -> C.Result? {
         switch (l, r) {
@@ -449,9 +450,10 @@ extension Compiler {
       }
       let made: C.Result?
       switch op {
-      case "+": made = pair(AddOp.self)
-      case "-": made = pair(SubOp.self)
-      default: made = pair(MulOp.self)
+      case .add: made = pair(AddOp.self)
+      case .subtract: made = pair(SubOp.self)
+      case .multiply: made = pair(MulOp.self)
+      case .divide, .floorDivide, .modulo, .bitAnd, .bitOr, .bitXor, .shiftLeft, .shiftRight: made = nil
       }
       if let made { return made }
     }
@@ -528,20 +530,19 @@ final class GuardLocalCompareNode<O: CompareOp, A: Operand> {
 extension Compiler {
   /// The fused form of `if cond { return e }` when cond compares a local with a constant.
   func guardReturn(_ cond: Expr, _ e: Expr, rest: @escaping ExprCode) throws -> ExprCode? {
-    guard case .binary(let op, let a, let b, let loc) = cond,
+    guard case .binary(.comparison(let op), let a, let b, let loc) = cond,
       case .local(let l) = try operand(a), case .constant(let k) = try operand(b)
     else { return nil }
     func fused<O: CompareOp>(_: O.Type) throws -> ExprCode {
       try withOperand(e, GuardLocalCompare<O>(slot: l.slot, k: k, rest: rest, loc: loc)).run
     }
     switch op {
-    case "<": return try fused(LtOp.self)
-    case "<=": return try fused(LeOp.self)
-    case ">": return try fused(GtOp.self)
-    case ">=": return try fused(GeOp.self)
-    case "==": return try fused(EqOp.self)
-    case "!=": return try fused(NeOp.self)
-    default: return nil
+    case .less: return try fused(LtOp.self)
+    case .lessOrEqual: return try fused(LeOp.self)
+    case .greater: return try fused(GtOp.self)
+    case .greaterOrEqual: return try fused(GeOp.self)
+    case .equal: return try fused(EqOp.self)
+    case .notEqual: return try fused(NeOp.self)
     }
   }
 }

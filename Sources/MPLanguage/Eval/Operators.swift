@@ -126,19 +126,19 @@ func negate(_ a: Value, _ loc: SourceLocation) throws -> Value {
   }
 }
 
-func binaryOperator(_ op: String) -> (Value, Value, SourceLocation) throws -> Value {
+func binaryOperator(_ op: ArithmeticOperator) -> (Value, Value, SourceLocation) throws -> Value {
   switch op {
-  case "+": return add
-  case "-": return subtract
-  case "*": return multiply
-  case "/": return divide
-  case "//": return floorDivide
-  case "&": return bitAnd
-  case "|": return bitOr
-  case "^": return bitXor
-  case "<<": return shiftLeft
-  case ">>": return shiftRight
-  default: return modulo
+  case .add: return add
+  case .subtract: return subtract
+  case .multiply: return multiply
+  case .divide: return divide
+  case .floorDivide: return floorDivide
+  case .modulo: return modulo
+  case .bitAnd: return bitAnd
+  case .bitOr: return bitOr
+  case .bitXor: return bitXor
+  case .shiftLeft: return shiftLeft
+  case .shiftRight: return shiftRight
   }
 }
 

@@ -91,10 +91,10 @@ public indirect enum Expr {
   case name(NameRef)
   case list([Expr], SourceLocation)
   case map([(Expr, Expr)], SourceLocation)
-  /// `-x` or `not x`.
-  case unary(String, Expr, SourceLocation)
-  /// Arithmetic, comparison, `in`, `not in`, `and`, `or`.
-  case binary(String, Expr, Expr, SourceLocation)
+  /// `-x`, `~x` or `not x`.
+  case unary(UnaryOperator, Expr, SourceLocation)
+  /// Arithmetic, bitwise, comparison, `in`, `not in`, `and`, `or`.
+  case binary(BinaryOperator, Expr, Expr, SourceLocation)
   case call(Expr, [Expr], SourceLocation)
   /// A call with keyword arguments: `f(1, timeout=2)`. Kept apart from
   /// `call` so that positional calls, the hot path, stay as they are.
@@ -186,8 +186,8 @@ public indirect enum Stmt {
   /// `let a, b = pair` or `let a, b = 1, 2` (one value: a list to unpack;
   /// several: one per name).
   case letUnpack([Decl], [Expr], SourceLocation)
-  /// `target = value` or `target op= value` (op is "+", "-", ...).
-  case assign(AssignTarget, String?, Expr, SourceLocation)
+  /// `target = value` or `target op= value`.
+  case assign(AssignTarget, ArithmeticOperator?, Expr, SourceLocation)
   /// `a, b = b, a`: every value is computed before any target is stored.
   case assignUnpack([AssignTarget], [Expr], SourceLocation)
   case fnDecl(Decl, FnNode)

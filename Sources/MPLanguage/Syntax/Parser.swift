@@ -457,10 +457,11 @@ public struct Parser {
     return .importFile(path, Decl(name, loc), start.loc)
   }
 
-  static let compoundOps: [String: String] = [
-    "+=": "+", "-=": "-", "*=": "*", "/=": "/", "//=": "//", "%=": "%",
-    "&=": "&", "|=": "|", "^=": "^", "<<=": "<<", ">>=": ">>",
-  ]
+  /// `+=` and the like: the arithmetic operator before the `=`.
+  static func compoundOperator(_ o: String) -> ArithmeticOperator? {
+    guard o.count >= 2, o.hasSuffix("="), o != "==", o != "!=", o != "<=", o != ">=" else { return nil }
+    return ArithmeticOperator(rawValue: String(o.dropLast()))
+  }
 
   /// assignment = target { "," target } ( "=" values | compoundOp expression )
   /// compoundOp = "+=" | "-=" | "*=" | "/=" | "//=" | "%=" | "&=" | "|=" | "^=" | "<<=" | ">>="
@@ -475,7 +476,7 @@ public struct Parser {
       }
       let t = tok
       guard t.isOp("=") else {
-        if case .op(let o) = t.kind, Parser.compoundOps[o] != nil {
+        if case .op(let o) = t.kind, Parser.compoundOperator(o) != nil {
           throw error("'\(o)' cannot update several targets at once; write one '\(o)' per target", at: t)
         }
         throw error("expected '=' after the targets 'a, b', found \(t.display)", at: t)
@@ -484,14 +485,14 @@ public struct Parser {
       return .assignUnpack(targets, try parseValues(), t.loc)
     }
     let t = tok
-    guard case .op(let o) = t.kind, o == "=" || Parser.compoundOps[o] != nil else { return .expr(e) }
+    guard case .op(let o) = t.kind, o == "=" || Parser.compoundOperator(o) != nil else { return .expr(e) }
     let tgt = try target(e, before: t)
     _ = next()
     let values = try parseValues()
     if values.count > 1 {
       throw MPError.syntax("one target but \(values.count) values; write a list '[...]' to store a list", at: t.loc)
     }
-    return .assign(tgt, Parser.compoundOps[o], values[0], t.loc)
+    return .assign(tgt, Parser.compoundOperator(o), values[0], t.loc)
   }
 
   /// target = NAME | postfix "[" expression "]" | postfix "." NAME

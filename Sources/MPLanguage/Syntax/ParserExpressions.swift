@@ -12,7 +12,7 @@ extension Parser {
     while checkKeyword(.or) {
       try chainStep(&n)
       let t = next()
-      e = .binary("or", e, try parseAnd(), t.loc)
+      e = .binary(.or, e, try parseAnd(), t.loc)
     }
     return e
   }
@@ -24,7 +24,7 @@ extension Parser {
     while checkKeyword(.and) {
       try chainStep(&n)
       let t = next()
-      e = .binary("and", e, try parseNot(), t.loc)
+      e = .binary(.and, e, try parseNot(), t.loc)
     }
     return e
   }
@@ -34,12 +34,11 @@ extension Parser {
     if checkKeyword(.not) {
       let t = next()
       let operand = try nested { p in try p.parseNot() }
-      return .unary("not", operand, t.loc)
+      return .unary(.not, operand, t.loc)
     }
     return try parseComparison()
   }
 
-  static let comparisonOps: Set<String> = ["==", "!=", "<", "<=", ">", ">="]
 
   /// comparison = bitOr [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" "in" ) bitOr ]
   mutating func parseComparison() throws -> Expr {
@@ -47,79 +46,63 @@ extension Parser {
     guard let (op, t) = comparisonOperator() else { return left }
     let right = try parseBitOr()
     if let (op2, t2) = comparisonOperator() {
+      let (a, b) = (op.symbol, op2.symbol)
       throw MPError.syntax(
-        "comparisons do not chain: write 'a \(op) b and b \(op2) c' instead of 'a \(op) b \(op2) c'", at: t2.loc)
+        "comparisons do not chain: write 'a \(a) b and b \(b) c' instead of 'a \(a) b \(b) c'", at: t2.loc)
     }
     return .binary(op, left, right, t.loc)
   }
 
-  mutating func comparisonOperator() -> (String, Token)? {
+  mutating func comparisonOperator() -> (BinaryOperator, Token)? {
     let t = tok
     switch t.kind {
-    case .op(let o) where Parser.comparisonOps.contains(o):
+    case .op(let o):
+      guard let c = ComparisonOperator(rawValue: o) else { return nil }
       _ = next()
-      return (o, t)
+      return (.comparison(c), t)
     case .keyword(.in):
       _ = next()
-      return ("in", t)
+      return (.membership(negated: false), t)
     case .keyword(.not) where tokens[pos + 1].isKeyword(.in):
       _ = next()
       _ = next()
-      return ("not in", t)
+      return (.membership(negated: true), t)
     default:
       return nil
     }
   }
 
   /// One left-associative level of binary operators.
-  mutating func binaryLevel(_ ops: Set<String>, _ operand: (inout Parser) throws -> Expr) throws -> Expr {
+  mutating func binaryLevel(_ ops: Set<ArithmeticOperator>, _ operand: (inout Parser) throws -> Expr) throws -> Expr {
     var e = try operand(&self)
     var n = 0
     while true {
       let t = tok
-      guard case .op(let o) = t.kind, ops.contains(o) else { return e }
+      guard case .op(let o) = t.kind, let op = ArithmeticOperator(rawValue: o), ops.contains(op) else { return e }
       try chainStep(&n)
       _ = next()
-      e = .binary(o, e, try operand(&self), t.loc)
+      e = .binary(.arithmetic(op), e, try operand(&self), t.loc)
     }
   }
 
   /// bitOr = bitXor { "|" bitXor }
-  mutating func parseBitOr() throws -> Expr { try binaryLevel(["|"]) { try $0.parseBitXor() } }
+  mutating func parseBitOr() throws -> Expr { try binaryLevel([.bitOr]) { try $0.parseBitXor() } }
 
   /// bitXor = bitAnd { "^" bitAnd }
-  mutating func parseBitXor() throws -> Expr { try binaryLevel(["^"]) { try $0.parseBitAnd() } }
+  mutating func parseBitXor() throws -> Expr { try binaryLevel([.bitXor]) { try $0.parseBitAnd() } }
 
   /// bitAnd = shift { "&" shift }
-  mutating func parseBitAnd() throws -> Expr { try binaryLevel(["&"]) { try $0.parseShift() } }
+  mutating func parseBitAnd() throws -> Expr { try binaryLevel([.bitAnd]) { try $0.parseShift() } }
 
   /// shift = sum { ( "<<" | ">>" ) sum }
-  mutating func parseShift() throws -> Expr { try binaryLevel(["<<", ">>"]) { try $0.parseSum() } }
+  mutating func parseShift() throws -> Expr { try binaryLevel([.shiftLeft, .shiftRight]) { try $0.parseSum() } }
 
   /// sum = term { ( "+" | "-" ) term }
-  mutating func parseSum() throws -> Expr {
-    var e = try parseTerm()
-    var n = 0
-    while true {
-      let t = tok
-      guard case .op(let o) = t.kind, o == "+" || o == "-" else { return e }
-      try chainStep(&n)
-      _ = next()
-      e = .binary(o, e, try parseTerm(), t.loc)
-    }
-  }
+  mutating func parseSum() throws -> Expr { try binaryLevel([.add, .subtract]) { try $0.parseTerm() } }
 
   /// term = unary { ( "*" | "/" | "//" | "%" ) unary }
   mutating func parseTerm() throws -> Expr {
-    var e = try parseUnary()
-    var n = 0
-    while true {
-      let t = tok
-      guard case .op(let o) = t.kind, o == "*" || o == "/" || o == "//" || o == "%" else { return e }
-      try chainStep(&n)
-      _ = next()
-      e = .binary(o, e, try parseUnary(), t.loc)
-    }
+    try binaryLevel([.multiply, .divide, .floorDivide, .modulo]) { try $0.parseUnary() }
   }
 
   /// unary = ( "-" | "~" ) unary | postfix
@@ -127,7 +110,7 @@ extension Parser {
     if check("~") {
       let t = next()
       let operand = try nested { p in try p.parseUnary() }
-      return .unary("~", operand, t.loc)
+      return .unary(.bitNot, operand, t.loc)
     }
     if check("-") {
       let t = next()
@@ -138,7 +121,7 @@ extension Parser {
       let operand = try nested { p in try p.parseUnary() }
       if case .literal(.int(let v), _) = operand, v != Int.min { return .literal(.int(-v), t.loc) }
       if case .literal(.float(let v), _) = operand { return .literal(.float(-v), t.loc) }
-      return .unary("-", operand, t.loc)
+      return .unary(.negate, operand, t.loc)
     }
     if check("+") {
       throw error("unexpected '+' (mp has no unary plus)")
