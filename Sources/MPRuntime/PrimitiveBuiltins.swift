@@ -44,6 +44,9 @@ extension Runtime {
       ("pipe", "send", ["value"]),
       ("pipe", "recv", ["timeout"]),
       ("pipe", "poll", ["timeout"]),
+      // One table entry for cells, arrays and maps (all "shared"): the key
+      // (an array's index, a map's key) first, then n.
+      ("shared", "add", ["key", "n"]),
       ("shared", "get", ["key", "default"]),
       ("shared", "remove", ["key", "default"]),
       ("result", "get", ["timeout"]),

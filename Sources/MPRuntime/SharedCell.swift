@@ -137,6 +137,10 @@ public final class SharedCellHandle: SharedHandle {
 
   public override func callMethod(_ name: String, _ args: [Value], _ interp: Interpreter) throws -> Value? {
     guard name == "add" else { return nil }
+    // `s.add(n=5)` arrives as [nil, 5]: shared arrays and maps name their
+    // first parameter (the key), a cell has none.
+    var args = args
+    if args.count == 2, case .nil = args[0] { args.removeFirst() }
     guard args.count <= 1 else { throw MPError(.type, "add() takes 1 argument, got \(args.count)") }
     return try add(args.first ?? .int(1))
   }
