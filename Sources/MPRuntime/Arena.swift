@@ -38,6 +38,8 @@ public final class Arena {
   static let mutexOffset = 80          // the allocator's robust mutex (48 bytes)
   static let classHeadsOffset = 128    // `classCount` list heads
   static let classCount = 48
+  static let journalAllocOffset = 512       // an allocation in progress: the block...
+  static let journalAllocStoreOffset = 520  // ...and the word that is to name it
   /// A robust mutex serialising writes longer than PIPE_BUF (whole lines).
   static let outputMutexOffset = 1024
   static let outputDirtyOffset = 1072
@@ -140,6 +142,13 @@ public final class Arena {
     try lock()
     defer { unlock() }
     var b = findFree(need)
+    let journalStore = storeIn.map { Int64(Int(bitPattern: $0) - Int(bitPattern: base)) } ?? 0
+    if journalStore != 0 {
+      // Written down first: if this process dies before `storeIn` names
+      // the block, the repair names it there, so its owner can free it.
+      word(Arena.journalAllocOffset).pointee = Int64(b != 0 ? b : bump)
+      word(Arena.journalAllocStoreOffset).pointee = journalStore
+    }
     if b != 0 {
       unlinkFree(b)
       let have = sizeOf(b)
@@ -168,6 +177,7 @@ public final class Arena {
     mp_atomic_add(word(Arena.usedBlocksOffset), 1)
     if zeroed { memset(base + b + Arena.blockHeader, 0, got - Arena.blockHeader) }
     storeIn?.pointee = Int64(b + Arena.blockHeader)
+    word(Arena.journalAllocStoreOffset).pointee = 0
     return b + Arena.blockHeader
   }
 
@@ -285,6 +295,14 @@ public final class Arena {
     let jc = Int(word(Arena.journalClearOffset).pointee)
     if jb != 0 && jc != 0 && !blockContainingIsUsed(jb) { word(jc).pointee = 0 }
     word(Arena.journalBlockOffset).pointee = 0
+    // An allocation cut short after its block was marked used: name the
+    // block where its owner looks, as the allocation would have.
+    let ab = Int(word(Arena.journalAllocOffset).pointee)
+    let astore = Int(word(Arena.journalAllocStoreOffset).pointee)
+    if astore != 0 && ab >= Arena.heapStart && ab < bump && isUsed(ab) && word(astore).pointee == 0 {
+      word(astore).pointee = Int64(ab + Arena.blockHeader)
+    }
+    word(Arena.journalAllocStoreOffset).pointee = 0
   }
 
   private func blockContainingIsUsed(_ target: Int) -> Bool {

@@ -58,9 +58,12 @@ public final class LockHandle: SharedHandle {
     switch rc {
     case 0: break
     case 1:
+      // The owner word is 0 when the holder died between taking the mutex
+      // and writing its pid (or between clearing it and unlocking).
       let dead = mp_atomic_load32(owner)
       let name = String(cString: (payload + LockHandle.nameOff).assumingMemoryBound(to: CChar.self))
-      writeAll(2, "mp: warning: \(repr) was held by process \(dead)\(name.isEmpty ? "" : " (\(name))"), which died; process \(me) takes it over\n")
+      let who = dead == 0 ? "a process" : "process \(dead)\(name.isEmpty ? "" : " (\(name))")"
+      writeAll(2, "mp: warning: \(repr) was held by \(who), which died; process \(me) takes it over\n")
     case ETIMEDOUT: return false
     case EINTR:
       mp_interrupt_flag = 0
@@ -69,13 +72,7 @@ public final class LockHandle: SharedHandle {
       throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
     }
     mp_atomic_store32(owner, me)
-    // A held lock is not freed under its holder, even if the holder drops
-    // every reference to it: glibc keeps a held robust mutex on the
-    // process's list and writes to it until it is unlocked, and the kernel
-    // writes to it when the holder dies. The count is given back by
-    // release(), or by the holder's reaper.
-    mp_atomic_add(refcount, 1)
-    LockHandle.holds[offset] = ProcessRefs.add(offset)
+    LockHandle.holds[offset] = 0
     // Remember who holds it, for the warning if this process dies holding it.
     Runtime.myNameBytes.withUnsafeBytes {
       (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
@@ -92,14 +89,35 @@ public final class LockHandle: SharedHandle {
     mp_atomic_store32(owner, 0)
     let rc = mp_mutex_unlock(payload)
     if rc != 0 { throw MPError(.process, "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
-    if let at = LockHandle.holds.removeValue(forKey: offset) {
-      ProcessRefs.remove(at)
+    // A count the last wrapper handed over (-1: kept but written nowhere,
+    // as in the main process) goes back now that the mutex is unlocked.
+    if let kept = LockHandle.holds.removeValue(forKey: offset), kept != 0 {
+      if kept > 0 { ProcessRefs.remove(kept) }
       SharedHandle.release(offset)
     }
   }
 
-  /// The locks this process holds, and where each hold is written down.
+  /// The locks this process holds. A held lock is not freed under its
+  /// holder, even if the holder drops every value referring to it: glibc
+  /// keeps a held robust mutex on the process's list and writes to it until
+  /// it is unlocked, and the kernel writes to it when the holder dies. So
+  /// the last wrapper of a held lock does not give its count back: it hands
+  /// it to the hold (the value here: where the count is written down),
+  /// given back by release(), or by the holder's reaper. Taking and
+  /// releasing a lock change no count at all, so a process killed at any
+  /// instruction of either leaks nothing.
   nonisolated(unsafe) static var holds: [Int: Int] = [:]
+
+  /// Called as this process's last wrapper for the object at `offset` goes:
+  /// true if the lock is held here and so keeps the wrapper's count.
+  static func keepsCount(_ offset: Int, slot: Int) -> Bool {
+    guard let kept = holds[offset] else { return false }
+    if kept == 0 {
+      holds[offset] = slot == 0 ? -1 : slot
+      return true
+    }
+    return false
+  }
 
   public override func enter(_ interp: Interpreter) throws -> Value? {
     _ = try acquire(timeout: nil)

@@ -22,11 +22,19 @@ enum ProcessRefs {
   nonisolated(unsafe) static var first = 0
   /// The chunk entries are appended to.
   nonisolated(unsafe) static var tail = 0
+  /// Entries crossed out, to be written again before the record grows: a
+  /// process that takes and drops handles for ever (a pool worker decoding
+  /// each call's reply queue) keeps a record of constant size.
+  nonisolated(unsafe) static var crossedOut: [Int] = []
 
   /// Writes `offset` down; returns where (0 when no record is kept).
   @discardableResult
   static func add(_ offset: Int) -> Int {
     guard tail != 0 else { return 0 }
+    if let at = crossedOut.popLast() {
+      Arena.shared.word(at).pointee = Int64(offset)
+      return at
+    }
     var used = Int(Arena.shared.word(tail + 8).pointee)
     if used == capacity {
       // Linked only once it exists: a death before the link leaks one chunk.
@@ -43,7 +51,9 @@ enum ProcessRefs {
 
   /// Crosses out the entry at `at` (before the count it stands for goes down).
   static func remove(_ at: Int) {
-    if at != 0 { Arena.shared.word(at).pointee = 0 }
+    guard at > 0 else { return }
+    Arena.shared.word(at).pointee = 0
+    crossedOut.append(at)
   }
 
   /// Before a fork: a new record for the child, holding `offsets` (whose
@@ -75,6 +85,7 @@ enum ProcessRefs {
   static func adopt(first f: Int, tail t: Int) {
     first = f
     tail = t
+    crossedOut = []
   }
 
   /// The last chunk of a record.

@@ -60,6 +60,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
 
   deinit {
     SharedHandle.live[offset] = nil
+    if LockHandle.keepsCount(offset, slot: refSlot) { return }
     ProcessRefs.remove(refSlot)
     SharedHandle.release(offset)
   }
@@ -114,7 +115,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// counts. Locks it still holds stay counted until it is reaped: the
   /// kernel writes to a held lock's mutex after the process is gone.
   static func countProcessOut() {
-    for (off, h) in live {
+    for (off, h) in live where LockHandle.holds[off] == nil {
       ProcessRefs.remove(h.takeUnretainedValue().refSlot)
       release(off)
     }

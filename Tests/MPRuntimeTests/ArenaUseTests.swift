@@ -61,4 +61,76 @@ final class ArenaUseTests: XCTestCase {
     XCTAssertLessThan(a, 8192)
     XCTAssertEqual(a, b, "arena use grows with every child")
   }
+
+  /// Runs `script` with arena_used() and returns its stdout lines.
+  func lines(_ script: String) throws -> [String] {
+    let mp = try MPProcess(script: script, env: ["MP_DEBUG": "1"])
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.wait(timeout: 120), 0, mp.errText)
+    return mp.remainingOutput.split(separator: "\n").map(String.init)
+  }
+
+  /// A pool worker wrote down every reply queue it decoded and never
+  /// reused the crossed-out entries: a live pool grew by ~80 bytes a call.
+  func testALivePoolDoesNotGrowWithEveryCall() throws {
+    let out = try lines("""
+      fn sq(x) => x * x
+      let p = pool(3)
+      for i in range(20) { p.map(sq, range(40)) }
+      let a = arena_used()
+      for i in range(400) { p.map(sq, range(40)) }
+      print(arena_used() - a)
+      """)
+    XCTAssertEqual(out, ["0"])
+  }
+
+  /// Killing lockers inside `with l { }` leaked the whole lock in ~15% of
+  /// the kills (a window between taking the mutex and writing the hold
+  /// down); taking and releasing now change no count.
+  func testLockersKilledInsideWithLeakNothing() throws {
+    let out = try lines("""
+      fn locker(l) { while true { with l { let x = 1 } } }
+      fn round(t) {
+        let l = lock()
+        let p = spawn(locker, l)
+        sleep(t)
+        p.kill()
+        try { join(p) } catch e { }
+      }
+      round(0.01)
+      let before = arena_used()
+      for i in range(60) { round(0.005 + (i % 5) * 0.003) }
+      print(arena_used() - before)
+      """)
+    XCTAssertEqual(out, ["0"])
+  }
+
+  /// Producers killed inside put on a contended queue leaked the block
+  /// they had been given when the arena had marked it used but not yet
+  /// named it in the queue's journal.
+  func testProducersKilledInsidePutLeakNothing() throws {
+    let out = try lines("""
+      fn producer(q) {
+        let k = 0
+        while true {
+          q.put("item" + str(k))
+          k += 1
+          if q.size() > 100 { q.get() }
+        }
+      }
+      fn round(t) {
+        let q = queue()
+        let ps = []
+        for i in range(3) { ps.push(spawn(producer, q)) }
+        sleep(t)
+        for p in ps { p.kill() }
+        for p in ps { try { join(p) } catch e { } }
+      }
+      round(0.01)
+      let before = arena_used()
+      for i in range(40) { round(0.02) }
+      print(arena_used() - before)
+      """)
+    XCTAssertEqual(out, ["0"])
+  }
 }
