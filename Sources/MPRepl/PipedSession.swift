@@ -18,6 +18,9 @@ struct PipedSession {
       pending += pendingLines == 0 ? line : "\n" + line
       pendingLines += 1
       if session.needsMore(pending) { continue }
+      // Where a terminal would show the next prompt: report children that
+      // failed in the background meanwhile.
+      if let news = Repl.runtime.beforePrompt() { writeAll(2, news) }
       if case .exit(let code) = session.handle(pending, lineCount: pendingLines) { return code }
       pending = ""
       pendingLines = 0

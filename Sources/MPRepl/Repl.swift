@@ -28,14 +28,21 @@ public enum Repl {
       guard let ps = Interpreter.builtins["ps"], case .list(let l)? = try? ps.fn([], interp) else { return 0 }
       return l.items.filter { item in
         guard case .map(let m) = item, case .str(let state)? = m[.str("state")] else { return false }
+        if case .int(let pid)? = m[.str("pid")], pid == Int(getpid()) { return false }
         return state != "exited"
       }.count
     }
     /// `:quit!`: kill every live child before leaving. By default the
     /// interrupt hooks, which the runtime fills with "kill the children".
     public var killAll: (Interpreter) -> Void = { $0.runInterruptHooks() }
-    /// Called before each prompt: reap children that finished in the background.
-    public var beforePrompt: () -> Void = {}
+    /// Called before each prompt: reap children that finished in the
+    /// background; returns what to report about them (a failure), if anything.
+    public var beforePrompt: () -> String? = { nil }
+    /// `:trace`: start recording every process's events.
+    public var traceStart: () -> Void = {}
+    /// `:trace`: stop recording and draw the timeline in `width` columns
+    /// (colour when `color`).
+    public var traceStop: (_ width: Int, _ color: Bool) -> String = { _, _ in "tracing needs the runtime\n" }
 
     public init() {}
   }
@@ -59,7 +66,7 @@ final class InteractiveSession {
   func run() -> Int32 {
     writeAll(editor.outputFD, "mp — :help for commands and built-ins, Ctrl-D to leave\n")
     while true {
-      Repl.runtime.beforePrompt()
+      if let news = Repl.runtime.beforePrompt() { writeAll(2, news) }
       let input = editor.readEntry(prompt: "mp> ", continuation: "...> ", needsMore: session.needsMore)
       let outcome: Session.Outcome?
       switch input {

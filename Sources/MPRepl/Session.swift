@@ -11,7 +11,7 @@ final class Session {
     case exit(Int32)
   }
 
-  static let commands = [":help", ":time", ":ps", ":load", ":reset", ":quit", ":quit!"]
+  static let commands = [":help", ":time", ":trace", ":ps", ":load", ":reset", ":quit", ":quit!"]
 
   let interp: Interpreter
   let interactive: Bool
@@ -35,7 +35,7 @@ final class Session {
   func needsMore(_ text: String) -> Bool {
     let trimmed = text.trimmingWhitespace()
     if trimmed.hasPrefix(":") {
-      guard let (name, arg) = Session.splitCommand(trimmed), name == ":time", !arg.isEmpty else { return false }
+      guard let (name, arg) = Session.splitCommand(trimmed), name == ":time" || name == ":trace", !arg.isEmpty else { return false }
       return Completeness.of(arg, firstLine: nextLine) == .incomplete
     }
     return Completeness.of(text, firstLine: nextLine) == .incomplete
@@ -102,6 +102,14 @@ final class Session {
       let mark = Timing.start(interp)
       let outcome = run(statement, file: file, firstLine: firstLine)
       writeAll(2, Timing.line(since: mark, interp) + "\n")
+      return outcome
+    case ":trace":
+      guard !arg.isEmpty else { return usage(":trace STATEMENT") }
+      let statement = Session.blankingCommand(text)
+      Repl.runtime.traceStart()
+      let outcome = run(statement, file: file, firstLine: firstLine)
+      let width = Session.terminalWidth()
+      writeAll(1, Repl.runtime.traceStop(width, interactive && isatty(1) != 0))
       return outcome
     case ":ps":
       guard arg.isEmpty else { return usage(":ps") }
@@ -193,27 +201,48 @@ final class Session {
     guard let ps = Interpreter.builtins["ps"], case .list(let l)? = try? ps.fn([], interp) else {
       return "no process information (the runtime is not loaded)\n"
     }
-    if l.items.isEmpty { return "no child processes\n" }
-    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    var out = pad("PID", 8) + pad("FUNCTION", 18) + pad("STATE", 28) + "AGE\n"
+    var rows: [[String]] = []
+    var others = 0
     for item in l.items {
       guard case .map(let m) = item else { continue }
-      let pid = m[.str("pid")]?.str ?? "?"
-      let name = m[.str("name")]?.str ?? "?"
-      let state = m[.str("state")]?.str ?? "?"
       var age = "?"
       if case .float(let a)? = m[.str("age")] { age = FormatSpec_age(a) }
-      out += pad(pid, 8) + pad(name, 18) + pad(state, 28) + age + "\n"
+      if case .int(let pid)? = m[.str("pid")], pid != Int(getpid()) { others += 1 }
+      rows.append([m[.str("pid")]?.str ?? "?", m[.str("name")]?.str ?? "?", m[.str("state")]?.str ?? "?",
+                   m[.str("waits")]?.str ?? "", age])
     }
-    return out
+    if others == 0 { return "no child processes\n" }
+    let header = ["PID", "FUNCTION", "STATE", "WAITING ON", "AGE"]
+    var widths = header.map(\.count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+    func line(_ r: [String]) -> String {
+      var out = ""
+      for (i, c) in r.enumerated() {
+        out += i == r.count - 1 ? c : c + String(repeating: " ", count: widths[i] - c.count + 2)
+      }
+      return out + "\n"
+    }
+    return line(header) + rows.map(line).joined()
   }
 
+  /// `:time S` or `:trace S` with the command blanked out, so columns in
+  /// error messages match what was typed.
   static func blankingCommand(_ text: String) -> String {
     var s = Substring(text)
     var prefix = ""
     while let c = s.first, c == " " || c == "\t" { prefix.append(c); s = s.dropFirst() }
-    guard s.hasPrefix(":time") else { return text }
-    return prefix + String(repeating: " ", count: 5) + s.dropFirst(5)
+    for command in [":trace", ":time"] where s.hasPrefix(command) {
+      return prefix + String(repeating: " ", count: command.count) + s.dropFirst(command.count)
+    }
+    return text
+  }
+
+  /// The terminal's width (stdout), or 100 columns.
+  static func terminalWidth() -> Int {
+    guard isatty(1) != 0 else { return 100 }
+    var ws = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col >= 40 { return Int(ws.ws_col) }
+    return 100
   }
 
   static func unquote(_ s: String) -> String {
@@ -230,8 +259,11 @@ final class Session {
         :time STATEMENT  run STATEMENT, then print to stderr its wall time, this process's CPU,
                          children's CPU, processes started and parallelism; children's CPU counts
                          only the children that ended inside the statement
-        :ps              the live child processes: pid, function, state (running, waiting on what,
-                         exited) and age
+        :trace STATEMENT run STATEMENT recording what every process does, then draw the timeline:
+                         one row per process, marks for running, sleeping, waiting (on what) and
+                         holding a lock, a time axis and a legend
+        :ps              the live processes: pid, function, state (running, sleeping, waiting),
+                         what each waits on (lock 3 held by 1234 (worker), join 1240...) and age
         :load FILE       run FILE's top level in this session; its globals stay defined
         :reset           forget every binding made in this session
         :quit            leave, after waiting for child processes still running (also Ctrl-D)

@@ -149,7 +149,7 @@ public final class BarrierHandle: SharedHandle {
     mp_atomic_store(stateWord, BarrierHandle.make(gen: gen, count: index + 1, broken: false))
     SyncWait.unlock(payload)
 
-    ProcessTable.setWaiting(.barrier, target: offset)
+    ProcessTable.setWaiting(.barrier, target: offset, timed: deadline != nil)
     defer { ProcessTable.setWaiting(.none) }
     var slices = 0
     while mp_atomic_load32(genWord) == gen {

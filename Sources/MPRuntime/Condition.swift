@@ -135,7 +135,7 @@ public final class ConditionHandle: SharedHandle {
     try lock.release()
 
     var failure: Error? = nil
-    ProcessTable.setWaiting(.condition, target: offset)
+    ProcessTable.setWaiting(.condition, target: offset, timed: deadline != nil)
     do {
       while mp_atomic_load32(woken(s)) == 0 {
         if try !SyncWait.slice(woken(s), 0, deadline: deadline) { break }

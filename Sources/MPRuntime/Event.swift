@@ -53,7 +53,7 @@ public final class EventHandle: SharedHandle {
   func wait(timeout: Double?) throws -> Bool {
     if isSet { return true }
     let deadline = SyncWait.deadline(timeout)
-    ProcessTable.setWaiting(.event, target: offset)
+    ProcessTable.setWaiting(.event, target: offset, timed: deadline != nil)
     defer { ProcessTable.setWaiting(.none) }
     mp_atomic_add32(i32(EventHandle.sleepersOff), 1)
     defer { mp_atomic_add32(i32(EventHandle.sleepersOff), -1) }

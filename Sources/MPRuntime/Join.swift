@@ -11,8 +11,8 @@ extension Runtime {
       throw MPError(.process, "cannot join process \(h.pid) (\(h.name)): only the process that started it can join it (process \(h.owner)); use a queue to hear from it")
     }
     if h.outcome == nil {
-      ProcessTable.setWaiting(.join, target: Int(h.pid))
-      defer { ProcessTable.setWaiting(.none) }
+      ProcessTable.setWaiting(.join, target: Int(h.pid), timed: timeout != nil)
+      defer { ProcessTable.clearWaiting() }
       try waitForEnd(h, deadline: timeout.map { mp_now() + $0 }, timeout: timeout)
     }
     // A Ctrl-C that reached this process and the child together: the
@@ -55,6 +55,8 @@ extension Runtime {
         throw MPError(.process, "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
       }
       if n > 0 { drain(h) }
+      // Between slices of a wait without a timeout, main looks for a deadlock.
+      if n == 0 && deadline == nil { try ProcessTable.waitSlice() }
       // Other children, and orphans passed to this process, are reaped
       // while it waits: their places and objects go back at once.
       reapAny()
@@ -119,6 +121,7 @@ extension Runtime {
     guard h.status == nil else { return }
     h.status = st
     Timing.reaped.append((h.started, cpu))
+    if Trace.isOn { Trace.record(.reaped, object: Int(h.pid), arg: Int(exitCode(st))) }
     ended(pid: h.pid, status: st)
   }
 
@@ -202,12 +205,20 @@ extension Runtime {
   /// does for non-daemon processes, and report failures nobody joined.
   /// Ctrl-C ends the wait: the children are killed and it raises.
   static func waitForChildren() throws {
+    // On the timeline the main script ends here, before its children.
+    if !isChild && Trace.isOn { Trace.record(.scriptEnd) }
     PoolHandle.closeAll()
     // Daemons are not waited for: they go when the program ends.
     for h in children where h.isDaemon && h.status == nil { Glibc.kill(h.pid, SIGKILL) }
     while let h = children.first {
       do {
-        if h.outcome == nil { try waitForEnd(h, deadline: nil) }
+        if h.outcome == nil {
+          // A join like any other: ps() shows it, and children that
+          // deadlock after main's last statement are reported.
+          ProcessTable.setWaiting(.join, target: Int(h.pid))
+          defer { ProcessTable.clearWaiting() }
+          try waitForEnd(h, deadline: nil)
+        }
       } catch let e as MPError {
         if e.kind == .interrupt {
           killChildren()
@@ -217,7 +228,7 @@ extension Runtime {
       }
       // A child that failed with an error nobody saw: say so (as Python's
       // child prints its traceback). Signals were sent on purpose.
-      if !h.joined, case .failure(let e)? = h.outcome, let st = h.status, mp_wifsignaled(st) == 0 {
+      if !h.joined, !reportedFailures.contains(h.pid), case .failure(let e)? = h.outcome, let st = h.status, mp_wifsignaled(st) == 0 {
         writeAll(2, "mp: \(e.message) (never joined)\n")
       }
       children.removeFirst()

@@ -44,9 +44,21 @@ public final class LockHandle: SharedHandle {
       try interruptibleSleep(timeout)
       return false
     }
-    ProcessTable.setWaiting(.lock, target: offset)
-    defer { ProcessTable.setWaiting(.none) }
-    let rc = mp_mutex_lock(payload, timeout ?? -1)
+    var rc = mp_mutex_trylock(payload)
+    if rc == EBUSY {
+      // Only a wait that blocks is recorded (ps, deadlock detection, trace).
+      ProcessTable.setWaiting(.lock, target: offset, timed: timeout != nil)
+      defer { ProcessTable.clearWaiting() }
+      if let timeout {
+        rc = mp_mutex_lock(payload, timeout)
+      } else {
+        // In slices, so the main process can look for a deadlock between them.
+        repeat {
+          rc = mp_mutex_lock(payload, 0.1)
+          if rc == ETIMEDOUT { try ProcessTable.waitSlice() }
+        } while rc == ETIMEDOUT
+      }
+    }
     // A Ctrl-C that also killed the holder hands this process the lock
     // and the interrupt at once: the interrupt wins (exit 130, no warning).
     if (rc == 0 || rc == 1) && mp_interrupt_flag != 0 {
@@ -72,6 +84,7 @@ public final class LockHandle: SharedHandle {
       throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
     }
     mp_atomic_store32(owner, me)
+    if Trace.isOn { Trace.record(.lockAcquired, object: number) }
     LockHandle.holds[offset] = 0
     // Remember who holds it, for the warning if this process dies holding it.
     Runtime.myNameBytes.withUnsafeBytes {
@@ -87,6 +100,7 @@ public final class LockHandle: SharedHandle {
       throw MPError(.value, "release of \(repr) by process \(Runtime.myPid), but process \(holder) holds it")
     }
     mp_atomic_store32(owner, 0)
+    if Trace.isOn { Trace.record(.lockReleased, object: number) }
     let rc = mp_mutex_unlock(payload)
     if rc != 0 { throw MPError(.process, "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
     // A count the last wrapper handed over (-1: kept but written nowhere,
@@ -170,8 +184,8 @@ public final class SemaphoreHandle: SharedHandle {
 
   func acquire(timeout: Double?) throws -> Bool {
     if sem_trywait(sem) == 0 { return true }
-    ProcessTable.setWaiting(.semaphore, target: offset)
-    defer { ProcessTable.setWaiting(.none) }
+    ProcessTable.setWaiting(.semaphore, target: offset, timed: timeout != nil)
+    defer { ProcessTable.clearWaiting() }
     let deadline = timeout.map { mp_now() + $0 }
     while true {
       // Wait in slices so Ctrl-C is noticed promptly.
@@ -195,6 +209,7 @@ public final class SemaphoreHandle: SharedHandle {
       if err != ETIMEDOUT && err != EINTR {
         throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(err)))")
       }
+      try ProcessTable.waitSlice()
     }
   }
 

@@ -245,6 +245,10 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     var unordered: [Value] = []
     var outstanding = starts.count
     let site = interp.callSite
+    // The reply queue is polled with a timeout only to notice dead workers:
+    // for deadlock detection this is a wait without one.
+    ProcessTable.untimedPolling += 1
+    defer { ProcessTable.untimedPolling -= 1 }
     func take(_ bytes: [UInt8]) throws {
       var d = Codec.Decoder(bytes)
       guard try d.varint() == job else { return }

@@ -44,7 +44,7 @@ struct PoolWorker {
         let fnStart = d.pos
         d.pos += fnLen
         let chunk = try d.varint()
-        _ = try d.varint()
+        let first = try d.varint()
         let mode = Mode(rawValue: try d.byte()) ?? .single
         // The caller's reply queue; closed when its call has ended.
         guard case .object(let r) = try d.value(), let reply = r as? QueueHandle else { continue }
@@ -62,7 +62,10 @@ struct PoolWorker {
         var out: [Value] = []
         out.reserveCapacity(items.items.count)
         var failed: (Int, MPError)? = nil
+        let tracing = Trace.isOn
         for (k, item) in items.items.enumerated() {
+          if tracing { Trace.record(.taskStart, object: first + k, arg: job) }
+          defer { if tracing { Trace.record(.taskEnd, object: first + k, arg: job) } }
           do {
             switch mode {
             case .single: out.append(try interp.call1(fn, item))

@@ -4,18 +4,21 @@ import MPLanguage
 
 /// The program's processes, in the arena so every process can see every
 /// other: who is alive, what each is running, and what it waits on. `ps()`
-/// and deadlock detection read it; `MP_MAX_PROCS` is checked against it.
+/// and deadlock detection read it; `MP_MAX_PROCS` is checked against it;
+/// every change of what a process waits on is also a trace event.
 public enum ProcessTable {
   /// What a process is doing, as stored in its entry.
   public enum State: Int32 {
     case free = 0, running = 1, waiting = 2, exited = 3
   }
 
-  /// What a waiting process waits on.
-  public enum WaitKind: Int32 {
+  /// What a waiting process waits on. New kinds go at the end; who can
+  /// wake each kind is said in `WaitGraph.wakers` (a kind it does not name
+  /// can be woken by any process that still runs).
+  public enum WaitKind: Int32, CaseIterable {
     case none = 0, lock, semaphore, queueGet, queuePut, join, sleep
     case event, condition, barrier, pipeRecv, poolResult
-    var text: String {
+    public var text: String {
       switch self {
       case .none: return ""
       case .lock: return "lock"
@@ -40,6 +43,12 @@ public enum ProcessTable {
   /// (Int32); a number unique to this registration (Int32), so a process
   /// value never reads a later process that reused the pid.
   static let refsOff = 104, statusOff = 112, serialOff = 116
+  /// Whether the wait has a timeout (Int32 flags); a count of changes of
+  /// what the process waits on (Int32), so two looks at the table can tell
+  /// "still the same wait" from "woke and waits again"; when the current
+  /// wait began (Double).
+  static let flagsOff = 32, seqOff = 36, sinceOff = 120
+  static let timedFlag: Int32 = 1
 
   static func entry(_ i: Int) -> UnsafeMutableRawPointer {
     Arena.shared.at(Arena.procTableOffset + i * Arena.procEntrySize)
@@ -51,6 +60,18 @@ public enum ProcessTable {
 
   /// This process's entry (set when it registers).
   nonisolated(unsafe) static var mySlot = -1
+  /// What this process last recorded, kept here so that re-entering the
+  /// same wait (a wait in slices) costs nothing and is not a new wait.
+  nonisolated(unsafe) static var myKind = WaitKind.none
+  nonisolated(unsafe) static var myTarget = 0
+  nonisolated(unsafe) static var myTimed = false
+  /// Whether the entry shows what this process last recorded (a child may
+  /// start waiting before its parent has registered it).
+  nonisolated(unsafe) static var published = true
+  /// Above zero while this process waits in timed slices for something it
+  /// would otherwise wait for forever (a pool call polls its reply queue so
+  /// it can notice dead workers): such a wait is recorded as untimed.
+  nonisolated(unsafe) public static var untimedPolling = 0
 
   /// Claims an entry for `pid`; returns its index, or -1 if the table is
   /// full. Entries of reaped processes are reused once no free one is left.
@@ -69,12 +90,16 @@ public enum ProcessTable {
         i32(e, serialOff).pointee = Int32(truncatingIfNeeded: serial)
         i32(e, ppidOff).pointee = ppid
         i32(e, waitKindOff).pointee = 0
+        i32(e, flagsOff).pointee = 0
+        mp_atomic_add32(i32(e, seqOff), 1)
         (e + waitTargetOff).storeBytes(of: Int64(0), as: Int64.self)
         (e + startOff).storeBytes(of: mp_now(), as: Double.self)
+        (e + sinceOff).storeBytes(of: 0.0, as: Double.self)
         var bytes = Array(name.utf8.prefix(nameLen - 1))
         bytes.append(0)
         bytes.withUnsafeBytes { (e + nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         mp_atomic_store32(i32(e, stateOff), State.running.rawValue)
+        if Trace.isOn { Trace.recordStart(pid: pid, ppid: ppid, name: name) }
         return i
       }
     }
@@ -102,6 +127,7 @@ public enum ProcessTable {
     if refs != 0 { ProcessRefs.releaseAll(refs) }
     i32(e, statusOff).pointee = status
     i32(e, waitKindOff).pointee = 0
+    mp_atomic_add32(i32(e, seqOff), 1)
     mp_atomic_store32(i32(e, stateOff), State.exited.rawValue)
   }
 
@@ -120,14 +146,63 @@ public enum ProcessTable {
     return nil
   }
 
-  /// Records what this process is about to wait on (nil: it runs again).
-  public static func setWaiting(_ kind: WaitKind, target: Int = 0) {
-    if mySlot < 0 { mySlot = slot(of: getpid()) ?? -1 }
-    guard mySlot >= 0 else { return }
+  /// In a new child: nothing recorded yet (the parent's waits are not its).
+  static func forget() {
+    mySlot = -1
+    myKind = .none
+    myTarget = 0
+    myTimed = false
+    published = true
+    untimedPolling = 0
+  }
+
+  /// Records what this process is about to wait on (`.none`: it runs
+  /// again). `timed`: the wait ends by itself, so it never counts towards a
+  /// deadlock. Calling it again with the same wait changes nothing.
+  public static func setWaiting(_ kind: WaitKind, target: Int = 0, timed: Bool = false) {
+    let timed = timed && untimedPolling == 0
+    if kind == myKind && target == myTarget && timed == myTimed && published { return }
+    if Trace.isOn {
+      if myKind != .none { Trace.record(.waitEnd, object: Trace.objectNumber(myKind, myTarget), arg: Int(myKind.rawValue)) }
+      if kind != .none { Trace.record(.waitBegin, object: Trace.objectNumber(kind, target), arg: Int(kind.rawValue)) }
+    }
+    myKind = kind
+    myTarget = target
+    myTimed = timed
+    publish()
+  }
+
+  /// Writes what this process waits on into its entry.
+  static func publish() {
+    if mySlot < 0 { mySlot = slot(of: Runtime.myPid) ?? -1 }
+    guard mySlot >= 0 else {
+      published = false
+      return
+    }
+    published = true
     let e = entry(mySlot)
-    (e + waitTargetOff).storeBytes(of: Int64(target), as: Int64.self)
-    i32(e, waitKindOff).pointee = kind.rawValue
-    mp_atomic_store32(i32(e, stateOff), kind == .none ? State.running.rawValue : State.waiting.rawValue)
+    (e + waitTargetOff).storeBytes(of: Int64(myTarget), as: Int64.self)
+    i32(e, flagsOff).pointee = myTimed ? timedFlag : 0
+    i32(e, waitKindOff).pointee = myKind.rawValue
+    if myKind != .none { (e + sinceOff).storeBytes(of: mp_now(), as: Double.self) }
+    mp_atomic_add32(i32(e, seqOff), 1)
+    mp_atomic_store32(i32(e, stateOff), myKind == .none ? State.running.rawValue : State.waiting.rawValue)
+  }
+
+  /// This process runs again (cheap when it was not waiting).
+  @inline(__always)
+  public static func clearWaiting() {
+    if myKind != .none { setWaiting(.none) }
+  }
+
+  /// Called by every blocking wait between two slices (about ten times a
+  /// second): in the main process, this is where a deadlock of the whole
+  /// program is noticed and raised.
+  public static func waitSlice() throws {
+    // A child that began to wait before its parent registered it.
+    if !published { publish() }
+    guard !Runtime.isChild, myKind != .none, !myTimed else { return }
+    try Deadlock.check()
   }
 
   /// A snapshot of one entry.
@@ -139,22 +214,33 @@ public enum ProcessTable {
     public var waitTarget: Int
     public var age: Double
     public var name: String
+    /// The wait has a timeout.
+    public var timed: Bool = false
+    /// Changes whenever what the process waits on changes.
+    public var seq: Int32 = 0
+    /// Seconds since the current wait began.
+    public var waitingFor: Double = 0
   }
 
+  /// The live processes (not yet reaped).
   public static func snapshot() -> [Info] {
     var out: [Info] = []
     let now = mp_now()
     for i in 0..<Arena.procCapacity {
       let e = entry(i)
       let pid = mp_atomic_load32(i32(e, pidOff))
-      guard pid != 0 else { continue }
+      guard pid > 0 else { continue }
+      let seq = mp_atomic_load32(i32(e, seqOff))
       let state = State(rawValue: mp_atomic_load32(i32(e, stateOff))) ?? .running
       guard state != .free, state != .exited else { continue }
       let name = String(cString: (e + nameOff).assumingMemoryBound(to: CChar.self))
+      let kind = state == .waiting ? WaitKind(rawValue: i32(e, waitKindOff).pointee) ?? .none : .none
       out.append(Info(pid: pid, ppid: i32(e, ppidOff).pointee, state: state,
-                      waitKind: WaitKind(rawValue: i32(e, waitKindOff).pointee) ?? .none,
+                      waitKind: kind,
                       waitTarget: Int((e + waitTargetOff).load(as: Int64.self)),
-                      age: now - (e + startOff).load(as: Double.self), name: name))
+                      age: now - (e + startOff).load(as: Double.self), name: name,
+                      timed: i32(e, flagsOff).pointee & timedFlag != 0, seq: seq,
+                      waitingFor: now - (e + sinceOff).load(as: Double.self)))
     }
     return out
   }

@@ -149,6 +149,7 @@ public final class QueueHandle: SharedHandle {
   func putBytes(_ bytes: [UInt8], timeout: Double?) throws {
     if isClosed { throw MPError(.closed, "put on a closed queue") }
     let deadline = timeout.map { mp_now() + $0 }
+    defer { ProcessTable.clearWaiting() }
     while true {
       try lock()
       if isClosed {
@@ -206,6 +207,7 @@ public final class QueueHandle: SharedHandle {
   func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> [UInt8] {
     let deadline = timeout.map { mp_now() + $0 }
     var bytes: [UInt8] = []
+    defer { ProcessTable.clearWaiting() }
     while true {
       if mp_interrupt_flag != 0 {
         mp_interrupt_flag = 0
@@ -257,8 +259,8 @@ public final class QueueHandle: SharedHandle {
     for _ in 0..<200 {
       if ready() || mp_atomic_load32(i32(seqOff)) != seq { return }
     }
-    ProcessTable.setWaiting(kind, target: offset)
-    defer { ProcessTable.setWaiting(.none) }
+    // Left set across slices (the caller clears it): one wait, not many.
+    ProcessTable.setWaiting(kind, target: offset, timed: deadline != nil)
     mp_atomic_add32(i32(waiters), 1)
     defer { mp_atomic_add32(i32(waiters), -1) }
     if ready() { return }
@@ -276,6 +278,7 @@ public final class QueueHandle: SharedHandle {
       mp_interrupt_flag = 0
       throw MPError(.interrupt, "interrupted")
     }
+    if !ready() { try ProcessTable.waitSlice() }
   }
 
   func close() {

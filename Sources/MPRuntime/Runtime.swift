@@ -53,12 +53,14 @@ public enum Runtime {
       lock: { _ = try? Arena.shared.outputMutex.lock("the output lock", interruptible: false) },
       unlock: { Arena.shared.outputMutex.unlock() }
     )
+    Trace.install()
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     // Descendants whose parent died come to the main process, which reaps
     // them and gives back what they held.
     _ = mp_set_child_subreaper()
     registerBuiltins()
     registerSyncBuiltins()
+    registerSeeingBuiltins()
     nameBuiltinParameters()
     Interpreter.atScriptEnd.append { _ in try waitForChildren() }
     Interpreter.atInterrupt.append { _ in killChildren() }
@@ -137,6 +139,7 @@ public enum Runtime {
     // ps() and deadlock checks) from the moment spawn returns, and its
     // reaper finds there what it holds.
     ProcessTable.register(pid: pid, ppid: parent, name: name, refs: record.first, serial: serial)
+    if Trace.isOn { Trace.record(.spawn, object: Int(pid)) }
     let h = ProcessHandle(pid: pid, name: name, serial: serial, fd: fds[0], owner: parent)
     children.append(h)
     interp.processesStarted += 1
@@ -145,6 +148,7 @@ public enum Runtime {
 
   /// Sends a child's outcome to its parent and ends the process.
   static func finishChild(_ outcome: ChildOutcome) -> Never {
+    if Trace.isOn { Trace.record(.processEnd, arg: Int(outcome.exitCode)) }
     _ = writeAllBytes(resultFd, outcome.encoded())
     SharedHandle.countProcessOut()
     _exit(outcome.exitCode)
@@ -171,7 +175,7 @@ public enum Runtime {
     if isolateChildrenFromTerminal { setpgid(0, 0) }
     Random.shared.reseedForChild()
     myName = name
-    ProcessTable.mySlot = -1  // found lazily: the parent registers this process
+    ProcessTable.forget()  // found lazily: the parent registers this process
   }
 
   /// The child's whole life after fork: run, wait for its own children,

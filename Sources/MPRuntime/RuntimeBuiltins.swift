@@ -59,26 +59,6 @@ extension Runtime {
       try signal(pid, sig)
       return .nil
     }
-    reg("ps", 0, 0, "ps(): the live processes of this program: pid, function, state, age") { _, _ in
-      reapFinished()
-      var out: [Value] = []
-      for info in ProcessTable.snapshot() where info.pid != getpid() || isChild {
-        let m = MapRef()
-        m[.str("pid")] = .int(Int(info.pid))
-        m[.str("name")] = .str(info.name)
-        var state: String
-        switch info.state {
-        case .waiting: state = "waiting on \(info.waitKind.text)"
-        case .exited: state = "exited"
-        default: state = "running"
-        }
-        if info.waitKind == .join { state += " \(info.waitTarget)" }
-        m[.str("state")] = .str(state)
-        m[.str("age")] = .float((info.age * 1000).rounded() / 1000)
-        out.append(.map(m))
-      }
-      return .list(ListRef(out))
-    }
     Codec.register(kind: ProcessHandle.codecKind) { d in
       let pid = Int32(truncatingIfNeeded: try d.varint())
       let name = try d.string()

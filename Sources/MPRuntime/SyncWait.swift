@@ -22,6 +22,8 @@ enum SyncWait {
     try checkInterrupt()
     _ = mp_futex_wait(word, expected, slice)
     try checkInterrupt()
+    // Between slices of a wait without a timeout, main looks for a deadlock.
+    if deadline == nil { try ProcessTable.waitSlice() }
     return true
   }
 

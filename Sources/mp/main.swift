@@ -23,6 +23,12 @@ struct MPCommand: ParsableCommand {
   @Flag(name: .long, help: "Print a timing line (wall, CPU, children, processes) to stderr at the end.")
   var time = false
 
+  @Flag(name: .long, help: "Record what every process does and draw a timeline to stderr at the end.")
+  var trace = false
+
+  @Option(name: .customLong("trace-out"), help: "Record what every process does and write it as Chrome trace-event JSON (Perfetto, chrome://tracing) to FILE.")
+  var traceOut: String?
+
   @Argument(help: "The script to run ('-' reads it from stdin).")
   var file: String?
 
@@ -30,7 +36,7 @@ struct MPCommand: ParsableCommand {
   var args: [String] = []
 
   func run() throws {
-    try Runner(eval: eval, time: time, file: file, args: args).run()
+    try Runner(eval: eval, time: time, trace: trace, traceOut: traceOut, file: file, args: args).run()
   }
 }
 
@@ -38,6 +44,8 @@ struct MPCommand: ParsableCommand {
 struct Runner {
   var eval: String?
   var time = false
+  var trace = false
+  var traceOut: String?
   var file: String?
   var args: [String] = []
 
@@ -58,6 +66,8 @@ struct Runner {
     interp.argv = args
     let mark = Timing.start(interp)
     defer { if time { Timing.report(mark, interp) } }
+    if trace || traceOut != nil { Runtime.startTracing() }
+    defer { if trace || traceOut != nil { finishTrace() } }
     if let code = eval {
       try finish(interp) { try interp.runMain(source: code, file: "<-e>") }
       return
@@ -68,7 +78,12 @@ struct Runner {
         // the running statement started and leaves background work alone.
         Runtime.isolateChildrenFromTerminal = true
       }
-      Repl.runtime.beforePrompt = { Runtime.markStatementStart() }
+      Repl.runtime.beforePrompt = {
+        Runtime.markStatementStart()
+        return Runtime.newBackgroundFailures()
+      }
+      Repl.runtime.traceStart = { Runtime.startTracing() }
+      Repl.runtime.traceStop = { width, color in Timeline.render(Runtime.stopTracing(), width: width, color: color) }
       Repl.runtime.killAll = { _ in Runtime.killAllChildren() }
       let status = Repl.run(interp)
       if status != 0 { throw ExitCode(status) }
@@ -90,6 +105,23 @@ struct Runner {
     try finish(interp) { try interp.runMain(source: source, file: file == "-" ? "<stdin>" : file) }
   }
 
+  /// `--trace`: the timeline to stderr; `--trace-out FILE`: the JSON.
+  func finishTrace() {
+    let model = Runtime.stopTracing()
+    if trace {
+      writeAll(2, Timeline.render(model, width: Runtime.terminalWidth(2), color: isatty(2) != 0))
+    }
+    if let path = traceOut {
+      let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+      if fd < 0 {
+        writeAll(2, "mp: cannot write the trace to '\(path)': \(String(cString: strerror(errno)))\n")
+      } else {
+        writeAll(fd, ChromeTrace.json(model))
+        close(fd)
+      }
+    }
+  }
+
   /// Maps how a program ended to the exit codes of docs/reference.md,
   /// "Command line".
   func finish(_ interp: Interpreter, _ body: () throws -> Void) throws {
@@ -100,8 +132,18 @@ struct Runner {
       reportErrorKindForTest(e.kind.rawValue)
       if e.kind == .interrupt { throw ExitCode(130) }
       // Like Python: the error is shown at once, then children still
-      // running are waited for before the program ends.
-      try? interp.runScriptEnd()
+      // running are waited for before the program ends — saying so, and
+      // what they wait on, since nothing else would (docs/reference.md,
+      // "Deadlock detection").
+      if let waiting = Runtime.childrenReport() {
+        writeAll(2, "mp: the program failed; waiting for its child processes to end (Ctrl-C stops them):\n\(waiting)\n")
+      }
+      do {
+        try interp.runScriptEnd()
+      } catch let later as MPError {
+        writeAll(2, later.render(color: isatty(2) != 0))
+        if later.kind == .interrupt { throw ExitCode(130) }
+      } catch {}
       throw ExitCode(e.kind == .syntax ? 2 : 1)
     } catch let x as ExitRequest {
       try? interp.runScriptEnd()

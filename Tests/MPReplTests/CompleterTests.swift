@@ -65,7 +65,7 @@ final class CompleterTests: XCTestCase {
     XCTAssertEqual(completer.complete(":l").suffixIfUnique, " ")
     XCTAssertEqual(items(":qu"), [":quit", ":quit!"])
     XCTAssertEqual(items(":p"), [":ps"])
-    XCTAssertEqual(items(":tr"), [])
+    XCTAssertEqual(items(":tr"), [":trace"])
     XCTAssertEqual(items(":time pri"), ["print"])
     XCTAssertEqual(completer.complete(":time pri").tokenStart, 6)
   }

@@ -44,6 +44,8 @@ final class RunnerTests: XCTestCase {
       }
       let q = queue()
       let c = spawn(consumer, q)
+      # A sleeper keeps this from being a deadlock, which mp would report.
+      spawn(fn() { while true { sleep(0.2) } })
       q.put(1)
       join(c)                       # nobody closes q: the consumer never ends
       # expect: got 1

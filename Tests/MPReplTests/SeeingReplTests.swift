@@ -1,0 +1,55 @@
+import Foundation
+import XCTest
+
+/// The REPL's view of concurrency: `:trace`, `:ps`, deadlocks, children
+/// that fail in the background (through a pipe, as a session replayed).
+final class SeeingReplTests: XCTestCase {
+  func run(_ input: String) throws -> RunResult {
+    let r = try runProcess(try mpBinary(), input: input)
+    XCTAssertFalse(r.timedOut, "mp did not finish: \(r)")
+    return r
+  }
+
+  func testTraceDrawsARowPerProcessThenTheSessionGoesOn() throws {
+    let r = try run("fn w(l) { with l { sleep(0.1) } }\nlet l = lock()\n:trace join([spawn(w, l), spawn(w, l)])\nprint(\"after\")\n")
+    let rows = r.stdout.split(separator: "\n").filter { $0.first?.isNumber == true && $0.contains("|") }
+    XCTAssertEqual(rows.count, 3, r.stdout)
+    XCTAssertEqual(rows.filter { $0.contains(" w ") && $0.contains("#") }.count, 2, r.stdout)
+    XCTAssertTrue(rows.contains { $0.contains(" main ") && $0.contains("J") }, r.stdout)
+    XCTAssertTrue(r.stdout.contains("legend: = running"), r.stdout)
+    XCTAssertTrue(r.stdout.hasSuffix("after\n"), r.stdout)
+    XCTAssertEqual(r.status, 0, r.stderr)
+  }
+
+  func testTraceOfAFailingStatementStillDrawsAndCounts() throws {
+    let r = try run(":trace join(spawn(fn() => 1 / 0))\n")
+    XCTAssertTrue(r.stderr.contains("division by zero"), r.stderr)
+    XCTAssertTrue(r.stdout.contains("legend:"), r.stdout)
+    XCTAssertEqual(r.status, 1)
+  }
+
+  func testADeadlockGoesBackToThePromptWithTheSessionIntact() throws {
+    let r = try run("let x = 41\nlet q = queue()\nlet c = spawn(fn() => get(q))\njoin(c)\nprint(x + 1)\nprint(c.alive)\n")
+    XCTAssertTrue(r.stderr.contains("error: deadlock: "), r.stderr)
+    XCTAssertTrue(r.stderr.contains("main waits to join pid"), r.stderr)
+    XCTAssertEqual(r.stdout, "42\nfalse\n")
+    XCTAssertEqual(r.status, 1)
+  }
+
+  func testABackgroundFailureIsReportedBeforeTheNextStatementAndOnlyOnce() throws {
+    let r = try run("fn bad() { return 1 / 0 }\nlet p = spawn(bad)\nsleep(0.5)\nprint(\"next\")\n")
+    let reports = r.stderr.components(separatedBy: "failed: division by zero").count - 1
+    XCTAssertEqual(reports, 1, r.stderr)
+    XCTAssertTrue(r.stderr.contains("mp: background process "), r.stderr)
+    XCTAssertFalse(r.stderr.contains("never joined"), r.stderr)
+    XCTAssertEqual(r.stdout, "next\n", r.stderr)
+  }
+
+  func testPsSaysWhoHoldsTheLockAWaiterWaitsFor() throws {
+    let r = try run("print(pid())\nlet l = lock()\nacquire(l)\nlet w = spawn(fn() => acquire(l))\nsleep(0.4)\n:ps\nrelease(l)\njoin(w)\n")
+    let main = r.stdout.split(separator: "\n").first ?? ""
+    let line = r.stdout.split(separator: "\n").first { $0.contains("<anonymous>") } ?? ""
+    XCTAssertTrue(line.contains("waiting") && line.contains("lock 1 held by \(main) (main)"), r.stdout)
+    XCTAssertEqual(r.status, 0, r.stderr)
+  }
+}
