@@ -156,6 +156,16 @@ public enum ProcessTable {
     untimedPolling = 0
   }
 
+  /// In a new child: waits (briefly) until the parent has registered it.
+  static func awaitRegistration() {
+    let deadline = mp_now() + 0.5
+    while mySlot < 0 {
+      mySlot = slot(of: Runtime.myPid) ?? -1
+      if mySlot >= 0 || mp_now() > deadline { return }
+      sched_yield()
+    }
+  }
+
   /// Records what this process is about to wait on (`.none`: it runs
   /// again). `timed`: the wait ends by itself, so it never counts towards a
   /// deadlock. Calling it again with the same wait changes nothing.

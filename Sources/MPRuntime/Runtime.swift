@@ -176,6 +176,8 @@ public enum Runtime {
     Random.shared.reseedForChild()
     myName = name
     ProcessTable.forget()  // found lazily: the parent registers this process
+    // A trace needs this process's entry from its first event.
+    if Trace.isOn { ProcessTable.awaitRegistration() }
   }
 
   /// The child's whole life after fork: run, wait for its own children,
