@@ -23,16 +23,17 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-# Each blocks main for about 1.5 s in one call, then prints "result ...".
+# Each blocks main for about WAIT seconds in one call, then prints
+# "result ...".
 WAITS = {
     "join": """
-fn slow() { sleep(1.5); return 7 }
+fn slow() { sleep(WAIT); return 7 }
 let p = spawn(slow)
 print("waiting")
 print("result", join(p))
 """,
     "get": """
-fn later(q) { sleep(1.5); q.put(7) }
+fn later(q) { sleep(WAIT); q.put(7) }
 let q = queue()
 let p = spawn(later, q)
 print("waiting")
@@ -40,7 +41,7 @@ print("result", q.get())
 join(p)
 """,
     "put": """
-fn drain(q) { sleep(1.5); return q.get() }
+fn drain(q) { sleep(WAIT); return q.get() }
 let q = queue(1)
 q.put(1)
 let p = spawn(drain, q)
@@ -49,7 +50,7 @@ q.put(7)
 print("result", join(p), q.get())
 """,
     "acquire": """
-fn hold(l, e) { with l { e.set(); sleep(1.5) } }
+fn hold(l, e) { with l { e.set(); sleep(WAIT) } }
 let l = lock()
 let e = event()
 let p = spawn(hold, l, e)
@@ -61,7 +62,7 @@ release(l)
 join(p)
 """,
     "condition": """
-fn notify(c, s) { sleep(1.5); with c { s.value = 7; c.notify_all() } }
+fn notify(c, s) { sleep(WAIT); with c { s.value = 7; c.notify_all() } }
 let c = condition()
 let s = shared(0)
 let p = spawn(notify, c, s)
@@ -71,7 +72,7 @@ print("result", s.value)
 join(p)
 """,
     "event": """
-fn later(e) { sleep(1.5); e.set() }
+fn later(e) { sleep(WAIT); e.set() }
 let e = event()
 let p = spawn(later, e)
 print("waiting")
@@ -79,7 +80,7 @@ print("result", e.wait())
 join(p)
 """,
     "pool.map": """
-fn slow(x) { sleep(1.5); return x }
+fn slow(x) { sleep(WAIT); return x }
 with pool(2) as p {
   print("waiting")
   print("result", p.map(slow, [3, 4]))
@@ -116,14 +117,21 @@ def in_session(sid):
 def trial(mp, op, sig, workdir):
     path = os.path.join(workdir, "s.mp")
     with open(path, "w") as f:
-        f.write(WAITS[op])
+        f.write(WAITS[op].replace("WAIT", "2.5"))
     p = subprocess.Popen([mp, path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                          text=True)
     problems = []
     first = p.stdout.readline()
+    started = time.monotonic()
     if first != "waiting\n":
         problems.append(f"did not start: {first!r}")
     time.sleep(0.4)  # well inside the call
+    if time.monotonic() - started > 1.5 or p.poll() is not None:
+        # On a loaded machine this driver can wake too late: the signal
+        # would no longer land inside the call. Not a result; try again.
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        return None, 0, 0
     group = sig == "group-INT"
     if group:
         # What a terminal's Ctrl-C does: SIGINT to every process of the group.
@@ -177,12 +185,18 @@ def main():
     mp = find_mp(a.mp)
     workdir = f"/tmp/mp-signals-{os.getpid()}"
     os.makedirs(workdir, exist_ok=True)
-    failed = trials = 0
+    failed = trials = late = 0
     started = time.monotonic()
     for _ in range(a.repeat):
         for op in WAITS:
             for sig in (signal.SIGINT, "group-INT", signal.SIGTERM, signal.SIGCHLD, signal.SIGUSR1):
-                problems, took, status = trial(mp, op, sig, workdir)
+                for attempt in range(5):
+                    problems, took, status = trial(mp, op, sig, workdir)
+                    if problems is not None:
+                        break
+                    late += 1
+                if problems is None:
+                    problems = ["the driver never managed to signal inside the call (machine too loaded)"]
                 trials += 1
                 name = sig if isinstance(sig, str) else signal.Signals(sig).name
                 if problems:
@@ -190,7 +204,8 @@ def main():
                     print(f"FAIL {name} during {op}: " + "; ".join(problems), flush=True)
                 else:
                     print(f"ok   {name} during {op}: status {status} after {took:.2f} s", flush=True)
-    print(f"signals: {trials} trials, {failed} failed, {time.monotonic() - started:.0f} s", flush=True)
+    print(f"signals: {trials} trials, {failed} failed, {time.monotonic() - started:.0f} s"
+          + (f" ({late} repeated: the driver woke too late)" if late else ""), flush=True)
     return 1 if failed else 0
 
 
