@@ -17,9 +17,7 @@ run() {
 run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet --tolerate-arena-leaks
 run python3 tests/harness/gen.py --seconds 15 --mp "$mp"
 run python3 tests/harness/signals.py --mp "$mp"
-# Without pools in the REPL session until a closed pool gives back its
-# slots and control word (128 bytes each), and without the many-maps part
-# until a pool stops keeping arena space per map (TESTING.md, "Open"). The
-# long run keeps both and reports the growth.
-run python3 tests/harness/soak.py --scale 0.02 --repl-without-pools --skip poolmaps --mp "$mp"
+# Without the many-maps part until a pool stops keeping arena space per
+# map (TESTING.md, "Open"). The long run keeps it and reports the growth.
+run python3 tests/harness/soak.py --scale 0.02 --skip poolmaps --mp "$mp"
 exit $status
