@@ -19,11 +19,15 @@ import MPLanguage
 public final class SharedMapHandle: SharedHandle {
   // Payload: mutex (48) at 0, block offset (Int64) at 48.
   static let blockOff = 48
-  // Block: used bytes (Int64), entry count (Int64), then entries: key
-  // length (Int32), value length (Int32), key bytes (the codec's), value
-  // bytes (tag, then data). The count lives in the block, so the swap of
-  // one offset changes entries and count together.
+  // Block: one header word (used bytes in bits 0-39, entry count above),
+  // capacity in bytes (Int64), then entries: key length (Int32), value
+  // length (Int32), key bytes (the codec's), value bytes (tag, then data).
+  // A new key is written past the used bytes when it fits, then one store
+  // of the header publishes it (blocks have room to spare, so n inserts
+  // cost O(n) copies, not O(n^2)); otherwise a bigger block is written and
+  // its offset swapped in. Either way one store makes the change.
   static let blockHeader = 16
+  static let usedMask: Int64 = (1 << 40) - 1
   static let tagInt: UInt8 = 0, tagFloat: UInt8 = 1, tagCodec: UInt8 = 2
   public override class var kind: UInt8 { 9 }
 
@@ -51,7 +55,7 @@ public final class SharedMapHandle: SharedHandle {
     guard (try? SyncWait.lock(payload)) != nil else { return 0 }
     defer { SyncWait.unlock(payload) }
     let block = Int(blockWord.pointee)
-    return block == 0 ? 0 : Int(Arena.shared.at(block).load(fromByteOffset: 8, as: Int64.self))
+    return block == 0 ? 0 : Int(Arena.shared.at(block).load(as: Int64.self) >> 40)
   }
 
   public override var typeName: String { "shared" }
@@ -76,7 +80,7 @@ public final class SharedMapHandle: SharedHandle {
   static func entries(_ block: Int) -> [Entry] {
     guard block != 0 else { return [] }
     let base = Arena.shared.at(block)
-    let used = Int(base.load(as: Int64.self))
+    let used = Int(base.load(as: Int64.self) & usedMask)
     var out: [Entry] = []
     var p = blockHeader
     while p < used {
@@ -87,6 +91,27 @@ public final class SharedMapHandle: SharedHandle {
       p += 8 + kl + vl
     }
     return out
+  }
+
+  /// The entry for `key`, found by scanning the block in place (no array
+  /// of every entry is built: the common operations touch one).
+  static func lookup(_ block: Int, _ key: [UInt8]) -> Entry? {
+    guard block != 0 else { return nil }
+    let base = Arena.shared.at(block)
+    let used = Int(base.load(as: Int64.self) & usedMask)
+    return key.withUnsafeBytes { k -> Entry? in
+      var p = blockHeader
+      while p < used {
+        let kl = Int(base.loadUnaligned(fromByteOffset: p, as: Int32.self))
+        let vl = Int(base.loadUnaligned(fromByteOffset: p + 4, as: Int32.self))
+        if kl == k.count && memcmp(base + p + 8, k.baseAddress!, kl) == 0 {
+          return Entry(start: block + p, key: UnsafeRawBufferPointer(start: base + p + 8, count: kl),
+                       value: UnsafeRawBufferPointer(start: base + p + 8 + kl, count: vl))
+        }
+        p += 8 + kl + vl
+      }
+      return nil
+    }
   }
 
   static func keyBytes(_ k: Value) throws -> [UInt8] {
@@ -130,10 +155,11 @@ public final class SharedMapHandle: SharedHandle {
   /// Writes a new block from `parts` and swaps it in; frees the old one.
   func rewrite(_ parts: [(key: [UInt8], value: [UInt8])]) throws {
     let used = SharedMapHandle.blockHeader + parts.reduce(0) { $0 + 8 + $1.key.count + $1.value.count }
-    let block = try Arena.shared.allocate(used)
+    let capacity = max(256, used + used / 2)
+    let block = try Arena.shared.allocate(capacity)
     let base = Arena.shared.at(block)
-    base.storeBytes(of: Int64(used), as: Int64.self)
-    base.storeBytes(of: Int64(parts.count), toByteOffset: 8, as: Int64.self)
+    base.storeBytes(of: Int64(used) | (Int64(parts.count) << 40), as: Int64.self)
+    base.storeBytes(of: Int64(capacity), toByteOffset: 8, as: Int64.self)
     var p = SharedMapHandle.blockHeader
     for (k, v) in parts {
       base.storeBytes(of: Int32(k.count), toByteOffset: p, as: Int32.self)
@@ -147,6 +173,30 @@ public final class SharedMapHandle: SharedHandle {
     if old != 0 { Arena.shared.free(old) }
   }
 
+  /// Adds a new entry at the end, in place when the block has room.
+  func append(_ key: [UInt8], _ value: [UInt8]) throws {
+    let block = Int(blockWord.pointee)
+    if block != 0 {
+      let base = Arena.shared.at(block)
+      let header = base.load(as: Int64.self)
+      let used = Int(header & SharedMapHandle.usedMask)
+      let capacity = Int(base.load(fromByteOffset: 8, as: Int64.self))
+      let size = 8 + key.count + value.count
+      if used + size <= capacity {
+        base.storeBytes(of: Int32(key.count), toByteOffset: used, as: Int32.self)
+        base.storeBytes(of: Int32(value.count), toByteOffset: used + 4, as: Int32.self)
+        key.withUnsafeBytes { (base + used + 8).copyMemory(from: $0.baseAddress!, byteCount: key.count) }
+        value.withUnsafeBytes { (base + used + 8 + key.count).copyMemory(from: $0.baseAddress!, byteCount: value.count) }
+        let count = (header >> 40) + 1
+        mp_atomic_store(base.assumingMemoryBound(to: Int64.self), Int64(used + size) | (count << 40))
+        return
+      }
+    }
+    var ps = parts(SharedMapHandle.entries(block))
+    ps.append((key, value))
+    try rewrite(ps)
+  }
+
   func parts(_ es: [Entry]) -> [(key: [UInt8], value: [UInt8])] {
     es.map { (Array($0.key), Array($0.value)) }
   }
@@ -156,9 +206,8 @@ public final class SharedMapHandle: SharedHandle {
   func get(_ k: Value) throws -> Value? {
     let key = try SharedMapHandle.keyBytes(k)
     return try locked {
-      let es = SharedMapHandle.entries(Int(blockWord.pointee))
-      guard let i = find(key, in: es) else { return nil }
-      return try SharedMapHandle.decodeValue(es[i].value)
+      guard let e = SharedMapHandle.lookup(Int(blockWord.pointee), key) else { return nil }
+      return try SharedMapHandle.decodeValue(e.value)
     }
   }
 
@@ -168,6 +217,18 @@ public final class SharedMapHandle: SharedHandle {
     var written = false
     defer { if !written { SharedMapHandle.releaseBytes(value) } }
     try locked {
+      let found = SharedMapHandle.lookup(Int(blockWord.pointee), key)
+      if let old = found?.value, old.first == value[0] && value[0] != SharedMapHandle.tagCodec {
+        // A number over a number of the same kind: one 8-byte store, in place.
+        SharedMapHandle.storeNumber(old, value)
+        written = true
+        return
+      }
+      if found == nil {
+        try append(key, value)
+        written = true
+        return
+      }
       let es = SharedMapHandle.entries(Int(blockWord.pointee))
       if let i = find(key, in: es) {
         let old = es[i].value
@@ -184,9 +245,7 @@ public final class SharedMapHandle: SharedHandle {
         written = true
         oldBytes.withUnsafeBytes { SharedMapHandle.releaseValue($0) }
       } else {
-        var ps = parts(es)
-        ps.append((key, value))
-        try rewrite(ps)
+        try append(key, value)
         written = true
       }
     }
@@ -225,9 +284,9 @@ public final class SharedMapHandle: SharedHandle {
     }
     let key = try SharedMapHandle.keyBytes(k)
     return try locked {
-      let es = SharedMapHandle.entries(Int(blockWord.pointee))
+      let found = SharedMapHandle.lookup(Int(blockWord.pointee), key)
       var current: Value = .int(0)
-      if let i = find(key, in: es) { current = try SharedMapHandle.decodeValue(es[i].value) }
+      if let found { current = try SharedMapHandle.decodeValue(found.value) }
       let r: Value
       switch (current, n) {
       case (.int(let a), .int(let b)):
@@ -241,19 +300,19 @@ public final class SharedMapHandle: SharedHandle {
         throw MPError(.type, "add(k, n): the value at \(k.repr) is \(current.typeName), not a number")
       }
       let value = try SharedMapHandle.valueBytes(r)
-      if let i = find(key, in: es) {
-        if es[i].value.first == value[0] {
-          SharedMapHandle.storeNumber(es[i].value, value)
+      if let found {
+        if found.value.first == value[0] {
+          SharedMapHandle.storeNumber(found.value, value)
         } else {
           // An int that became a float: a new block.
+          let es = SharedMapHandle.entries(Int(blockWord.pointee))
+          guard let i = find(key, in: es) else { return r }
           var ps = parts(es)
           ps[i].value = value
           try rewrite(ps)
         }
       } else {
-        var ps = parts(es)
-        ps.append((key, value))
-        try rewrite(ps)
+        try append(key, value)
       }
       return r
     }
