@@ -6,9 +6,12 @@ extension Interpreter {
   /// `type(v)` says) and method name, for calls such as `q.get(timeout=1)`.
   /// A method not listed takes positional arguments only.
   nonisolated(unsafe) public static var methodParameters: [String: [String: [String]]] = [
-    "list": ["pop": ["index"], "insert": ["index", "item"], "index": ["item"], "slice": ["start", "end"],
-             "sort": ["key", "reverse"]],
-    "map": ["get": ["key", "default"]],
+    "list": ["push": ["item"], "append": ["item"], "pop": ["index"], "insert": ["index", "item"],
+             "index": ["item"], "contains": ["item"], "remove": ["item"], "extend": ["items"],
+             "slice": ["start", "end"], "sort": ["key", "reverse"]],
+    "string": ["split": ["sep"], "count": ["sub"], "find": ["sub"], "contains": ["sub"], "replace": ["old", "new"],
+               "startswith": ["prefix"], "endswith": ["suffix"], "join": ["items"], "slice": ["start", "end"]],
+    "map": ["get": ["key", "default"], "contains": ["key"], "remove": ["key"]],
   ]
 
   /// Declares the parameter names of a method of type `type` (the runtime
