@@ -140,6 +140,25 @@ final class ReferenceManualTests: XCTestCase {
     XCTAssertEqual(missing, [], "environment variables mp reads without an entry in docs/reference.md")
   }
 
+  /// The contents line at the top links every section, so a section added
+  /// at the end is found from the start.
+  func testContentsLinksEverySection() throws {
+    let text = try manual()
+    guard let start = text.range(of: "Contents:") else { return XCTFail("docs/reference.md has no Contents line") }
+    // The Contents paragraph: up to the first blank line.
+    let contents = String(text[start.lowerBound...]).components(separatedBy: "\n\n").first ?? ""
+    let headings = Self.allMatches(#"(?m)^## (.+)$"#, in: text)
+    XCTAssertGreaterThan(headings.count, 10, "no sections found in docs/reference.md")
+    let missing = headings.filter { h in
+      // GitHub's anchors: lower case, punctuation dropped, spaces to hyphens.
+      let slug = String(h.lowercased().compactMap { c -> Character? in
+        c == " " ? "-" : (c.isLetter || c.isNumber || c == "-" || c == "_") ? c : nil
+      })
+      return !contents.contains("(#\(slug))")
+    }
+    XCTAssertEqual(missing, [], "sections of docs/reference.md missing from its Contents line")
+  }
+
   // MARK: reading the manual and the sources
 
   /// `` `queue.put(`` or `` `queue.closed` ``: the type's name as receiver,
