@@ -1,0 +1,26 @@
+import Foundation
+import XCTest
+
+/// A script that fails while its children still run says what it waits
+/// for, and Ctrl-C ends that wait.
+final class FailedMainWaitTests: XCTestCase {
+  func testAFailedMainSaysWhatItWaitsForAndCtrlCEndsTheWait() throws {
+    let mp = try MPProcess(script: """
+      fn forever() { while true { sleep(0.1) } }
+      let p = spawn(forever)
+      sleep(0.5)
+      print(1 / 0)
+      """)
+    defer { mp.cleanup() }
+    var said = false
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline, !said {
+      XCTAssertNil(mp.wait(timeout: 0.1), "mp ended by itself: \(mp.errText)")
+      said = mp.errText.contains("waiting for its child processes to end (Ctrl-C stops them)")
+    }
+    XCTAssertTrue(said, mp.errText)
+    XCTAssertTrue(mp.errText.contains("(forever): sleeping"), mp.errText)
+    kill(mp.pid, SIGINT)
+    XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
+  }
+}
