@@ -8,8 +8,8 @@ final class OutputTests: XCTestCase {
   func testLongLinesFromManyProcessesStayWhole() throws {
     let mp = try MPProcess(script: """
       fn writer(c) {
-        let line = c * 20000
-        for i in range(200) { print(line) }
+        let line = c * 12000
+        for i in range(60) { print(line) }
       }
       let ps = []
       for c in ["a", "b", "c", "d"] { ps.push(spawn(writer, c)) }
@@ -17,10 +17,10 @@ final class OutputTests: XCTestCase {
       """)
     defer { mp.cleanup() }
     var lines: [String] = []
-    while lines.count < 800, let l = mp.readLine(timeout: 60) { lines.append(l) }
+    while lines.count < 240, let l = mp.readLine(timeout: 60) { lines.append(l) }
     XCTAssertEqual(mp.wait(timeout: 60), 0, mp.errText)
-    XCTAssertEqual(lines.count, 800)
-    let torn = lines.filter { $0.count != 20000 || Set($0).count != 1 }.count
+    XCTAssertEqual(lines.count, 240)
+    let torn = lines.filter { $0.count != 12000 || Set($0).count != 1 }.count
     XCTAssertEqual(torn, 0, "\(torn) of \(lines.count) lines were torn")
   }
 }

@@ -34,7 +34,7 @@ final class ProcessLifecycleTests: XCTestCase {
         let q = queue()
         let p = spawn(sleep, 30)
         print("ready")
-        let s = str(sorted(range(2_000_000)))
+        let s = str(sorted(range(600_000)))
         \(wait)
         print("not reached")
         """)
