@@ -53,7 +53,7 @@ final class TimingTests: XCTestCase {
         }
         return t
       }
-      with pool(2) as p { p.map(burn, [2000000, 2000000, 2000000, 2000000], 1) }
+      with pool(2) as p { p.map(burn, [600000, 600000, 600000, 600000], 1) }
       """, flags: ["--time"])
     defer { mp.cleanup() }
     XCTAssertEqual(mp.wait(timeout: 60), 0, mp.errText)
