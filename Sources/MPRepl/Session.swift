@@ -257,8 +257,9 @@ final class Session {
       Commands:
         :help            this help
         :time STATEMENT  run STATEMENT, then print to stderr its wall time, this process's CPU,
-                         children's CPU, processes started and parallelism; children's CPU counts
-                         only the children that ended inside the statement
+                         children's CPU, processes and parallelism; children's CPU counts the
+                         children that ended inside the statement and what processes still
+                         running (an existing pool's workers) used during it
         :trace STATEMENT run STATEMENT recording what every process does, then draw the timeline:
                          one row per process, marks for running, sleeping, waiting (on what) and
                          holding a lock, a time axis and a legend

@@ -54,6 +54,7 @@ public enum Runtime {
       unlock: { Arena.shared.outputMutex.unlock() }
     )
     Trace.install()
+    Timing.liveCPU = { liveProcessCPU() }
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     // Descendants whose parent died come to the main process, which reaps
     // them and gives back what they held.

@@ -107,3 +107,23 @@ extension Runtime {
     return out.isEmpty ? nil : out
   }
 }
+
+extension Runtime {
+  /// CPU seconds so far (user and system, with reaped descendants') of
+  /// every live process of the program but this one, from /proc; what
+  /// `time { }` and `:time` count for processes that outlive them.
+  static func liveProcessCPU() -> [Int32: Double] {
+    var out: [Int32: Double] = [:]
+    let hz = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+    for p in ProcessTable.snapshot() where p.pid != myPid {
+      guard let stat = Interpreter.readFile("/proc/\(p.pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+      // After the name: state, ppid, ... utime is the 14th field of the line.
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      guard fields.count > 14, let u = Double(fields[11]), let s = Double(fields[12]),
+        let cu = Double(fields[13]), let cs = Double(fields[14])
+      else { continue }
+      out[p.pid] = (u + s + cu + cs) / hz
+    }
+    return out
+  }
+}

@@ -52,4 +52,21 @@ final class SeeingReplTests: XCTestCase {
     XCTAssertTrue(line.contains("waiting") && line.contains("lock 1 held by \(main) (main)"), r.stdout)
     XCTAssertEqual(r.status, 0, r.stderr)
   }
+
+  func testTimeOfACallOnAnExistingPoolCountsItsWorkersCPU() throws {
+    let r = try run("""
+      fn burn(n) { let t = 0; let i = 0; while i < n { t += i % 7; i += 1 }; return t }
+      let p = pool(2)
+      :time p.map(burn, [300000, 300000, 300000, 300000], 1)
+      p.close()
+
+      """)
+    let line = r.stderr.split(separator: "\n").first { $0.hasPrefix("time: ") } ?? ""
+    let fields = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+    XCTAssertEqual(fields.count, 5, r.stderr)
+    let children = Double(fields[2].split(separator: " ")[1]) ?? 0
+    XCTAssertGreaterThan(children, 0.05, "the workers' CPU: \(String(line))")
+    XCTAssertEqual(fields[3], "2 processes", String(line))
+    XCTAssertEqual(r.status, 0, r.stderr)
+  }
 }

@@ -12,7 +12,15 @@ public enum Timing {
     let cpu: Double
     let processes: Int
     let reapedIndex: Int
+    /// CPU seconds so far of each process of the program still running
+    /// (pool workers, background children), by pid.
+    let live: [Int32: Double]
   }
+
+  /// Filled by the runtime: the CPU seconds so far of every other live
+  /// process of the program. A part that uses processes started before it
+  /// (an existing pool's workers) counts what they did during it.
+  nonisolated(unsafe) public static var liveCPU: (() -> [Int32: Double])? = nil
 
   /// Every reaped child's start time and CPU seconds, in reaping order;
   /// the runtime appends as it reaps.
@@ -40,14 +48,28 @@ public enum Timing {
   }
 
   public static func start(_ interp: Interpreter) -> Mark {
-    Mark(wall: now(), cpu: cpu(RUSAGE_SELF), processes: interp.processesStarted, reapedIndex: reaped.count)
+    Mark(wall: now(), cpu: cpu(RUSAGE_SELF), processes: interp.processesStarted, reapedIndex: reaped.count,
+         live: liveCPU?() ?? [:])
   }
 
   public static func line(since m: Mark, _ interp: Interpreter) -> String {
     let wall = now() - m.wall
     let cpuSelf = cpu(RUSAGE_SELF) - m.cpu
-    let kids = childrenCPU(since: m.wall, from: m.reapedIndex)
-    let procs = interp.processesStarted - m.processes
+    var kids = childrenCPU(since: m.wall, from: m.reapedIndex)
+    var procs = interp.processesStarted - m.processes
+    // Processes still running at the end: what they used since the start
+    // (all of it for one started inside); one that was already running
+    // and worked counts among the processes.
+    for (pid, c) in liveCPU?() ?? [:] {
+      guard let c0 = m.live[pid] else {
+        kids += c
+        continue
+      }
+      if c - c0 > 0 {
+        kids += c - c0
+        procs += 1
+      }
+    }
     let par = wall > 0 ? (cpuSelf + kids) / wall : 0
     func f(_ x: Double, _ p: Int) -> String { FormatSpec.cFormat(max(0, x), precision: p, conv: "f") }
     return "time: wall \(f(wall, 3)) s | cpu \(f(cpuSelf, 3)) s | children \(f(kids, 3)) s | \(procs) process\(procs == 1 ? "" : "es") | x\(f(par, 2))"
