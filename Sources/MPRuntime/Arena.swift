@@ -19,7 +19,9 @@ import MPLanguage
 /// that takes the arena's lock (see SharedMutex).
 public final class Arena {
   /// The arena of this program (created by `Runtime.install`).
-  nonisolated(unsafe) public static var shared: Arena! = nil
+  // Set once; unchecked, because every handle operation reads it and a
+  // dynamic exclusivity check cost more than an uncontended lock's atomic.
+  @exclusivity(unchecked) nonisolated(unsafe) public static var shared: Arena! = nil
 
   public let base: UnsafeMutableRawPointer
   public let size: Int

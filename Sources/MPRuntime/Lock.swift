@@ -6,20 +6,31 @@ import MPLanguage
 /// It is a robust process-shared pthread mutex, so a holder that dies does
 /// not wedge it: the next acquirer gets it and a warning names the dead one.
 public final class LockHandle: SharedHandle {
-  // Payload: mutex (48 bytes reserved), owner pid (Int32), owner name (32 bytes).
-  static let ownerOff = 48, nameOff = 56, nameLen = 32
+  // Payload: mutex (48 bytes reserved), owner pid (Int32), the pid whose
+  // name is written (Int32), owner name (32 bytes).
+  static let ownerOff = 48, namedOff = 52, nameOff = 56, nameLen = 32
   static let payloadSize = 96
   public override class var kind: UInt8 { 1 }
 
+  /// The payload's address: the arena is mapped at the same address in
+  /// every process, so it is computed once, not at every acquire.
+  @exclusivity(unchecked) private var base = UnsafeMutableRawPointer(bitPattern: 8)!
+
   init() throws {
     try super.init(newWithPayload: LockHandle.payloadSize, kind: LockHandle.kind)
+    base = payload
+    named.pointee = 0
     let rc = mp_mutex_init(payload)
     if rc != 0 { throw MPError(.process, "cannot create a lock: \(String(cString: strerror(rc)))") }
   }
 
-  override init(existing offset: Int) { super.init(existing: offset) }
+  override init(existing offset: Int) {
+    super.init(existing: offset)
+    base = payload
+  }
 
-  var owner: UnsafeMutablePointer<Int32> { (payload + LockHandle.ownerOff).assumingMemoryBound(to: Int32.self) }
+  var owner: UnsafeMutablePointer<Int32> { (base + LockHandle.ownerOff).assumingMemoryBound(to: Int32.self) }
+  var named: UnsafeMutablePointer<Int32> { (base + LockHandle.namedOff).assumingMemoryBound(to: Int32.self) }
 
   public override var typeName: String { "lock" }
   public override var repr: String { "<lock \(number)>" }
@@ -44,17 +55,17 @@ public final class LockHandle: SharedHandle {
       try interruptibleSleep(timeout)
       return false
     }
-    var rc = mp_mutex_trylock(payload)
+    var rc = mp_mutex_trylock(base)
     if rc == EBUSY {
       // Only a wait that blocks is recorded (ps, deadlock detection, trace).
       ProcessTable.setWaiting(.lock, target: offset, timed: timeout != nil)
       defer { ProcessTable.clearWaiting() }
       if let timeout {
-        rc = mp_mutex_lock(payload, timeout)
+        rc = mp_mutex_lock(base, timeout)
       } else {
         // In slices, so the main process can look for a deadlock between them.
         repeat {
-          rc = mp_mutex_lock(payload, 0.1)
+          rc = mp_mutex_lock(base, 0.1)
           if rc == ETIMEDOUT { try ProcessTable.waitSlice() }
         } while rc == ETIMEDOUT
       }
@@ -63,7 +74,7 @@ public final class LockHandle: SharedHandle {
     // and the interrupt at once: the interrupt wins (exit 130, no warning).
     if (rc == 0 || rc == 1) && mp_interrupt_flag != 0 {
       if rc == 1 { mp_atomic_store32(owner, 0) }
-      _ = mp_mutex_unlock(payload)
+      _ = mp_mutex_unlock(base)
       mp_interrupt_flag = 0
       throw MPError(.interrupt, "interrupted")
     }
@@ -73,7 +84,7 @@ public final class LockHandle: SharedHandle {
       // The owner word is 0 when the holder died between taking the mutex
       // and writing its pid (or between clearing it and unlocking).
       let dead = mp_atomic_load32(owner)
-      let name = String(cString: (payload + LockHandle.nameOff).assumingMemoryBound(to: CChar.self))
+      let name = String(cString: (base + LockHandle.nameOff).assumingMemoryBound(to: CChar.self))
       let who = dead == 0 ? "a process" : "process \(dead)\(name.isEmpty ? "" : " (\(name))")"
       writeAll(2, "mp: warning: \(repr) was held by \(who), which died; process \(me) takes it over\n")
     case ETIMEDOUT: return false
@@ -86,9 +97,13 @@ public final class LockHandle: SharedHandle {
     mp_atomic_store32(owner, me)
     if Trace.isOn { Trace.record(.lockAcquired, object: number) }
     LockHandle.holds[offset] = 0
-    // Remember who holds it, for the warning if this process dies holding it.
-    Runtime.myNameBytes.withUnsafeBytes {
-      (payload + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+    // Remember who holds it, for the warning if this process dies holding
+    // it: written when another process took it last, not at every acquire.
+    if named.pointee != me {
+      Runtime.myNameBytes.withUnsafeBytes {
+        (base + LockHandle.nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count)
+      }
+      named.pointee = me
     }
     return true
   }
@@ -101,7 +116,7 @@ public final class LockHandle: SharedHandle {
     }
     mp_atomic_store32(owner, 0)
     if Trace.isOn { Trace.record(.lockReleased, object: number) }
-    let rc = mp_mutex_unlock(payload)
+    let rc = mp_mutex_unlock(base)
     if rc != 0 { throw MPError(.process, "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
     // A count the last wrapper handed over (-1: kept but written nowhere,
     // as in the main process) goes back now that the mutex is unlocked.
@@ -120,7 +135,7 @@ public final class LockHandle: SharedHandle {
   /// given back by release(), or by the holder's reaper. Taking and
   /// releasing a lock change no count at all, so a process killed at any
   /// instruction of either leaks nothing.
-  nonisolated(unsafe) static var holds: [Int: Int] = [:]
+  @exclusivity(unchecked) nonisolated(unsafe) static var holds: HeldLocks = [:]
 
   /// Called as this process's last wrapper for the object at `offset` goes:
   /// true if the lock is held here and so keeps the wrapper's count.
@@ -150,14 +165,19 @@ public final class SemaphoreHandle: SharedHandle {
   init(_ n: Int) throws {
     guard n >= 0, n <= Int(Int32.max) else { throw MPError(.value, "semaphore(n) needs 0 <= n <= \(Int32.max), got \(n)") }
     try super.init(newWithPayload: 64, kind: SemaphoreHandle.kind)
+    sem = payload.assumingMemoryBound(to: sem_t.self)
     if sem_init(sem, 1, UInt32(n)) != 0 {
       throw MPError(.process, "cannot create a semaphore: \(String(cString: strerror(errno)))")
     }
   }
 
-  override init(existing offset: Int) { super.init(existing: offset) }
+  override init(existing offset: Int) {
+    super.init(existing: offset)
+    sem = payload.assumingMemoryBound(to: sem_t.self)
+  }
 
-  var sem: UnsafeMutablePointer<sem_t> { payload.assumingMemoryBound(to: sem_t.self) }
+  /// The semaphore's address, computed once (as for locks).
+  @exclusivity(unchecked) private(set) var sem = UnsafeMutablePointer<sem_t>(bitPattern: 8)!
 
   public override var typeName: String { "semaphore" }
   public override var repr: String { "<semaphore \(number)>" }
@@ -243,5 +263,43 @@ func acquireOrRelease(_ name: String, _ args: [Value], acquire: (Double?) throws
     try release()
     return .nil
   default: return nil
+  }
+}
+
+/// The locks a process holds (offset -> where the kept count is written, as
+/// `LockHandle.holds` describes). A process holds a few locks at a time:
+/// a short list searched from the end beats hashing at every acquire and
+/// release.
+struct HeldLocks: ExpressibleByDictionaryLiteral {
+  private var entries: [(offset: Int, kept: Int)] = []
+
+  init(dictionaryLiteral elements: (Int, Int)...) {
+    entries = elements.map { (offset: $0.0, kept: $0.1) }
+  }
+
+  private func find(_ offset: Int) -> Int? {
+    var i = entries.count - 1
+    while i >= 0 {
+      if entries[i].offset == offset { return i }
+      i -= 1
+    }
+    return nil
+  }
+
+  subscript(offset: Int) -> Int? {
+    get { find(offset).map { entries[$0].kept } }
+    set {
+      if let i = find(offset) {
+        if let newValue { entries[i].kept = newValue } else { entries.remove(at: i) }
+      } else if let newValue {
+        entries.append((offset: offset, kept: newValue))
+      }
+    }
+  }
+
+  @discardableResult
+  mutating func removeValue(forKey offset: Int) -> Int? {
+    guard let i = find(offset) else { return nil }
+    return entries.remove(at: i).kept
   }
 }

@@ -19,9 +19,9 @@ enum ProcessRefs {
   static let chunkSize = 16 + 8 * capacity
 
   /// This process's first chunk (0: no record, as in the main process).
-  nonisolated(unsafe) static var first = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var first = 0
   /// The chunk entries are appended to.
-  nonisolated(unsafe) static var tail = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var tail = 0
   /// Entries crossed out, to be written again before the record grows: a
   /// process that takes and drops handles for ever (a pool worker decoding
   /// each call's reply queue) keeps a record of constant size.

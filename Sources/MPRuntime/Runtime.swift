@@ -30,7 +30,7 @@ public enum Runtime {
   nonisolated(unsafe) static var myNameBytes: [CChar] = Array("main".utf8.map { CChar(bitPattern: $0) }) + [0]
   /// This process's id, cached: getpid() is a system call, and locks ask on
   /// every acquire and release.
-  nonisolated(unsafe) public static var myPid: Int32 = getpid()
+  @exclusivity(unchecked) nonisolated(unsafe) public static var myPid: Int32 = getpid()
 
   /// Maps the arena, registers the built-ins and the end-of-program and
   /// interrupt hooks. Call once, before the first Interpreter is made.

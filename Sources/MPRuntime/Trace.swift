@@ -54,7 +54,7 @@ public enum Trace {
   static let regionHeader = 4096
   // Region header: enabled flag (Int32 at 0), epoch (Double at 8).
 
-  nonisolated(unsafe) static var region: UnsafeMutableRawPointer? = nil
+  @exclusivity(unchecked) nonisolated(unsafe) static var region: UnsafeMutableRawPointer? = nil
 
   /// Maps the (lazily touched) trace memory; called once before any fork.
   static func install() {

@@ -25,7 +25,7 @@ public final class Interpreter {
   /// Where the running built-in or handle method was called from: the
   /// runtime points a child's or pool item's errors at the `spawn` or `map`
   /// call that started it. Unretained: locations live as long as the code.
-  public internal(set) unowned(unsafe) var callSite: SourceLocation = noLoc
+  @exclusivity(unchecked) public internal(set) unowned(unsafe) var callSite: SourceLocation = noLoc
 
   /// The interpreter of this process (there is one).
   nonisolated(unsafe) public static var current: Interpreter? = nil
