@@ -142,8 +142,8 @@ public final class PipeEndHandle: SharedHandle {
     let deadline: Double? = timeout < 0 ? nil : mp_now() + timeout
     let seqWord = inbox.i32(QueueHandle.dataSeqOff)
     let sleepers = inbox.i32(QueueHandle.getWaitOff)
-    ProcessTable.setWaiting(.pipeRecv, target: offset)
-    defer { ProcessTable.setWaiting(.none) }
+    ProcessTable.setWaiting(.pipeRecv, target: offset, timed: deadline != nil)
+    defer { ProcessTable.clearWaiting() }
     // Counted as a sleeper, so a sender makes the wake-up call.
     mp_atomic_add32(sleepers, 1)
     defer { mp_atomic_add32(sleepers, -1) }

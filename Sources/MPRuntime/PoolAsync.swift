@@ -72,6 +72,11 @@ final class PoolCall {
   /// again on every later call.
   func pump(deadline: Double?, until: () -> Bool) throws -> Bool {
     if let failure { throw failure }
+    // Without a deadline this is a wait for ever, polled in slices only to
+    // notice dead workers: the process table records it as untimed, as
+    // for `map` (a deadlock check can count it).
+    if deadline == nil { ProcessTable.untimedPolling += 1 }
+    defer { if deadline == nil { ProcessTable.untimedPolling -= 1 } }
     while !until() {
       var slice = 0.1
       if let deadline {
@@ -84,8 +89,6 @@ final class PoolCall {
         slice = min(slice, left)
       }
       do {
-        ProcessTable.setWaiting(.poolResult, target: reply.offset)
-        defer { ProcessTable.setWaiting(.none) }
         try take(try reply.getBytes(timeout: slice))
       } catch let e as MPError where e.kind == .timeout {
         // Results already sent count even if their worker died since.
