@@ -390,6 +390,15 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       forget(w)
     }
     workers = []
+    // Chunks nobody will take still hold counts on the handles they carry
+    // (their calls' reply queues): decoding them gives those back.
+    while let bytes = try? tasks.getBytes(timeout: 0) {
+      guard let at = PoolWorker.peekBody(bytes) else { continue }
+      var d = Codec.Decoder(bytes)
+      d.pos = at
+      _ = try? d.value()  // the reply queue
+      _ = try? d.value()  // the items
+    }
   }
 
   /// The end of the program closes pools nobody closed.

@@ -22,15 +22,26 @@ struct PoolWorker {
     runInitializer(interp)
     while true {
       let bytes: [UInt8]
+      // The reply queue named in the chunk, taken over with the chunk: this
+      // process's own count on it is written down while the task queue
+      // still holds the chunk, and the chunk's count is given back right
+      // as it leaves the queue, so a worker killed at any instruction of
+      // the hand-over neither loses the queue nor keeps it for ever.
+      var reply: QueueHandle? = nil
       do {
         // The chunk is written down as this worker's while the task queue
         // still holds it: whenever this worker dies, the caller knows.
-        bytes = try pool.tasks.getBytes(timeout: nil) { body in
-          guard body.first == 1, let (job, chunk) = PoolWorker.peek(body) else { return }
+        bytes = try pool.tasks.getBytes(timeout: nil, taking: { body in
+          guard body.first == 1, let (job, chunk, replyAt) = PoolWorker.peek(body) else { return }
+          var d = Codec.Decoder(Array(body[replyAt...]))
+          d.countedHandles = false
+          if case .object(let r)? = try? d.value() { reply = r as? QueueHandle }
           mp_atomic_store(slot + 1, Int64(job))
           mp_atomic_store(slot + 2, Int64(chunk))
           mp_atomic_store(slot, 1)
-        }
+        }, taken: {
+          if let r = reply { SharedHandle.release(r.offset) }
+        })
       } catch {
         break
       }
@@ -46,8 +57,11 @@ struct PoolWorker {
         let chunk = try d.varint()
         let first = try d.varint()
         let mode = Mode(rawValue: try d.byte()) ?? .single
-        // The caller's reply queue; closed when its call has ended.
+        // The caller's reply queue (its count already taken over above);
+        // closed when its call has ended.
+        d.countedHandles = false
         guard case .object(let r) = try d.value(), let reply = r as? QueueHandle else { continue }
+        d.countedHandles = true
         if reply.isClosed { continue }
         guard case .list(let items) = try d.value() else { continue }
         if job != cachedJob {
@@ -115,8 +129,15 @@ struct PoolWorker {
     Runtime.finishChild(.exit(0))
   }
 
-  /// The job and chunk numbers at the start of a task message.
-  static func peek(_ body: UnsafeRawBufferPointer) -> (Int, Int)? {
+  /// Where the values of a task message (its reply queue, then its items)
+  /// start; nil for a stop message.
+  static func peekBody(_ bytes: [UInt8]) -> Int? {
+    bytes.withUnsafeBytes { b in peek(b).map { $0.2 } }
+  }
+
+  /// The job and chunk numbers at the start of a task message, and where
+  /// its reply queue is encoded.
+  static func peek(_ body: UnsafeRawBufferPointer) -> (Int, Int, Int)? {
     var pos = 1
     func varint() -> Int? {
       var shift = 0, v: UInt64 = 0
@@ -131,7 +152,9 @@ struct PoolWorker {
     }
     guard let job = varint(), let fnLen = varint(), fnLen >= 0 else { return nil }
     pos += fnLen
-    guard let chunk = varint() else { return nil }
-    return (job, chunk)
+    guard let chunk = varint(), varint() != nil, pos < body.count else { return nil }
+    pos += 1  // the mode byte
+    guard pos < body.count else { return nil }
+    return (job, chunk, pos)
   }
 }

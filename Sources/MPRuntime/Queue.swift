@@ -204,7 +204,10 @@ public final class QueueHandle: SharedHandle {
   /// the message while the queue still holds it, under the queue's lock: a
   /// pool worker writes down which chunk it takes there, so that whenever
   /// it dies, its chunk is either still queued or known to be its own.
-  func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> [UInt8] {
+  /// `taken`, if given, runs right after the message left the list, still
+  /// under the lock.
+  func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil,
+                taken: (() -> Void)? = nil) throws -> [UInt8] {
     let deadline = timeout.map { mp_now() + $0 }
     var bytes: [UInt8] = []
     defer { ProcessTable.clearWaiting() }
@@ -227,6 +230,7 @@ public final class QueueHandle: SharedHandle {
           pending.pointee = Int64(item)
           let next = p.load(as: Int64.self)
           head.pointee = next
+          taken?()
           if next == 0 { i64(QueueHandle.tailOff).pointee = 0 }
           mp_atomic_add(i64(QueueHandle.countOff), -1)
           Arena.shared.free(item, clearing: pending)

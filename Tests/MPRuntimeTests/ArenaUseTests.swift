@@ -133,4 +133,33 @@ final class ArenaUseTests: XCTestCase {
       """)
     XCTAssertEqual(out, ["0"])
   }
+
+  /// A pool whose workers were killed during maps kept a reply queue (160
+  /// bytes) now and then: a worker killed between taking a chunk off the
+  /// task queue and decoding it took the chunk's count on the reply queue
+  /// with it.
+  func testPoolsWhoseWorkersAreKilledDuringMapsLeakNothing() throws {
+    let out = try lines("""
+      fn sq(x) { return x * x }
+      fn killer(p, n) {
+        for i in range(n) {
+          sleep(0.002 * randint(1, 10))
+          let ws = p.workers
+          try { kill(ws[randint(0, len(ws) - 1)]) } catch e { }
+        }
+      }
+      fn round() {
+        let p = pool(3)
+        let k = spawn(killer, p, 5)
+        while k.alive { try { p.map(sq, range(40)) } catch e { } }
+        join(k)
+        p.close()
+      }
+      round()
+      let before = arena_used()
+      for i in range(40) { round() }
+      print(arena_used() - before)
+      """)
+    XCTAssertEqual(out, ["0"])
+  }
 }
