@@ -33,13 +33,22 @@ struct SharedMutex {
   /// the critical section: the caller must repair before going on. With
   /// `interruptible`, a Ctrl-C while waiting raises an `"interrupt"` error.
   func lock(_ what: @autoclosure () -> String, interruptible: Bool = true) throws -> Bool {
+    let holderDied = try SharedMutex.take(mutex, what(), interruptible: interruptible)
+    let wasDirty = mp_atomic_load32(dirty) != 0
+    mp_atomic_store32(dirty, 1)
+    return holderDied || wasDirty
+  }
+
+  /// Takes the robust mutex at `m` — the one place that does, for every
+  /// internal lock of the arena's structures (a user's `lock()` has its own
+  /// timed path). Returns true when the previous holder had died holding
+  /// it. With `interruptible`, a Ctrl-C while waiting raises `"interrupt"`;
+  /// without, the flag stays set for the caller's next check.
+  static func take(_ m: UnsafeMutableRawPointer, _ what: @autoclosure () -> String,
+                   interruptible: Bool = true) throws -> Bool {
     while true {
-      let rc = mp_mutex_lock(mutex, -1)
-      if rc == 0 || rc == 1 {
-        let wasDirty = mp_atomic_load32(dirty) != 0
-        mp_atomic_store32(dirty, 1)
-        return rc == 1 || wasDirty
-      }
+      let rc = mp_mutex_lock(m, -1)
+      if rc == 0 || rc == 1 { return rc == 1 }
       if rc == EINTR {
         if !interruptible { continue }
         mp_interrupt_flag = 0

@@ -38,22 +38,13 @@ enum SyncWait {
   /// leaves it to the next taker; every update is written so that a half-done
   /// one is still a consistent state.
   static func lock(_ m: UnsafeMutableRawPointer) throws {
-    let rc = mp_mutex_lock(m, -1)
-    if rc == 0 || rc == 1 { return }
-    if rc == EINTR {
-      mp_interrupt_flag = 0
-      throw MPError(.interrupt, "interrupted")
-    }
-    throw MPError(.process, "internal lock failed: \(String(cString: strerror(rc)))")
+    _ = try SharedMutex.take(m, "an internal lock")
   }
 
   /// The same, for clean-up that must happen even after Ctrl-C: the flag
   /// stays set for the caller's next check.
   static func lockThroughInterrupt(_ m: UnsafeMutableRawPointer) {
-    while true {
-      let rc = mp_mutex_lock(m, -1)
-      if rc != EINTR { return }
-    }
+    _ = try? SharedMutex.take(m, "an internal lock", interruptible: false)
   }
 
   static func unlock(_ m: UnsafeMutableRawPointer) { _ = mp_mutex_unlock(m) }
