@@ -170,7 +170,7 @@ public final class BarrierHandle: SharedHandle {
           if !more {
             breakLocked(why: 1, culprit: Runtime.myPid, staysBroken: true)
             SyncWait.unlock(payload)
-            throw MPError(.timeout, "\(repr) wait timed out after \(formatFloat(timeout ?? 0)) s with \(index + 1) of \(parties) arrived; the barrier is now broken")
+            throw MPError(.timeout, "\(repr) wait timed out after \(formatDuration(timeout ?? 0)) s with \(index + 1) of \(parties) arrived; the barrier is now broken")
           }
           if let dead = deadWaiter() { breakLocked(why: 2, culprit: dead, staysBroken: true) }
         }

@@ -121,7 +121,7 @@ public final class PipeEndHandle: SharedHandle {
     if inbox.count == 0 && !inbox.isClosed {
       // Waits here, so ps() says "recv on pipe", not "get on queue".
       guard try poll(timeout: timeout ?? -1) else {
-        throw MPError(.timeout, "recv timed out after \(formatFloat(timeout ?? 0)) s: nothing arrived on \(repr)")
+        throw MPError(.timeout, "recv timed out after \(formatDuration(timeout ?? 0)) s: nothing arrived on \(repr)")
       }
     }
     do {

@@ -187,7 +187,7 @@ public final class AsyncResultHandle: MPObject {
       try methodArity(name, args, 0, 1)
       let t = try Runtime.timeout(args, 0, "get")
       guard try call.pump(deadline: SyncWait.deadline(t), until: { call.outstanding == 0 }) else {
-        throw MPError(.timeout, "get timed out after \(formatFloat(t ?? 0)) s: \(call.outstanding) of \(call.starts.count) chunks still running")
+        throw MPError(.timeout, "get timed out after \(formatDuration(t ?? 0)) s: \(call.outstanding) of \(call.starts.count) chunks still running")
       }
       return single ? (call.ordered.first ?? .nil) : .list(ListRef(call.ordered))
     case "ready":
@@ -240,7 +240,7 @@ public final class PoolIteratorHandle: MPObject {
       ? { [call] in call.chunks[call.chunk(of: i)] != nil }
       : { [call] in call.arrived.count > i }
     guard try call.pump(deadline: SyncWait.deadline(timeout), until: ready) else {
-      throw MPError(.timeout, "next timed out after \(formatFloat(timeout ?? 0)) s waiting for result \(i)")
+      throw MPError(.timeout, "next timed out after \(formatDuration(timeout ?? 0)) s waiting for result \(i)")
     }
     nextIndex += 1
     if !ordered { return call.arrived[i] }
