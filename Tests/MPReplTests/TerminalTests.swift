@@ -120,6 +120,23 @@ final class TerminalTests: XCTestCase {
     XCTAssertFalse(r.screen.contains("error"), r.screen)
   }
 
+  /// Ctrl-D with a child running says it waits; Ctrl-C then gave nothing
+  /// back (the wait ignored it, what was typed next was lost, and mp left
+  /// with 0 once the child ended). Now Ctrl-C returns to the prompt.
+  func testCtrlCDuringTheWaitAtCtrlDGoesBackToThePrompt() throws {
+    let t = try start()
+    try enter(t, "let bg = spawn(sleep, 30)")
+    try expect(t.waitForLastLine("mp>"), "no prompt after spawn")
+    try t.press("C-d")
+    try expect(t.waitFor { $0.contains("waiting for 1 child process") }, "no waiting message")
+    try t.press("C-c")
+    try expect(t.waitFor { $0.contains("interrupted") && $0.hasSuffix("mp>") }, "Ctrl-C did not go back to the prompt")
+    try enter(t, "bg.alive")
+    try expect(t.waitFor { $0.hasSuffix("mp> bg.alive\ntrue\nmp>") }, "the session did not go on")
+    try enter(t, ":quit!")
+    XCTAssertEqual(t.exitStatus(timeout: 10), 0)
+  }
+
   func testCtrlDExitsZeroAndHistorySurvivesARestart() throws {
     let t = try start()
     try enter(t, "let remembered = 1")
