@@ -123,6 +123,7 @@ public final class LockHandle: SharedHandle {
     if let kept = LockHandle.holds.removeValue(forKey: offset), kept != 0 {
       if kept > 0 { ProcessRefs.remove(kept) }
       SharedHandle.release(offset)
+      if kept > 0 { ProcessRefs.recycle(kept) }
     }
   }
 

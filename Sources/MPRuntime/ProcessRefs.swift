@@ -27,14 +27,13 @@ enum ProcessRefs {
   /// each call's reply queue) keeps a record of constant size.
   nonisolated(unsafe) static var crossedOut: [Int] = []
 
-  /// Writes `offset` down; returns where (0 when no record is kept).
-  @discardableResult
-  static func add(_ offset: Int) -> Int {
+  /// An entry this process may write, already counted in its chunk and
+  /// still 0 (its reaper skips it); 0 when no record is kept. Taken before
+  /// the count goes up, so that only one store is left between the count
+  /// and its note.
+  static func reserve() -> Int {
     guard tail != 0 else { return 0 }
-    if let at = crossedOut.popLast() {
-      Arena.shared.word(at).pointee = Int64(offset)
-      return at
-    }
+    if let at = crossedOut.popLast() { return at }
     var used = Int(Arena.shared.word(tail + 8).pointee)
     if used == capacity {
       // Linked only once it exists: a death before the link leaks one chunk.
@@ -43,17 +42,34 @@ enum ProcessRefs {
       tail = next
       used = 0
     }
-    let at = tail + 16 + 8 * used
-    Arena.shared.word(at).pointee = Int64(offset)
     Arena.shared.word(tail + 8).pointee = Int64(used + 1)
+    return tail + 16 + 8 * used
+  }
+
+  /// Writes `offset` down at a reserved entry (right after its count went up).
+  @inline(__always)
+  static func write(_ at: Int, _ offset: Int) {
+    if at > 0 { Arena.shared.word(at).pointee = Int64(offset) }
+  }
+
+  /// Writes `offset` down; returns where (0 when no record is kept).
+  @discardableResult
+  static func add(_ offset: Int) -> Int {
+    let at = reserve()
+    write(at, offset)
     return at
   }
 
-  /// Crosses out the entry at `at` (before the count it stands for goes down).
+  /// Crosses out the entry at `at`, right before the count it stands for
+  /// goes down; `recycle` it once the count is down.
+  @inline(__always)
   static func remove(_ at: Int) {
-    guard at > 0 else { return }
-    Arena.shared.word(at).pointee = 0
-    crossedOut.append(at)
+    if at > 0 { Arena.shared.word(at).pointee = 0 }
+  }
+
+  /// A crossed-out entry may be written again.
+  static func recycle(_ at: Int) {
+    if at > 0 { crossedOut.append(at) }
   }
 
   /// Before a fork: a new record for the child, holding `offsets` (whose

@@ -37,14 +37,21 @@ public class SharedHandle: MPObject, Codec.Transferable {
 
   /// Allocates a new object of `payloadSize` bytes.
   init(newWithPayload payloadSize: Int, kind: UInt8) throws {
-    offset = try Arena.shared.allocate(SharedHandle.headerSize + payloadSize)
+    let at = ProcessRefs.reserve()
+    do {
+      offset = try Arena.shared.allocate(SharedHandle.headerSize + payloadSize)
+    } catch {
+      ProcessRefs.recycle(at)
+      throw error
+    }
     number = Arena.shared.nextId()
     super.init()
     let base = Arena.shared.at(offset)
     base.storeBytes(of: Int64(1), as: Int64.self)
     base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
     base.storeBytes(of: Int32(truncatingIfNeeded: number), toByteOffset: 12, as: Int32.self)
-    refSlot = ProcessRefs.add(offset)
+    ProcessRefs.write(at, offset)
+    refSlot = at
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
@@ -53,8 +60,10 @@ public class SharedHandle: MPObject, Codec.Transferable {
     self.offset = offset
     number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
     super.init()
+    let at = ProcessRefs.reserve()
     mp_atomic_add(refcount, 1)
-    refSlot = ProcessRefs.add(offset)
+    ProcessRefs.write(at, offset)
+    refSlot = at
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
@@ -63,6 +72,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     if LockHandle.keepsCount(offset, slot: refSlot) { return }
     ProcessRefs.remove(refSlot)
     SharedHandle.release(offset)
+    ProcessRefs.recycle(refSlot)
   }
 
   static func release(_ offset: Int) {
