@@ -209,10 +209,14 @@ public final class QueueHandle: SharedHandle {
   func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil,
                 taken: (() -> Void)? = nil) throws -> [UInt8] {
     let deadline = timeout.map { mp_now() + $0 }
+    // A get that cannot wait (timeout 0: "is there one already?") is no
+    // interruption point: it must not take a Ctrl-C that the caller's next
+    // real wait is to see (a pool call draining its replies lost it).
+    let canWait = timeout.map { $0 > 0 } ?? true
     var bytes: [UInt8] = []
     defer { ProcessTable.clearWaiting() }
     while true {
-      if mp_interrupt_flag != 0 {
+      if canWait && mp_interrupt_flag != 0 {
         mp_interrupt_flag = 0
         throw MPError(.interrupt, "interrupted")
       }

@@ -178,7 +178,8 @@ final class PoolLifecycleTests: XCTestCase {
     for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
     usleep(200_000)
     XCTAssertEqual(kill(mp.pid, SIGINT), 0)
-    XCTAssertEqual(mp.wait(timeout: 3), 130, mp.errText)
+    let st = mp.wait(timeout: 3)
+    XCTAssertEqual(st, 130, mp.errText)
     XCTAssertFalse(mp.remainingOutput.contains("not reached"))
     for p in pids { XCTAssertFalse(isRunning(p), "worker \(p) survived Ctrl-C") }
   }
