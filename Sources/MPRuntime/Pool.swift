@@ -221,25 +221,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     // Closed when the call ends, however: workers skip the chunks of a
     // closed reply queue, so a failed call leaves no work behind.
     defer { reply.close() }
-    // Python's rule: about four chunks per worker.
-    let size = chunk ?? max(1, (items.count + 4 * self.size - 1) / (4 * self.size))
-    var starts: [Int] = []
-    var i = 0
-    while i < items.count {
-      starts.append(i)
-      var e = Codec.Encoder()
-      e.byte(1)
-      e.varint(job)
-      e.varint(fn.count)
-      e.bytes.append(contentsOf: fn)
-      e.varint(starts.count - 1)
-      e.varint(i)
-      e.byte(mode.rawValue)
-      try e.value(.object(reply))
-      try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
-      try tasks.putBytes(e.bytes, timeout: nil)
-      i += size
-    }
+    let (starts, size) = try putChunks(job: job, fn: fn, mode: mode, reply: reply, items: items, chunk: chunk)
     var chunks = [[Value]?](repeating: nil, count: starts.count)
     var done = [Bool](repeating: false, count: starts.count)
     var unordered: [Value] = []
@@ -292,6 +274,33 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       throw e
     }
     return ordered ? chunks.flatMap { $0 ?? [] } : unordered
+  }
+
+  /// Puts a call's items on the task queue in chunks (Python's rule when
+  /// no chunk size is given: about four chunks per worker). Returns where
+  /// each chunk starts and the chunk size. The message's layout is read
+  /// back by PoolWorker (`peek`, `run`).
+  func putChunks(job: Int, fn: [UInt8], mode: PoolWorker.Mode, reply: QueueHandle, items: [Value],
+                 chunk: Int?) throws -> (starts: [Int], size: Int) {
+    let size = chunk ?? max(1, (items.count + 4 * self.size - 1) / (4 * self.size))
+    var starts: [Int] = []
+    var i = 0
+    while i < items.count {
+      starts.append(i)
+      var e = Codec.Encoder()
+      e.byte(1)
+      e.varint(job)
+      e.varint(fn.count)
+      e.bytes.append(contentsOf: fn)
+      e.varint(starts.count - 1)
+      e.varint(i)
+      e.byte(mode.rawValue)
+      try e.value(.object(reply))
+      try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
+      try tasks.putBytes(e.bytes, timeout: nil)
+      i += size
+    }
+    return (starts, size)
   }
 
   /// A worker that died (killed, crashed) is replaced; if it was running

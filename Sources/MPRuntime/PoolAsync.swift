@@ -34,25 +34,9 @@ final class PoolCall {
     let bundle = try pool.bundle(f)
     job = Arena.shared.nextId()
     reply = try QueueHandle(maxsize: 0)
-    chunkSize = chunk ?? max(1, (items.count + 4 * pool.size - 1) / (4 * pool.size))
-    var starts: [Int] = []
-    var i = 0
+    let starts: [Int]
     do {
-      while i < items.count {
-        starts.append(i)
-        var e = Codec.Encoder()
-        e.byte(1)
-        e.varint(job)
-        e.varint(bundle.count)
-        e.bytes.append(contentsOf: bundle)
-        e.varint(starts.count - 1)
-        e.varint(i)
-        e.byte(mode.rawValue)
-        try e.value(.object(reply))
-        try e.value(.list(ListRef(Array(items[i..<min(i + chunkSize, items.count)]))))
-        try pool.tasks.putBytes(e.bytes, timeout: nil)
-        i += chunkSize
-      }
+      (starts, chunkSize) = try pool.putChunks(job: job, fn: bundle, mode: mode, reply: reply, items: items, chunk: chunk)
     } catch {
       reply.close()
       throw error
