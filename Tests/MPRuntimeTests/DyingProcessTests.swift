@@ -60,6 +60,13 @@ final class DyingProcessTests: XCTestCase {
     XCTAssertTrue(r.err.contains("the shared arena is full") && r.err.contains("live objects and queued items"), r.err)
   }
 
+  func testABadArenaSizeIsRefusedWithWhatWasFound() throws {
+    let r = try run("print(1)", env: ["MP_ARENA_MB": "4"])
+    XCTAssertEqual(r.status, 1)
+    XCTAssertTrue(r.err.contains("MP_ARENA_MB must be a number of MiB from 16 to 1048576, found '4'"), r.err)
+    XCTAssertEqual(r.out, "")
+  }
+
   /// A SIGKILLed child never gave back its references: a queue it held
   /// (with a 1 MB item in it) stayed for ever, and the arena filled.
   func testAKilledChildGivesBackWhatItHeld() throws {
