@@ -1,2 +1,3 @@
 #include <stdio.h>
+#include <wchar.h>
 #include <editline/readline.h>

@@ -45,6 +45,8 @@ final class LineEditor {
       rl_outstream = stderr
       outputFD = 2
     }
+    // Before rl_initialize, which installs the getc function it sets.
+    PromptRedraw.install(outputFD: outputFD)
     rl_initialize()
     using_history()
     clear_history()
@@ -92,7 +94,10 @@ final class LineEditor {
     while true {
       mp_interrupt_flag = 0
       errno = 0
-      guard let raw = readline(prompt) else {
+      PromptRedraw.promptShown(true)
+      let read = readline(prompt)
+      PromptRedraw.promptShown(false)
+      guard let raw = read else {
         if mp_interrupt_flag != 0 {
           mp_interrupt_flag = 0
           // The terminal does not echo ^C in raw mode; end the abandoned line.

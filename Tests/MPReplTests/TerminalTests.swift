@@ -225,4 +225,41 @@ final class TerminalTests: XCTestCase {
     XCTAssertEqual(t.exitStatus(timeout: 10), 0)
     XCTAssertLessThan(Date().timeIntervalSince(started), 5, ":quit! waited for the child")
   }
+
+  /// A child printing while the user types: its line gets a row of its
+  /// own, the prompt and what was typed come back below it (not
+  /// `mp> let abc = 12tick 3`), and the finished line still runs.
+  func testChildOutputWhileTypingRedrawsThePromptAndTheTypedText() throws {
+    let t = try start()
+    try enter(t, "fn tick() { for i in range(100) { sleep(0.1); print(\"tick {i}\") } }")
+    try enter(t, "let p = spawn(tick)")
+    try expect(t.waitFor { $0.contains("\ntick 0\n") }, "the child did not print")
+    try t.type("let abc = 12")
+    let typed = try t.waitFor { $0.hasSuffix("\nmp> let abc = 12") }
+    expect(typed, "the typed text is not shown")
+    // Wait for a tick printed after the typing, with the prompt redrawn.
+    let before = TerminalTests.ticks(typed.screen).max() ?? -1
+    let r = try t.waitFor { (TerminalTests.ticks($0).max() ?? -1) > before && $0.hasSuffix("\nmp> let abc = 12") }
+    expect(r, "no prompt and typed text redrawn after the child's line")
+    let statements = ["mp> fn tick() {", "mp> let p = spawn(tick)"]
+    for row in r.screen.split(separator: "\n") where row.contains("tick") {
+      let whole = TerminalTests.tick(row) != nil || statements.contains { row.hasPrefix($0) }
+      XCTAssertTrue(whole, "a torn row: \(row)\n\(r.screen)")
+    }
+    try enter(t, "3")
+    try enter(t, "abc + 1")
+    try expect(t.waitFor { $0.contains("\n124\n") }, "the completed line did not run")
+    try enter(t, ":quit!")
+    XCTAssertEqual(t.exitStatus(timeout: 10), 0)
+  }
+
+  /// "tick 12" → 12; nil for any other row.
+  static func tick(_ row: Substring) -> Int? {
+    guard row.hasPrefix("tick ") else { return nil }
+    return Int(row.dropFirst(5))
+  }
+
+  static func ticks(_ screen: String) -> [Int] {
+    screen.split(separator: "\n").compactMap(tick)
+  }
 }
