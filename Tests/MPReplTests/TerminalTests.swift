@@ -249,6 +249,18 @@ final class TerminalTests: XCTestCase {
     try enter(t, "3")
     try enter(t, "abc + 1")
     try expect(t.waitFor { $0.contains("\n124\n") }, "the completed line did not run")
+    // The same at a continuation prompt.
+    try enter(t, "fn twice(x) {")
+    try t.type("return x")
+    let cont = try t.waitFor { $0.hasSuffix("\n...> return x") }
+    expect(cont, "the continuation line is not shown")
+    let seen = TerminalTests.ticks(cont.screen).max() ?? -1
+    try expect(t.waitFor { (TerminalTests.ticks($0).max() ?? -1) > seen && $0.hasSuffix("\n...> return x") },
+               "the continuation prompt and its text were not redrawn")
+    try enter(t, " * 2")
+    try enter(t, "}")
+    try enter(t, "twice(21)")
+    try expect(t.waitFor { $0.contains("\n42\n") }, "the function typed across the child's lines did not work")
     try enter(t, ":quit!")
     XCTAssertEqual(t.exitStatus(timeout: 10), 0)
   }
