@@ -325,6 +325,47 @@ public final class Arena {
     return isUsed(b)
   }
 
+  /// Runs `body` under the arena's lock if `offset` is where a live block
+  /// starts (as `allocate` returned it); nil otherwise. Under the lock no
+  /// block is freed or handed out, so `body` sees the block stay what it
+  /// is: how a weak reference (SharedHandle.strong) is checked. A block
+  /// start is recognised by its links: its size leads to a block that says
+  /// it follows one of that size, and its back link to a block of that size.
+  func ifLiveBlock<T>(_ offset: Int, _ body: () -> T) -> T? {
+    let b = offset - Arena.blockHeader
+    guard b >= Arena.heapStart, b & 15 == 0, (try? lock()) != nil else { return nil }
+    defer { unlock() }
+    guard b < bump, isUsed(b) else { return nil }
+    let s = sizeOf(b)
+    guard s >= Arena.minBlock, b + s <= bump else { return nil }
+    let after = b + s < bump ? prevSize(b + s) : Int(word(Arena.lastSizeOffset).pointee)
+    guard after == s else { return nil }
+    let p = prevSize(b)
+    if b == Arena.heapStart {
+      guard p == 0 else { return nil }
+    } else {
+      guard p >= Arena.minBlock, b - p >= Arena.heapStart, sizeOf(b - p) == p else { return nil }
+    }
+    return body()
+  }
+
+  /// The live blocks, as `allocate` returned them, with their sizes
+  /// (headers included): a walk of the chain under the lock, for
+  /// MP_DEBUG's `arena_blocks()`.
+  func liveBlocks() -> [(offset: Int, size: Int)] {
+    guard (try? lock()) != nil else { return [] }
+    defer { unlock() }
+    var out: [(offset: Int, size: Int)] = []
+    var b = Arena.heapStart
+    while b < bump {
+      let s = sizeOf(b)
+      if s < Arena.minBlock { break }
+      if isUsed(b) { out.append((b + Arena.blockHeader, s)) }
+      b += s
+    }
+    return out
+  }
+
   /// Bytes handed out so far (for tests of reuse).
   public var highWater: Int { bump }
   /// Bytes held by live objects and queued items, headers included.

@@ -15,5 +15,86 @@ extension Runtime {
     Interpreter.register(Builtin("arena_used", 0, 0, "arena_used(): bytes of the shared arena in use (MP_DEBUG=1 only)") { _, _ in
       .int(Arena.shared.usedBytes)
     })
+    Interpreter.register(Builtin("die_at", 2, 2, "die_at(point, n): a process forked later SIGKILLs itself the n-th time it passes point (MP_DEBUG=1 only)") { a, _ in
+      guard case .str(let point) = a[0], DiePoint(rawValue: point) != nil else {
+        throw MPError(.value, "die_at() point must be one of \(DiePoint.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), found \(a[0].repr)")
+      }
+      guard case .int(let n) = a[1], n >= 0 else { throw MPError(.type, "die_at() needs a count >= 0 (0 disarms), found \(a[1].repr)") }
+      DiePoint.armed[point] = n > 0 ? n : nil
+      DiePoint.on = !DiePoint.armed.isEmpty
+      return .nil
+    })
+    Interpreter.register(Builtin("arena_blocks", 0, 0, "arena_blocks(): the arena's live blocks as [offset, size, what, count] (MP_DEBUG=1 only)") { _, _ in
+      .list(ListRef(Arena.shared.liveBlocks().map { b in
+        let (what, count) = describe(b.offset)
+        return .list(ListRef([.int(b.offset), .int(b.size), .str(what), .int(count)]))
+      }))
+    })
+  }
+
+  /// What a block seems to hold: a shared object (its header says its kind
+  /// and count) or "data" (a queue item, a process's record, a chunk).
+  /// A guess from the bytes, good enough to find what a leak keeps.
+  static func describe(_ offset: Int) -> (String, Int) {
+    let names: [Int32: String] = [1: "lock", 2: "semaphore", 3: "cell", 4: "queue", 5: "event", 6: "condition",
+                                  7: "barrier", 8: "array", 9: "map", 10: "pipe", 11: "pool state"]
+    let p = Arena.shared.at(offset)
+    let count = p.load(as: Int64.self)
+    let kind = p.load(fromByteOffset: 8, as: Int32.self)
+    if count >= 0, count < 1 << 20, let name = names[kind] {
+      let number = p.load(fromByteOffset: 12, as: Int32.self)
+      if kind == Int32(QueueHandle.kind) {
+        let q = QueueHandle.describe(offset + SharedHandle.headerSize)
+        return ("queue \(number) (\(q))", Int(count))
+      }
+      return ("\(name) \(number)", Int(count))
+    }
+    return ("data", 0)
+  }
+}
+
+/// Named points of the runtime where MP_DEBUG's `die_at(point, n)` makes a
+/// process SIGKILL itself: a death at an exact instruction, for tests of
+/// what dying there leaves behind (tests/harness). Only processes forked
+/// after `die_at` die (the caller is the one that checks what is left).
+enum DiePoint: String, CaseIterable {
+  /// A pool worker took its own count on the reply queue named in the
+  /// chunk it is taking; the chunk is still queued.
+  case workerTaking = "pool worker taking"
+  /// The chunk has left the task queue; its block is not freed yet.
+  case workerTaken = "pool worker taken"
+  /// The worker has its chunk and is about to run it.
+  case workerRunning = "pool worker running"
+  /// The worker is about to send its chunk's results.
+  case workerReplying = "pool worker replying"
+  /// A process counted itself in on a shared object it received, and has
+  /// not written the count down in its record yet.
+  case handleCounted = "handle counted"
+  /// A process crossed out its record of a count it is about to give back.
+  case handleUncounted = "handle uncounted"
+
+  @exclusivity(unchecked) nonisolated(unsafe) static var on = false
+  nonisolated(unsafe) static var armed: [String: Int] = [:]
+
+  @inline(__always) func reach() {
+    if DiePoint.on { DiePoint.count(self) }
+  }
+
+  private static func count(_ p: DiePoint) {
+    guard Runtime.isChild, let n = armed[p.rawValue] else { return }
+    if n <= 1 {
+      Glibc.kill(getpid(), SIGKILL)
+    }
+    armed[p.rawValue] = n - 1
+  }
+}
+
+extension QueueHandle {
+  /// For `arena_blocks()`: a queue's item count, and whether it is closed.
+  static func describe(_ payloadOffset: Int) -> String {
+    let p = Arena.shared.at(payloadOffset)
+    let n = p.load(fromByteOffset: countOff, as: Int64.self)
+    let closed = p.load(fromByteOffset: closedOff, as: Int32.self) != 0
+    return "\(n) items\(closed ? ", closed" : "")"
   }
 }

@@ -295,7 +295,12 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       e.varint(starts.count - 1)
       e.varint(i)
       e.byte(mode.rawValue)
-      try e.value(.object(reply))
+      // The reply queue by weak reference (SharedHandle.strong): the call
+      // holds it; a worker takes its own count as it takes the chunk, and
+      // skips the chunk if the call has ended and the queue has gone.
+      let weak = reply.weakReference
+      e.varint(weak.offset)
+      e.varint(weak.number)
       try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
       try tasks.putBytes(e.bytes, timeout: nil)
       i += size
@@ -399,13 +404,14 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       forget(w)
     }
     workers = []
-    // Chunks nobody will take still hold counts on the handles they carry
-    // (their calls' reply queues): decoding them gives those back.
+    // Chunks nobody will take still hold counts on the handles their items
+    // carry: decoding them gives those back.
     while let bytes = try? tasks.getBytes(timeout: 0) {
       guard let at = PoolWorker.peekBody(bytes) else { continue }
       var d = Codec.Decoder(bytes)
       d.pos = at
-      _ = try? d.value()  // the reply queue
+      _ = try? d.varint()  // the reply queue's weak reference
+      _ = try? d.varint()
       _ = try? d.value()  // the items
     }
   }

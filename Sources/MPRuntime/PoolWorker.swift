@@ -22,25 +22,24 @@ struct PoolWorker {
     runInitializer(interp)
     while true {
       let bytes: [UInt8]
-      // The reply queue named in the chunk, taken over with the chunk: this
-      // process's own count on it is written down while the task queue
-      // still holds the chunk, and the chunk's count is given back right
-      // as it leaves the queue, so a worker killed at any instruction of
-      // the hand-over neither loses the queue nor keeps it for ever.
+      // The call's reply queue, named weakly in the chunk: this process
+      // takes its own count on it while the task queue still holds the
+      // chunk, so a worker killed at any instruction of the hand-over
+      // neither loses the queue nor keeps it for ever. nil: the call has
+      // ended and its queue has gone.
       var reply: QueueHandle? = nil
       do {
         // The chunk is written down as this worker's while the task queue
         // still holds it: whenever this worker dies, the caller knows.
         bytes = try pool.tasks.getBytes(timeout: nil, taking: { body in
           guard body.first == 1, let (job, chunk, replyAt) = PoolWorker.peek(body) else { return }
-          var d = Codec.Decoder(Array(body[replyAt...]))
-          d.countedHandles = false
-          if case .object(let r)? = try? d.value() { reply = r as? QueueHandle }
+          reply = PoolWorker.replyQueue(body, at: replyAt)
+          DiePoint.workerTaking.reach()
           mp_atomic_store(slot + 1, Int64(job))
           mp_atomic_store(slot + 2, Int64(chunk))
           mp_atomic_store(slot, 1)
         }, taken: {
-          if let r = reply { SharedHandle.release(r.offset) }
+          DiePoint.workerTaken.reach()
         })
       } catch {
         break
@@ -57,13 +56,12 @@ struct PoolWorker {
         let chunk = try d.varint()
         let first = try d.varint()
         let mode = Mode(rawValue: try d.byte()) ?? .single
-        // The caller's reply queue (its count already taken over above);
-        // closed when its call has ended.
-        d.countedHandles = false
-        guard case .object(let r) = try d.value(), let reply = r as? QueueHandle else { continue }
-        d.countedHandles = true
-        if reply.isClosed { continue }
+        _ = try d.varint()  // the reply queue, taken above
+        _ = try d.varint()
+        // Decoded first, skipped or not: the items' handles carry counts.
         guard case .list(let items) = try d.value() else { continue }
+        guard let reply, !reply.isClosed else { continue }
+        DiePoint.workerRunning.reach()
         if job != cachedJob {
           guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)]), countedHandles: false),
             b.items.count == 3,
@@ -117,6 +115,7 @@ struct PoolWorker {
             e.bytes += ChildOutcome.encodeError(err)
           }
         }
+        DiePoint.workerReplying.reach()
         do {
           try reply.putBytes(e.bytes, timeout: nil)
         } catch let e as MPError where e.kind == .closed {
@@ -129,14 +128,33 @@ struct PoolWorker {
     Runtime.finishChild(.exit(0))
   }
 
-  /// Where the values of a task message (its reply queue, then its items)
-  /// start; nil for a stop message.
+  /// The reply queue a task message names (by weak reference, at `at`),
+  /// counted in for this process; nil if its call has ended.
+  static func replyQueue(_ body: UnsafeRawBufferPointer, at: Int) -> QueueHandle? {
+    var pos = at
+    func varint() -> Int? {
+      var shift = 0, v: UInt64 = 0
+      while pos < body.count, shift < 64 {
+        let b = body[pos]
+        pos += 1
+        v |= UInt64(b & 0x7f) << UInt64(shift)
+        if b & 0x80 == 0 { return Int(Int64(bitPattern: v)) }
+        shift += 7
+      }
+      return nil
+    }
+    guard let offset = varint(), let number = varint() else { return nil }
+    return SharedHandle.strong(offset: offset, number: number, kind: QueueHandle.kind) as? QueueHandle
+  }
+
+  /// Where the rest of a task message (its reply queue's weak reference,
+  /// then its items) starts; nil for a stop message.
   static func peekBody(_ bytes: [UInt8]) -> Int? {
     bytes.withUnsafeBytes { b in peek(b).map { $0.2 } }
   }
 
   /// The job and chunk numbers at the start of a task message, and where
-  /// its reply queue is encoded.
+  /// its reply queue's weak reference is.
   static func peek(_ body: UnsafeRawBufferPointer) -> (Int, Int, Int)? {
     var pos = 1
     func varint() -> Int? {

@@ -55,22 +55,71 @@ public class SharedHandle: MPObject, Codec.Transferable {
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
-  /// A wrapper for an existing object (decoded from a message): counts this process in.
+  /// A wrapper for an existing object (decoded from a message): counts this
+  /// process in (unless `strong` has just done so).
   init(existing offset: Int) {
     self.offset = offset
     number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
     super.init()
-    let at = ProcessRefs.reserve()
-    mp_atomic_add(refcount, 1)
-    ProcessRefs.write(at, offset)
-    refSlot = at
+    if let at = SharedHandle.counted {
+      refSlot = at
+      SharedHandle.counted = nil
+    } else {
+      let at = ProcessRefs.reserve()
+      mp_atomic_add(refcount, 1)
+      DiePoint.handleCounted.reach()
+      ProcessRefs.write(at, offset)
+      refSlot = at
+    }
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
+  }
+
+  /// Where `strong` wrote down the count the next wrapper made stands for.
+  nonisolated(unsafe) static var counted: Int? = nil
+
+  /// A weak reference names an object without holding a count on it: its
+  /// offset and its number, which no later object has. A pool's chunks
+  /// name their call's reply queue so: a count carried in a message must
+  /// move to the process that takes the message, and a count cannot move
+  /// between two records in one store, so a process killed mid-move lost
+  /// it (or gave it back twice).
+  var weakReference: (offset: Int, number: Int) { (offset, number) }
+
+  /// A counted wrapper for the object a weak reference names, or nil if
+  /// that object has gone (its count reached 0). The count is taken under
+  /// the arena's lock, so the block cannot be freed or reused meanwhile,
+  /// and only while it is above 0 (an object at 0 is being freed).
+  static func strong(offset: Int, number: Int, kind: UInt8) -> SharedHandle? {
+    if let h = live[offset]?.takeUnretainedValue() { return h.number == number ? h : nil }
+    guard let make = makers[kind] else { return nil }
+    let at = ProcessRefs.reserve()
+    let took = Arena.shared.ifLiveBlock(offset) { () -> Bool in
+      let p = Arena.shared.at(offset)
+      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(kind),
+        p.load(fromByteOffset: 12, as: Int32.self) == Int32(truncatingIfNeeded: number)
+      else { return false }
+      let rc = p.assumingMemoryBound(to: Int64.self)
+      while true {
+        let c = mp_atomic_load(rc)
+        if c <= 0 { return false }
+        if mp_atomic_cas(rc, c, c + 1) != 0 { return true }
+      }
+    } ?? false
+    guard took else {
+      ProcessRefs.recycle(at)
+      return nil
+    }
+    DiePoint.handleCounted.reach()
+    ProcessRefs.write(at, offset)
+    counted = at
+    return make(offset)
   }
 
   deinit {
     SharedHandle.live[offset] = nil
     if LockHandle.keepsCount(offset, slot: refSlot) { return }
     ProcessRefs.remove(refSlot)
+    DiePoint.handleUncounted.reach()
     SharedHandle.release(offset)
     ProcessRefs.recycle(refSlot)
   }
