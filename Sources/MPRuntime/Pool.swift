@@ -52,6 +52,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     globalsAtFork = Set(interp.main.definedNames)
     owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
+    WaitGraph.poolQueues[tasks.offset] = .tasks
     state = try PoolStateHandle(workers: n)
     control = state.offset + SharedHandle.headerSize
     slots = control + 16
@@ -218,9 +219,13 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     // Unique in the whole program: workers cache the function per job.
     let job = Arena.shared.nextId()
     let reply = try QueueHandle(maxsize: 0)
+    WaitGraph.poolQueues[reply.offset] = .results
     // Closed when the call ends, however: workers skip the chunks of a
     // closed reply queue, so a failed call leaves no work behind.
-    defer { reply.close() }
+    defer {
+      reply.close()
+      WaitGraph.poolQueues[reply.offset] = nil
+    }
     let (starts, size) = try putChunks(job: job, fn: fn, mode: mode, reply: reply, items: items, chunk: chunk)
     var chunks = [[Value]?](repeating: nil, count: starts.count)
     var done = [Bool](repeating: false, count: starts.count)
@@ -395,6 +400,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     isClosed = true
     mp_atomic_store(closedFlag, 1)
     PoolHandle.open[ObjectIdentifier(self)] = nil
+    WaitGraph.poolQueues[tasks.offset] = nil
     if !kill {
       for _ in workers { try? tasks.putBytes([0], timeout: nil) }
     }

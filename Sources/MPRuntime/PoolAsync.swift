@@ -34,11 +34,13 @@ final class PoolCall {
     let bundle = try pool.bundle(f)
     job = Arena.shared.nextId()
     reply = try QueueHandle(maxsize: 0)
+    WaitGraph.poolQueues[reply.offset] = .results
     let starts: [Int]
     do {
       (starts, chunkSize) = try pool.putChunks(job: job, fn: bundle, mode: mode, reply: reply, items: items, chunk: chunk)
     } catch {
       reply.close()
+      WaitGraph.poolQueues[reply.offset] = nil
       throw error
     }
     self.starts = starts
@@ -46,7 +48,10 @@ final class PoolCall {
     outstanding = starts.count
   }
 
-  deinit { reply.close() }
+  deinit {
+    reply.close()
+    WaitGraph.poolQueues[reply.offset] = nil
+  }
 
   var isDone: Bool { outstanding == 0 || failure != nil }
 

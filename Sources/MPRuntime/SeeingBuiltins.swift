@@ -62,8 +62,13 @@ extension Runtime {
 
   /// What the live children wait on, one line each, for the message of a
   /// program that failed while children still run.
+  /// Idle workers of this process's own pools are left out: the end of the
+  /// program closes those pools, so they are not waited for.
   public static func childrenReport() -> String? {
-    let rows = processList().filter { $0.pid != myPid }
+    let idle = Set(ProcessTable.snapshot().filter {
+      $0.state == .waiting && $0.waitKind == .queueGet && WaitGraph.poolQueues[$0.waitTarget] == .tasks
+    }.map(\.pid))
+    let rows = processList().filter { $0.pid != myPid && !idle.contains($0.pid) }
     guard !rows.isEmpty else { return nil }
     return rows.map { "  pid \($0.pid) (\($0.name)): \($0.state)\($0.waits.isEmpty ? "" : ", \($0.waits)")" }.joined(separator: "\n")
   }

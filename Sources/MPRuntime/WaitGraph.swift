@@ -46,6 +46,17 @@ public enum WaitGraph {
     }
   }
 
+  /// A pool's own queues, by arena offset, with what waiting on them means
+  /// to a user, who never made them and would not know a "queue 7": the
+  /// pool's task queue and each call's reply queue. Kept by the process
+  /// that made them (the pool's owner, the caller), which is where a
+  /// deadlock report or its `ps()` is made; elsewhere they read as queues.
+  nonisolated(unsafe) static var poolQueues: [Int: PoolQueue] = [:]
+
+  enum PoolQueue {
+    case tasks, results
+  }
+
   /// The payload of the arena object at `offset`, if that is a plausible object.
   static func payload(_ offset: Int) -> UnsafeMutableRawPointer? {
     guard let a = Arena.shared, offset >= Arena.heapStart, offset + 256 < a.size else { return nil }
@@ -85,6 +96,10 @@ public enum WaitGraph {
       if case .process(let owner) = wakers(w) { text += " held by \(owner)\(names[owner].map { " (\($0))" } ?? "")" }
     case .semaphore:
       text = "semaphore \(n) (value \(semaphoreValue(w.waitTarget) ?? 0))"
+    case .queueGet where poolQueues[w.waitTarget] == .tasks:
+      text = "a task from its pool (none queued)"
+    case .queueGet where poolQueues[w.waitTarget] == .results:
+      text = "results of a pool call"
     case .queueGet, .queuePut:
       let q = queueState(w.waitTarget)
       let state = q.map { $0.closed ? "closed" : $0.count == 0 ? "empty" : $0.max > 0 && $0.count >= $0.max ? "full, \($0.count) items" : "\($0.count) item\($0.count == 1 ? "" : "s")" } ?? "?"
@@ -107,6 +122,10 @@ public enum WaitGraph {
       if case .process(let owner) = wakers(w) { return "waits for lock \(n) held by \(who(owner))" }
       return "waits for lock \(n)"
     case .join: return "waits to join \(who(Int32(truncatingIfNeeded: w.waitTarget)))"
+    case .queueGet where poolQueues[w.waitTarget] == .tasks:
+      return "waits for a task from its pool, which has none queued"
+    case .queueGet where poolQueues[w.waitTarget] == .results:
+      return "waits for the results of a pool call"
     case .queueGet: return "waits to get from queue \(n), which is empty"
     case .queuePut: return "waits to put on queue \(n), which is full"
     case .semaphore: return "waits for semaphore \(n) (value 0)"

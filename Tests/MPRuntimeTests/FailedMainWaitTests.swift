@@ -23,4 +23,27 @@ final class FailedMainWaitTests: XCTestCase {
     kill(mp.pid, SIGINT)
     XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
   }
+
+  /// The idle workers of main's own pools are not waited for (the end of
+  /// the program closes the pool), so they are not listed either.
+  func testIdlePoolWorkersAreNotListedAsWaitedFor() throws {
+    let mp = try MPProcess(script: """
+      fn forever() { while true { sleep(0.1) } }
+      let workers = pool(2)
+      let p = spawn(forever)
+      sleep(0.5)
+      print(1 / 0)
+      """)
+    defer { mp.cleanup() }
+    var said = false
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline, !said {
+      XCTAssertNil(mp.wait(timeout: 0.1), "mp ended by itself: \(mp.errText)")
+      said = mp.errText.contains("(forever): sleeping")
+    }
+    XCTAssertTrue(said, mp.errText)
+    XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
+    kill(mp.pid, SIGINT)
+    XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
+  }
 }
