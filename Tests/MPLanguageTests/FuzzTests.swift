@@ -1,5 +1,6 @@
 import XCTest
 @testable import MPLanguage
+import MPTestSupport
 
 /// Robustness: well over 100,000 random and mutated programs go through the
 /// lexer, the parser and (when they parse) the evaluator under a step limit.
@@ -394,8 +395,8 @@ final class FuzzTests: XCTestCase {
 
   /// The full 115,000-program run takes most of `swift test`'s time, so a
   /// default run does a tenth of it (every family, the same generator);
-  /// `.ci/run` sets MP_FUZZ_FULL=1 for the whole run.
-  static let fullRun = ProcessInfo.processInfo.environment["MP_FUZZ_FULL"] == "1"
+  /// `.ci/run` sets MP_TEST_FULL=1 for the whole run (`TestSize`).
+  static let fullRun = TestSize.full
 
   func testOver100000RandomAndMutatedProgramsNeverCrashHangOrFailWithoutAnMPError() {
     // random bytes, random ASCII, token streams, same-class swaps, mutations,

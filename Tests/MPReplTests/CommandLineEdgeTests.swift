@@ -26,13 +26,15 @@ final class CommandLineEdgeTests: XCTestCase {
 
   func testDurationsInMessagesReadAsTheUserWroteThem() throws {
     let mp = try mpBinary()
-    let r = try runProcess(mp, ["-e", "let p = spawn(sleep, 2)\ntry { join([p], 0.2) } catch e { print(e[\"message\"]) }\np.kill()"], input: "")
-    XCTAssertTrue(r.stdout.hasPrefix("join timed out after 0.2 s: process "), r.stdout + r.stderr)
-    let q = try runProcess(mp, ["-e", "try { queue().get(1.5) } catch e { print(e[\"message\"]) }"], input: "")
-    XCTAssertEqual(q.stdout, "get timed out after 1.5 s: <queue 1> stayed empty\n", q.stderr)
     let d = try dir()
     let slow = try write("# expect: never\nsleep(5)\n", "slow.mp", in: d)
-    let t = try runProcess(mp, ["test", "--timeout", "0.3", slow], input: "")
+    // Three timeouts, run side by side: they overlap instead of adding up.
+    let join = try StartedProcess(mp, ["-e", "let p = spawn(sleep, 2)\ntry { join([p], 0.2) } catch e { print(e[\"message\"]) }\np.kill()"], input: "")
+    let get = try StartedProcess(mp, ["-e", "try { queue().get(0.5) } catch e { print(e[\"message\"]) }"], input: "")
+    let test = try StartedProcess(mp, ["test", "--timeout", "0.3", slow], input: "")
+    let r = join.finish(), q = get.finish(), t = test.finish()
+    XCTAssertTrue(r.stdout.hasPrefix("join timed out after 0.2 s: process "), r.stdout + r.stderr)
+    XCTAssertEqual(q.stdout, "get timed out after 0.5 s: <queue 1> stayed empty\n", q.stderr)
     XCTAssertTrue(t.stdout.contains("timed out after 0.3 s (killed)"), t.stdout)
     XCTAssertEqual(t.status, 1)
   }

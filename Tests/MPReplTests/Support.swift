@@ -33,57 +33,91 @@ func runProcess(
   _ path: String, _ args: [String] = [], input: String, environment: [String: String] = [:],
   currentDirectory: String? = nil, timeout: TimeInterval = 20
 ) throws -> RunResult {
-  let dir = NSTemporaryDirectory() + "mp-run-" + UUID().uuidString
-  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(atPath: dir) }
-  let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
-  try input.write(toFile: inPath, atomically: false, encoding: .utf8)
+  try StartedProcess(path, args, input: input, environment: environment, currentDirectory: currentDirectory, timeout: timeout)
+    .finish()
+}
 
-  var env = ProcessInfo.processInfo.environment
-  env["MP_HISTORY"] = dir + "/history"  // never the user's own history
-  for (k, v) in environment { env[k] = v }
-  // A shell changes directory for us; posix_spawn's chdir action is not portable.
-  var argv = [path] + args
-  if let currentDirectory {
-    argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", currentDirectory] + argv
-  }
-  let cArgs = argv.map { strdup($0) } + [nil]
-  let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-  defer {
-    cArgs.forEach { free($0) }
-    cEnv.forEach { free($0) }
-  }
-  var actions = posix_spawn_file_actions_t()
-  posix_spawn_file_actions_init(&actions)
-  defer { posix_spawn_file_actions_destroy(&actions) }
-  posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
-  posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-  posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-  var pid: pid_t = 0
-  let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
-  guard rc == 0 else {
-    throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0]): \(String(cString: strerror(rc)))"])
-  }
-  let deadline = Date().addingTimeInterval(timeout)
-  var status: Int32 = 0
-  var timedOut = false
-  while true {
-    let r = waitpid(pid, &status, WNOHANG)
-    if r == pid || (r < 0 && errno != EINTR) { break }
-    if Date() > deadline {
-      timedOut = true
-      kill(pid, SIGKILL)
-      while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-      break
+/// `runProcess` in two halves: start several, then finish each, and runs
+/// that mostly wait (timeouts, sleeps) overlap instead of adding up.
+final class StartedProcess {
+  let dir: String
+  let pid: pid_t
+  let deadline: Date
+  private var result: RunResult?
+
+  init(
+    _ path: String, _ args: [String] = [], input: String, environment: [String: String] = [:],
+    currentDirectory: String? = nil, timeout: TimeInterval = 20
+  ) throws {
+    dir = NSTemporaryDirectory() + "mp-run-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let inPath = dir + "/in", outPath = dir + "/out", errPath = dir + "/err"
+    try input.write(toFile: inPath, atomically: false, encoding: .utf8)
+
+    var env = ProcessInfo.processInfo.environment
+    env["MP_HISTORY"] = dir + "/history"  // never the user's own history
+    for (k, v) in environment { env[k] = v }
+    // A shell changes directory for us; posix_spawn's chdir action is not portable.
+    var argv = [path] + args
+    if let currentDirectory {
+      argv = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", currentDirectory] + argv
     }
-    usleep(5_000)
+    let cArgs = argv.map { strdup($0) } + [nil]
+    let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer {
+      cArgs.forEach { free($0) }
+      cEnv.forEach { free($0) }
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, inPath, O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
+    guard rc == 0 else {
+      try? FileManager.default.removeItem(atPath: dir)
+      throw NSError(domain: "spawn", code: Int(rc), userInfo: [NSLocalizedDescriptionKey: "cannot start \(argv[0]): \(String(cString: strerror(rc)))"])
+    }
+    self.pid = pid
+    deadline = Date().addingTimeInterval(timeout)
   }
-  // Decoded by hand: WIFEXITED and friends are macros Swift cannot see.
-  let signal = status & 0x7f
-  let exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-  let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-  let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
-  return RunResult(status: exitStatus, stdout: out, stderr: err, timedOut: timedOut)
+
+  /// Waits for the program (killing it at its deadline) and returns what it did.
+  func finish() -> RunResult {
+    if let result { return result }
+    var status: Int32 = 0
+    var timedOut = false
+    while true {
+      let r = waitpid(pid, &status, WNOHANG)
+      if r == pid || (r < 0 && errno != EINTR) { break }
+      if Date() > deadline {
+        timedOut = true
+        kill(pid, SIGKILL)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        break
+      }
+      usleep(5_000)
+    }
+    // Decoded by hand: WIFEXITED and friends are macros Swift cannot see.
+    let signal = status & 0x7f
+    let exitStatus = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    let out = (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? ""
+    let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
+    try? FileManager.default.removeItem(atPath: dir)
+    let r = RunResult(status: exitStatus, stdout: out, stderr: err, timedOut: timedOut)
+    result = r
+    return r
+  }
+
+  /// A test that throws between start and finish still reaps the program.
+  deinit {
+    if result == nil {
+      kill(pid, SIGKILL)
+      _ = finish()
+    }
+  }
 }
 
 /// Drives `mp` in a real terminal: a private tmux server (its own socket,

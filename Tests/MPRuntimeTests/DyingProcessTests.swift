@@ -136,32 +136,50 @@ final class DyingProcessTests: XCTestCase {
   /// Finished children that nobody joined were reaped only at ps() or the
   /// end: zombies piled up, fds stayed open, and spawn 257 failed.
   func testFireAndForgetChildrenAreReapedAtSpawn() throws {
+    // The script waits on gates (see MPProcess.openGate) while the test
+    // counts its fds, instead of sleeping for a fixed time. Only sleep and
+    // spawn run between the burst and the count: a join would reap too.
     let mp = try MPProcess(script: """
-      print("start")
-      sleep(1)
+      let gate = spawn(sleep, 60)
+      print(gate.pid)
+      try { join(gate) } catch e { }
       for i in range(300) { spawn(fn() => i) }
       # On a loaded machine the last ones may still run when the loop
       # ends: each later spawn reaps those that have ended since.
-      for i in range(30) {
+      let gate2 = spawn(sleep, 60)
+      print(gate2.pid)
+      let n = 0
+      while gate2.alive and n < 30 {
         sleep(0.1)
         spawn(fn() => 0)
+        n += 1
       }
-      print("ready")
-      sleep(3)
+      print("spun")
+      try { join(gate2) } catch e { }
       """)
     defer { mp.cleanup() }
-    // Counted against the process's own start: it inherits whatever the
-    // test runner had open.
-    XCTAssertEqual(mp.readLine(timeout: 30), "start", mp.errText)
+    // Counted against the process's own start (it inherits whatever the
+    // test runner had open), with the first gate alive, as the second is
+    // at the second count.
+    let gate = try mp.gatePid(timeout: 30)
     let before = openFds(of: mp.pid)
-    XCTAssertEqual(mp.readLine(timeout: 60), "ready", mp.errText)
-    let after = openFds(of: mp.pid)
     XCTAssertGreaterThan(before, 0)
+    mp.openGate(gate)
+    let gate2 = try mp.gatePid(timeout: 60)
+    // The same 30 spawns, 0.1 s apart, as a fixed wait had; it stops
+    // early once every finished child is gone.
+    var after = 0, zombies = 0
+    let deadline = Date().addingTimeInterval(60)
+    repeat {
+      usleep(20_000)
+      after = openFds(of: mp.pid)
+      zombies = zombieChildren(of: mp.pid)
+    } while (after - before >= 5 || zombies >= 3) && mp.peekLine() != "spun" && Date() < deadline
     XCTAssertLessThan(after - before, 5, "fds of finished children stay open (\(before) -> \(after))")
-    XCTAssertLessThan(zombieChildren(of: mp.pid), 3, "finished children were not reaped")
+    XCTAssertLessThan(zombies, 3, "finished children were not reaped")
+    mp.openGate(gate2)
     XCTAssertEqual(mp.wait(), 0, mp.errText)
   }
-
 
   /// Leaving `with pool(...)` by an error waited for every other item; an
   /// item that never ended hung the script.

@@ -110,6 +110,30 @@ final class MPProcess {
     }
   }
 
+  /// The next stdout line, left in place for `readLine`; nil if no whole
+  /// line has arrived yet.
+  func peekLine() -> String? {
+    pump()
+    return outBuffer.firstIndex(of: "\n").map { String(outBuffer[..<$0]) }
+  }
+
+  /// A gate: the script spawns `sleep` for far longer than any test and
+  /// prints its pid, then waits for it (`try { join(gate) } catch e { }`)
+  /// or polls `gate.alive`; the test looks at the script from outside
+  /// and then opens the gate (SIGKILLs the sleeper). A fixed sleep in the
+  /// script would cost its full length on every run and could still be too
+  /// short on a loaded machine. This reads the gate's pid line.
+  func gatePid(timeout: Double = 30) throws -> pid_t {
+    let line = try XCTUnwrap(readLine(timeout: timeout), "no gate pid line; stderr: \(errText)")
+    return try XCTUnwrap(pid_t(line), "not a gate pid: \(line); stderr: \(errText)")
+  }
+
+  /// Opens a gate (see `gatePid`). The sleeper is the script's child, not
+  /// yet joined, so its pid cannot have been reused.
+  func openGate(_ gate: pid_t) {
+    kill(gate, SIGKILL)
+  }
+
   /// Waits for the script to exit; returns its exit code (128+signal if killed).
   func wait(timeout: Double = 20) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)

@@ -91,28 +91,36 @@ final class ProcessLifecycleTests: XCTestCase {
   }
 
   func testFiveHundredSpawnJoinCyclesLeakNoFdsAndNoZombies() throws {
+    // The test counts while the script waits on a gate (MPProcess.openGate);
+    // a gate is alive at both counts.
     let mp = try MPProcess(script: """
       fn one(i) => i * 2
       for i in range(5) { join(spawn(one, i)) }
-      print("warm")
-      sleep(1)
+      let gate = spawn(sleep, 60)
+      print(gate.pid)
+      try { join(gate) } catch e { }
       let total = 0
       for i in range(500) { total += join(spawn(one, i)) }
       let ended = spawn(one, 1)
-      sleep(0.3)
+      let gate2 = spawn(sleep, 60)
       print(total)
-      sleep(1)
+      print(gate2.pid)
+      try { join(gate2) } catch e { }
       """)
     defer { mp.cleanup() }
-    XCTAssertEqual(mp.readLine(), "warm")
+    let gate = try mp.gatePid()
     let fdsBefore = openFds(of: mp.pid)
     let zombiesBefore = zombieChildren(of: mp.pid)
-    XCTAssertEqual(mp.readLine(timeout: 30), "249500")
-    // One child ended but was never joined: it may be a zombie until the
-    // end of the program; the 500 joined ones must all be gone.
+    mp.openGate(gate)
+    XCTAssertEqual(mp.readLine(timeout: 30), "249500", mp.errText)
+    let gate2 = try mp.gatePid()
+    // One child ended (or is ending) but was never joined: it may be a
+    // zombie until the end of the program; the 500 joined ones must all
+    // be gone.
     XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 1)
     XCTAssertLessThanOrEqual(openFds(of: mp.pid), fdsBefore + 1, "fds leaked across 500 spawn/join cycles")
-    XCTAssertEqual(mp.wait(), 0)
+    mp.openGate(gate2)
+    XCTAssertEqual(mp.wait(), 0, mp.errText)
   }
 
   func testMaxProcsBoundsLiveProcesses() throws {
