@@ -1,8 +1,11 @@
+import MPTestSupport
 import XCTest
 
 /// Arena objects live while some process refers to them, and no longer
 /// (docs/reference.md, "Lifetimes"): making and dropping objects over and
-/// over leaves the arena's use flat.
+/// over leaves the arena's use flat. The tests that kill processes at
+/// random moments run a third of their rounds in a plain `swift test`
+/// (all of them under MP_TEST_FULL=1, see TestSize).
 final class ArenaUseTests: XCTestCase {
   func usedAfter(_ rounds: Int, _ body: String) throws -> (Int, Int) {
     let mp = try MPProcess(script: """
@@ -99,7 +102,7 @@ final class ArenaUseTests: XCTestCase {
       }
       round(0.01)
       let before = arena_used()
-      for i in range(60) { round(0.005 + (i % 5) * 0.003) }
+      for i in range(\(TestSize.pick(20, 60))) { round(0.005 + (i % 5) * 0.003) }
       print(arena_used() - before)
       """)
     XCTAssertEqual(out, ["0"])
@@ -128,7 +131,7 @@ final class ArenaUseTests: XCTestCase {
       }
       round(0.01)
       let before = arena_used()
-      for i in range(40) { round(0.02) }
+      for i in range(\(TestSize.pick(15, 40))) { round(0.02) }
       print(arena_used() - before)
       """)
     XCTAssertEqual(out, ["0"])
@@ -190,7 +193,7 @@ final class ArenaUseTests: XCTestCase {
       }
       round()
       let before = arena_used()
-      for i in range(40) { round() }
+      for i in range(\(TestSize.pick(12, 40))) { round() }
       print(arena_used() - before)
       """)
     XCTAssertEqual(out, ["0"])

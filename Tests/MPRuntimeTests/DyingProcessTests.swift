@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MPTestSupport
 import XCTest
 
 /// The promises about processes that die or are dropped at the wrong
@@ -72,7 +73,8 @@ final class DyingProcessTests: XCTestCase {
   func testAKilledChildGivesBackWhatItHeld() throws {
     let r = try run("""
       fn holder(q) { sleep(30) }
-      for i in range(80) {
+      # More megabytes than the arena holds: a leak would fill it.
+      for i in range(\(TestSize.pick(40, 80))) {
         let q = queue()
         q.put("x" * 1000000)
         let p = spawn(holder, q)
@@ -214,7 +216,7 @@ final class DyingProcessTests: XCTestCase {
       let ok = 0
       let failed = 0
       let items = range(3000)
-      for round in range(40) {
+      for round in range(\(TestSize.pick(12, 40))) {
         let k = spawn(killer, p, round)
         try {
           let r = p.map(sq, items, 50)
@@ -230,7 +232,7 @@ final class DyingProcessTests: XCTestCase {
       print(len(p.map(sq, items)))
       """, timeout: 120)
     XCTAssertEqual(r.status, 0, r.err)
-    XCTAssertEqual(r.out, "40\n3000\n", r.err)
+    XCTAssertEqual(r.out, "\(TestSize.pick(12, 40))\n3000\n", r.err)
   }
 
   /// The same with big items: a worker copying a 5 MB chunk out of the
@@ -250,7 +252,7 @@ final class DyingProcessTests: XCTestCase {
       let items = []
       for i in range(6) { items.push("x" * 5000000) }
       let rounds = 0
-      for round in range(15) {
+      for round in range(\(TestSize.pick(5, 15))) {
         let k = spawn(killer, p, round)
         try {
           assert(p.map(size, items, 1) == [5000000] * 6, "wrong result")
@@ -263,7 +265,7 @@ final class DyingProcessTests: XCTestCase {
       print(rounds)
       """, timeout: 100)
     XCTAssertEqual(r.status, 0, r.err)
-    XCTAssertEqual(r.out, "15\n", r.err)
+    XCTAssertEqual(r.out, "\(TestSize.pick(5, 15))\n", r.err)
   }
 
   /// Ctrl-C reaching a waiter and the lock's holder together: the holder

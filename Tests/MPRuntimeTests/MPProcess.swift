@@ -72,8 +72,15 @@ final class MPProcess {
 
   deinit { cleanup() }
 
-  /// Kills the whole process group and reaps the script's process.
+  private var cleanedUp = false
+
+  /// Kills the whole process group and reaps the script's process. Once:
+  /// tests call it in a defer and deinit calls it again, and a second
+  /// close could hit an fd number opened since, a second kill a reused
+  /// process group.
   func cleanup() {
+    guard !cleanedUp else { return }
+    cleanedUp = true
     kill(-pid, SIGKILL)
     if status == nil {
       var st: Int32 = 0

@@ -29,8 +29,11 @@ final class ProcessLifecycleTests: XCTestCase {
   /// wait that follows: it used to be seen only as an EINTR, so the queue
   /// wait, the join and the sleep below went on for ever (30 s).
   func testCtrlCJustBeforeAWaitIsNotLost() throws {
-    for wait in ["get(q)", "join(p)", "sleep(30)"] {
-      let mp = try MPProcess(script: """
+    // The three scripts run side by side; each gets its Ctrl-C as soon as
+    // it says it is ready (while it sorts).
+    let waits = ["get(q)", "join(p)", "sleep(30)"]
+    let runs = try waits.map { wait in
+      try MPProcess(script: """
         let q = queue()
         let p = spawn(sleep, 30)
         print("ready")
@@ -38,9 +41,13 @@ final class ProcessLifecycleTests: XCTestCase {
         \(wait)
         print("not reached")
         """)
-      defer { mp.cleanup() }
-      XCTAssertEqual(mp.readLine(), "ready", mp.errText)
+    }
+    defer { runs.forEach { $0.cleanup() } }
+    for (wait, mp) in zip(waits, runs) {
+      XCTAssertEqual(mp.readLine(), "ready", "\(wait): \(mp.errText)")
       XCTAssertEqual(kill(mp.pid, SIGINT), 0)
+    }
+    for (wait, mp) in zip(waits, runs) {
       XCTAssertEqual(mp.wait(timeout: 10), 130, "\(wait): \(mp.errText)")
       XCTAssertTrue(mp.errText.contains("interrupted"), mp.errText)
       XCTAssertFalse(mp.remainingOutput.contains("not reached"))

@@ -1,4 +1,5 @@
 import Foundation
+import MPTestSupport
 import XCTest
 
 /// The timing line (docs/reference.md, "Timing") on known workloads (generous bounds).
@@ -24,11 +25,14 @@ final class TimingTests: XCTestCase {
     return out
   }
 
-  func testTimeBlockOnTenSleepersShowsOneSecondAndTenProcesses() throws {
+  func testTimeBlockOnTenSleepersShowsOneSleepAndTenProcesses() throws {
+    // Half-second sleepers in a plain run: one after another they would
+    // take 5 s, side by side a little over 0.5 s.
+    let s = TestSize.pick(0.5, 1.0)
     let mp = try MPProcess(script: """
       time {
         let ps = []
-        for i in range(10) { ps.push(spawn(sleep, 1)) }
+        for i in range(10) { ps.push(spawn(sleep, \(s))) }
         join(ps)
       }
       print("done")
@@ -36,13 +40,14 @@ final class TimingTests: XCTestCase {
     defer { mp.cleanup() }
     XCTAssertEqual(mp.wait(), 0, mp.errText)
     let line = try XCTUnwrap(parse(mp.errText), "no timing line in: \(mp.errText)")
-    XCTAssertGreaterThanOrEqual(line.wall, 0.95)
-    XCTAssertLessThan(line.wall, 3, "ten 1 s sleepers should overlap")
+    XCTAssertGreaterThanOrEqual(line.wall, s * 0.95)
+    XCTAssertLessThan(line.wall, s + 2, "ten \(s) s sleepers should overlap")
     XCTAssertEqual(line.processes, 10)
     XCTAssertLessThan(line.parallelism, 0.5, "sleeping uses almost no CPU")
   }
 
   func testTimeFlagOnAPoolOfCPUWorkShowsChildrenCPUAndParallelism() throws {
+    let n = TestSize.pick(250_000, 600_000)
     let mp = try MPProcess(script: """
       fn burn(n) {
         let t = 0
@@ -53,7 +58,7 @@ final class TimingTests: XCTestCase {
         }
         return t
       }
-      with pool(2) as p { p.map(burn, [600000, 600000, 600000, 600000], 1) }
+      with pool(2) as p { p.map(burn, [\(n), \(n), \(n), \(n)], 1) }
       """, flags: ["--time"])
     defer { mp.cleanup() }
     XCTAssertEqual(mp.wait(timeout: 60), 0, mp.errText)
