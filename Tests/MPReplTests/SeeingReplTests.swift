@@ -37,7 +37,9 @@ final class SeeingReplTests: XCTestCase {
   }
 
   func testABackgroundFailureIsReportedBeforeTheNextStatementAndOnlyOnce() throws {
-    let r = try run("fn bad() { return 1 / 0 }\nlet p = spawn(bad)\nsleep(0.5)\nprint(\"next\")\n")
+    // The statement before print ends once the child has (p.alive does
+    // not join it); a fixed sleep would cost its length every run.
+    let r = try run("fn bad() { return 1 / 0 }\nlet p = spawn(bad)\nwhile p.alive { sleep(0.01) }\nprint(\"next\")\n")
     let reports = r.stderr.components(separatedBy: "failed: division by zero").count - 1
     XCTAssertEqual(reports, 1, r.stderr)
     XCTAssertTrue(r.stderr.contains("mp: background process "), r.stderr)
@@ -46,7 +48,9 @@ final class SeeingReplTests: XCTestCase {
   }
 
   func testPsSaysWhoHoldsTheLockAWaiterWaitsFor() throws {
-    let r = try run("print(pid())\nlet l = lock()\nacquire(l)\nlet w = spawn(fn() => acquire(l))\nsleep(0.4)\n:ps\nrelease(l)\njoin(w)\n")
+    // :ps once the waiter waits (bounded), not after a fixed sleep.
+    let waitForIt = "let t = now()\nwhile ps()[0][\"state\"] != \"waiting\" and now() - t < 10 { sleep(0.01) }\n"
+    let r = try run("print(pid())\nlet l = lock()\nacquire(l)\nlet w = spawn(fn() => acquire(l))\n" + waitForIt + ":ps\nrelease(l)\njoin(w)\n")
     let main = r.stdout.split(separator: "\n").first ?? ""
     let line = r.stdout.split(separator: "\n").first { $0.contains("<anonymous>") } ?? ""
     XCTAssertTrue(line.contains("waiting") && line.contains("lock 1 held by \(main) (main)"), r.stdout)
@@ -57,7 +61,7 @@ final class SeeingReplTests: XCTestCase {
     let r = try run("""
       fn burn(n) { let t = 0; let i = 0; while i < n { t += i % 7; i += 1 }; return t }
       let p = pool(2)
-      :time p.map(burn, [300000, 300000, 300000, 300000], 1)
+      :time p.map(burn, [150000, 150000, 150000, 150000], 1)
       p.close()
 
       """)

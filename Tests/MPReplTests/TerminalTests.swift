@@ -207,11 +207,20 @@ final class TerminalTests: XCTestCase {
 
   func testCtrlDSaysItWaitsForChildren() throws {
     let t = try start()
-    try enter(t, "fn w() { sleep(1) }")
+    // The child sleeps far longer than the test; the test ends it once
+    // the message is on the screen (a short sleep could end before Ctrl-D
+    // on a loaded machine, a long one would cost its length every run).
+    try enter(t, "fn w() { sleep(60) }")
     try enter(t, "let p = spawn(w)")
-    try expect(t.waitForLastLine("mp>"), "spawn did not return")
+    try enter(t, "p.pid")
+    let shown = try t.waitFor { $0.range(of: #"mp> p\.pid\n[0-9]+\nmp>$"#, options: .regularExpression) != nil }
+    expect(shown, "no pid shown")
+    let lines = shown.screen.components(separatedBy: "\n")
+    let child = try XCTUnwrap(pid_t(lines[lines.count - 2]), shown.screen)
     try t.press("C-d")
     try expect(t.waitFor { $0.contains("waiting for 1 child process to end") }, "no word about the child")
+    XCTAssertNil(t.exitStatus(timeout: 0.2), "mp did not wait for its child")
+    kill(child, SIGKILL)
     XCTAssertEqual(t.exitStatus(timeout: 10), 0)
   }
 
