@@ -1,4 +1,5 @@
 import Foundation
+import MPTestSupport
 import XCTest
 
 /// What mp says when it is given something odd on its command line, in its
@@ -67,12 +68,13 @@ final class CommandLineEdgeTests: XCTestCase {
 
   func testAnErrorOnAHugeLineShowsAPartOfIt() throws {
     let d = try dir()
-    let line = "let x = [" + String(repeating: "1, ", count: 100_000) + " else]\n"
+    let n = TestSize.pick(20_000, 100_000)  // 60 KB or 300 KB
+    let line = "let x = [" + String(repeating: "1, ", count: n) + " else]\n"
     let r = try runProcess(try mpBinary(), [try write(line, "long.mp", in: d)], input: "")
     XCTAssertEqual(r.status, 2)
     XCTAssertLessThan(r.stderr.utf8.count, 1200, String(r.stderr.prefix(300)))
     let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
-    XCTAssertTrue(lines[0].hasSuffix("long.mp:1:300011: error: expected an expression, found 'else'"), String(lines[0]))
+    XCTAssertTrue(lines[0].hasSuffix("long.mp:1:\(3 * n + 11): error: expected an expression, found 'else'"), String(lines[0]))
     // The caret still points at 'else' in the excerpt.
     let excerpt = lines[1], caret = lines[2]
     let col = caret.count - 1

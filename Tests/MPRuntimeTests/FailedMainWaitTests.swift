@@ -8,7 +8,9 @@ final class FailedMainWaitTests: XCTestCase {
     let mp = try MPProcess(script: """
       fn forever() { while true { sleep(0.1) } }
       let p = spawn(forever)
-      sleep(0.5)
+      # Fail once the child is in its loop (bounded), not after a fixed sleep.
+      let t = now()
+      while ps()[0]["state"] != "sleeping" and now() - t < 10 { sleep(0.01) }
       print(1 / 0)
       """)
     defer { mp.cleanup() }

@@ -34,7 +34,7 @@ final class ReferenceManualTests: XCTestCase {
     // The runtime registers its built-ins (processes, locks, queues, pools
     // and whatever is added beside them) when it is installed, the language
     // its own when the first interpreter is made: the same tables `mp` uses.
-    try Runtime.install(arenaSize: 1 << 28)
+    try Runtime.install(arenaSize: 1 << 26)
     Interpreter.registerCoreBuiltins()
     var found = Set(Interpreter.builtins.keys)
     XCTAssertTrue(found.contains("spawn") && found.contains("print"), "the registration tables look empty: \(found.sorted())")
@@ -103,7 +103,7 @@ final class ReferenceManualTests: XCTestCase {
   /// Parameters may be given by keyword, so the manual's signature must use
   /// the names the interpreter knows: `put(q, item[, timeout])`, not `put(q, v)`.
   func testEverySignatureUsesTheParameterNamesKeywordsTake() throws {
-    try Runtime.install(arenaSize: 1 << 28)
+    try Runtime.install(arenaSize: 1 << 26)
     Interpreter.registerCoreBuiltins()
     let text = try manual()
     var wrong: [String] = []
