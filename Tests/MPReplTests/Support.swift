@@ -89,6 +89,9 @@ final class StartedProcess {
     if let result { return result }
     var status: Int32 = 0
     var timedOut = false
+    // Most runs (tmux commands above all) end within a few milliseconds:
+    // look again after 0.5, 1, 2 ... 5 ms rather than a fixed 5 ms.
+    var nap: UInt32 = 500
     while true {
       let r = waitpid(pid, &status, WNOHANG)
       if r == pid || (r < 0 && errno != EINTR) { break }
@@ -98,7 +101,8 @@ final class StartedProcess {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         break
       }
-      usleep(5_000)
+      usleep(nap)
+      nap = min(nap * 2, 5_000)
     }
     // Decoded by hand: WIFEXITED and friends are macros Swift cannot see.
     let signal = status & 0x7f
@@ -181,7 +185,9 @@ final class TerminalSession {
     repeat {
       s = try screen()
       if condition(s) { return (true, s) }
-      usleep(30_000)
+      // Each look is a tmux client run; 10 ms apart keeps a wait short
+      // without flooding a loaded machine with clients.
+      usleep(10_000)
     } while Date() < deadline
     return (false, s)
   }
@@ -201,7 +207,7 @@ final class TerminalSession {
       {
         return n
       }
-      usleep(30_000)
+      usleep(10_000)
     } while Date() < deadline
     return nil
   }

@@ -287,7 +287,7 @@ final class DyingProcessTests: XCTestCase {
       """)
     defer { mp.cleanup() }
     XCTAssertEqual(mp.readLine(timeout: 20), "waiting")
-    usleep(200_000)
+    waitUntilBlocked(mp.pid)
     kill(-mp.pid, SIGINT)
     XCTAssertEqual(mp.wait(timeout: 20), 130, mp.errText)
     XCTAssertFalse(mp.remainingOutput.contains("got it"))
@@ -302,7 +302,7 @@ final class DyingProcessTests: XCTestCase {
       """)
     defer { mp.cleanup() }
     XCTAssertEqual(mp.readLine(timeout: 20), "main done")
-    usleep(200_000)
+    waitUntilBlocked(mp.pid)
     kill(mp.pid, SIGINT)
     XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
     XCTAssertFalse(mp.errText.contains("never joined"), mp.errText)

@@ -95,10 +95,26 @@ final class MPProcess {
     for (fd, isOut) in [(stdoutFd, true), (stderrFd, false)] {
       while true {
         let n = read(fd, &buf, buf.count)
+        if n == 0 { isOut ? (outEnded = true) : (errEnded = true) }
         if n <= 0 { break }
         let s = String(decoding: buf[0..<n], as: UTF8.self)
         if isOut { outBuffer += s } else { errText += s }
       }
+    }
+  }
+
+  private var outEnded = false, errEnded = false
+
+  /// Waits up to `ms` milliseconds, returning as soon as output arrives
+  /// (a fixed sleep between looks would add its length to every wait).
+  private func pause(ms: Int32) {
+    var fds: [pollfd] = []
+    if !outEnded { fds.append(pollfd(fd: stdoutFd, events: Int16(POLLIN), revents: 0)) }
+    if !errEnded { fds.append(pollfd(fd: stderrFd, events: Int16(POLLIN), revents: 0)) }
+    if fds.isEmpty {
+      usleep(UInt32(ms) * 1000)
+    } else {
+      _ = poll(&fds, nfds_t(fds.count), ms)
     }
   }
 
@@ -113,7 +129,7 @@ final class MPProcess {
         return line
       }
       if Date() > deadline { return nil }
-      usleep(5_000)
+      pause(ms: 10)
     }
   }
 
@@ -144,6 +160,8 @@ final class MPProcess {
   /// Waits for the script to exit; returns its exit code (128+signal if killed).
   func wait(timeout: Double = 20) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)
+    // The exit itself wakes nothing here: look again after 1, 2, 4 ... 10 ms.
+    var nap: Int32 = 1
     while Date() < deadline {
       pump()
       var st: Int32 = 0
@@ -153,7 +171,8 @@ final class MPProcess {
         pump()
         return (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
       }
-      usleep(10_000)
+      pause(ms: nap)
+      nap = min(nap * 2, 10)
     }
     return nil
   }
@@ -161,6 +180,28 @@ final class MPProcess {
   var remainingOutput: String {
     pump()
     return outBuffer
+  }
+}
+
+/// The one-letter state of a process in /proc (R running, S sleeping in a
+/// system call, Z zombie, ...), nil when it is gone.
+func processState(_ pid: pid_t) -> Character? {
+  guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+    let close = stat.lastIndex(of: ")")
+  else { return nil }
+  return stat[stat.index(close, offsetBy: 2)]
+}
+
+/// Waits (at most `timeout` seconds) until `pid` is asleep in a system
+/// call, seen twice a few milliseconds apart: a script that printed that
+/// it is about to wait is then in that wait. Cheaper than a fixed sleep
+/// before signalling it, and on a loaded machine it does not guess.
+func waitUntilBlocked(_ pid: pid_t, timeout: Double = 5) {
+  let deadline = Date().addingTimeInterval(timeout)
+  var seen = 0
+  while Date() < deadline, seen < 2 {
+    seen = processState(pid) == "S" ? seen + 1 : 0
+    usleep(3_000)
   }
 }
 

@@ -16,7 +16,7 @@ final class ProcessLifecycleTests: XCTestCase {
     defer { mp.cleanup() }
     let line = try XCTUnwrap(mp.readLine(), "the script did not print the child's pid")
     let child = try XCTUnwrap(Int32(line))
-    usleep(200_000)
+    waitUntilBlocked(mp.pid)
     XCTAssertEqual(kill(child, SIGKILL), 0)
     let msg = try XCTUnwrap(mp.readLine(timeout: 2), "join did not return after the child was killed")
     XCTAssertTrue(msg.contains("was killed by SIGKILL"), msg)
@@ -89,7 +89,7 @@ final class ProcessLifecycleTests: XCTestCase {
     defer { mp.cleanup() }
     var pids: [pid_t] = []
     for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
-    usleep(100_000)
+    waitUntilBlocked(mp.pid)
     XCTAssertEqual(kill(mp.pid, SIGINT), 0)
     XCTAssertEqual(mp.wait(timeout: 3), 130, "stderr: \(mp.errText)")
     XCTAssertTrue(mp.errText.contains("interrupted"), mp.errText)
@@ -172,7 +172,7 @@ final class PoolLifecycleTests: XCTestCase {
     defer { mp.cleanup() }
     var pids: [pid_t] = []
     for _ in 0..<3 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine(), "no worker pid; \(mp.errText)")))) }
-    usleep(200_000)
+    waitUntilBlocked(mp.pid)
     for p in pids { XCTAssertTrue(isRunning(p)) }
     XCTAssertEqual(kill(mp.pid, SIGKILL), 0)
     _ = mp.wait()
@@ -191,7 +191,7 @@ final class PoolLifecycleTests: XCTestCase {
     defer { mp.cleanup() }
     var pids: [pid_t] = []
     for _ in 0..<2 { pids.append(try XCTUnwrap(Int32(try XCTUnwrap(mp.readLine())))) }
-    usleep(200_000)
+    waitUntilBlocked(mp.pid)
     XCTAssertEqual(kill(mp.pid, SIGINT), 0)
     let st = mp.wait(timeout: 3)
     XCTAssertEqual(st, 130, mp.errText)
