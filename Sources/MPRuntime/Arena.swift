@@ -42,6 +42,9 @@ public final class Arena {
   static let classCount = 48
   static let journalAllocOffset = 512       // an allocation in progress: the block...
   static let journalAllocStoreOffset = 520  // ...and the word that is to name it
+  static let journalCountObjectOffset = 528  // a count change in progress: the object...
+  static let journalCountEntryOffset = 536   // ...the record entry (0: none)...
+  static let journalCountDirectionOffset = 544  // ...and 1 (counted in) or -1 (out)
   /// A robust mutex serialising writes longer than PIPE_BUF (whole lines).
   static let outputMutexOffset = 1024
   static let outputDirtyOffset = 1072
@@ -124,7 +127,11 @@ public final class Arena {
     if try mutex.lock("the shared arena", interruptible: false) { repair() }
   }
 
-  private func unlock() { mutex.unlock() }
+  private func unlock() {
+    mutex.unlock()
+    // Objects whose last count a dead process gave back (see `repair`).
+    while let obj = Arena.orphans.popLast() { Arena.freeObject?(obj) }
+  }
 
   /// Makes sure the allocator is whole (repairing it if a process died
   /// inside it), before a structure repairs itself on top of it.
@@ -260,10 +267,92 @@ public final class Arena {
     word(Arena.journalBlockOffset).pointee = 0
   }
 
+  // MARK: reference counts
+
+  /// Set in a count while a change of it and of a record entry is in
+  /// progress (only one at a time: under the arena's lock). Counts stay far
+  /// below it.
+  static let countTag: Int64 = 1 << 40
+
+  /// Objects whose count a repair brought to 0, freed by the repairing
+  /// process once it lets the lock go (their finalizers free blocks).
+  nonisolated(unsafe) static var orphans: [Int] = []
+  /// Finalizes and frees an object (SharedHandle sets it).
+  nonisolated(unsafe) static var freeObject: ((Int) -> Void)? = nil
+
+  /// Adds 1 to the count of the object at `obj` (its first word) and
+  /// writes `obj` at the record entry `entry`, as one step for a process
+  /// that may die between the two: both happen under the arena's lock,
+  /// the count carries `countTag` until the entry is written, and the
+  /// repair finishes whatever a dead process started (the tag says the
+  /// count changed; an entry alone cannot say so). With `ifAbove0`, the
+  /// count only goes up from above 0 (an object at 0 is being freed);
+  /// returns whether it went up. The caller holds the lock (`locked`) or not.
+  @discardableResult
+  func countIn(_ obj: Int, entry: Int, ifAbove0: Bool = false, locked: Bool = false) -> Bool {
+    if !locked { guard (try? lock()) != nil else { return false } }
+    defer { if !locked { unlock() } }
+    let rc = word(obj)
+    word(Arena.journalCountObjectOffset).pointee = Int64(obj)
+    word(Arena.journalCountDirectionOffset).pointee = 1
+    word(Arena.journalCountEntryOffset).pointee = Int64(entry)
+    if ifAbove0 {
+      while true {
+        let c = mp_atomic_load(rc)
+        if c <= 0 {
+          word(Arena.journalCountEntryOffset).pointee = 0
+          return false
+        }
+        if mp_atomic_cas(rc, c, c + 1 + Arena.countTag) != 0 { break }
+      }
+    } else {
+      mp_atomic_add(rc, 1 + Arena.countTag)
+    }
+    DiePoint.handleCounted.reach()
+    word(entry).pointee = Int64(obj)
+    mp_atomic_add(rc, -Arena.countTag)
+    word(Arena.journalCountEntryOffset).pointee = 0
+    return true
+  }
+
+  /// Zeroes the record entry `entry` and takes 1 from the count of the
+  /// object at `obj`, as one step (see `countIn`). Returns the count left:
+  /// at 0 the caller frees the object.
+  func countOut(_ obj: Int, entry: Int) -> Int64 {
+    let rc = word(obj)
+    guard (try? lock()) != nil else { return 1 }  // cannot happen; keep the object rather than free it twice
+    defer { unlock() }
+    word(Arena.journalCountObjectOffset).pointee = Int64(obj)
+    word(Arena.journalCountDirectionOffset).pointee = -1
+    word(Arena.journalCountEntryOffset).pointee = Int64(entry)
+    mp_atomic_add(rc, -1 + Arena.countTag)
+    DiePoint.handleUncounted.reach()
+    word(entry).pointee = 0
+    let left = mp_atomic_add(rc, -Arena.countTag)
+    word(Arena.journalCountEntryOffset).pointee = 0
+    return left
+  }
+
+  /// A count change cut short by a death: if the count changed (it still
+  /// carries the tag), the entry is made to agree and the tag removed.
+  private func repairCount() {
+    let entry = Int(word(Arena.journalCountEntryOffset).pointee)
+    guard entry != 0 else { return }
+    let obj = Int(word(Arena.journalCountObjectOffset).pointee)
+    let rc = word(obj)
+    if mp_atomic_load(rc) & Arena.countTag != 0 {
+      let counted = word(Arena.journalCountDirectionOffset).pointee > 0
+      word(entry).pointee = counted ? Int64(obj) : 0
+      if mp_atomic_add(rc, -Arena.countTag) == 0 { Arena.orphans.append(obj) }
+    }
+    word(Arena.journalCountEntryOffset).pointee = 0
+  }
+
   /// Rebuilds the free lists, counters and back links from the chain of
   /// headers, after a process died holding the arena's lock; finishes the
   /// free it was doing.
   private func repair() {
+    repairCount()
     for c in 0..<Arena.classCount { head(c).pointee = 0 }
     var used = 0, blocks = 0
     var b = Arena.heapStart, prev = 0, prevFreeBlock = -1

@@ -121,9 +121,7 @@ public final class LockHandle: SharedHandle {
     // A count the last wrapper handed over (-1: kept but written nowhere,
     // as in the main process) goes back now that the mutex is unlocked.
     if let kept = LockHandle.holds.removeValue(forKey: offset), kept != 0 {
-      if kept > 0 { ProcessRefs.remove(kept) }
-      SharedHandle.release(offset)
-      if kept > 0 { ProcessRefs.recycle(kept) }
+      SharedHandle.giveBack(offset, entry: max(kept, 0))
     }
   }
 

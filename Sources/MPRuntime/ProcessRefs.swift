@@ -117,6 +117,9 @@ enum ProcessRefs {
   /// By the reaper, once the process is dead: gives back every count its
   /// record holds and frees the record.
   static func releaseAll(_ f: Int) {
+    // A count change the process died in the middle of is finished (or
+    // undone) by the arena's repair, entry included: before reading them.
+    Arena.shared.settle()
     var chunk = f
     var steps = 0
     while chunk != 0 && steps < 1 << 20 {

@@ -66,9 +66,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
       SharedHandle.counted = nil
     } else {
       let at = ProcessRefs.reserve()
-      mp_atomic_add(refcount, 1)
-      DiePoint.handleCounted.reach()
-      ProcessRefs.write(at, offset)
+      if at > 0 { Arena.shared.countIn(offset, entry: at) } else { mp_atomic_add(refcount, 1) }
       refSlot = at
     }
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
@@ -98,6 +96,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
       guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(kind),
         p.load(fromByteOffset: 12, as: Int32.self) == Int32(truncatingIfNeeded: number)
       else { return false }
+      if at > 0 { return Arena.shared.countIn(offset, entry: at, ifAbove0: true, locked: true) }
       let rc = p.assumingMemoryBound(to: Int64.self)
       while true {
         let c = mp_atomic_load(rc)
@@ -109,8 +108,6 @@ public class SharedHandle: MPObject, Codec.Transferable {
       ProcessRefs.recycle(at)
       return nil
     }
-    DiePoint.handleCounted.reach()
-    ProcessRefs.write(at, offset)
     counted = at
     return make(offset)
   }
@@ -118,19 +115,29 @@ public class SharedHandle: MPObject, Codec.Transferable {
   deinit {
     SharedHandle.live[offset] = nil
     if LockHandle.keepsCount(offset, slot: refSlot) { return }
-    ProcessRefs.remove(refSlot)
-    DiePoint.handleUncounted.reach()
-    SharedHandle.release(offset)
-    ProcessRefs.recycle(refSlot)
+    SharedHandle.giveBack(offset, entry: refSlot)
+  }
+
+  /// Gives back this process's count on the object at `offset`, written
+  /// down at record entry `entry` (0: nowhere): the entry is zeroed and the
+  /// count lowered as one step (Arena.countOut), so a death in between
+  /// neither keeps the count nor gives it back twice.
+  static func giveBack(_ offset: Int, entry: Int) {
+    guard entry > 0 else { return release(offset) }
+    if Arena.shared.countOut(offset, entry: entry) == 0 { finish(offset) }
+    ProcessRefs.recycle(entry)
   }
 
   static func release(_ offset: Int) {
     let rc = Arena.shared.at(offset).assumingMemoryBound(to: Int64.self)
-    if mp_atomic_add(rc, -1) == 0 {
-      let kind = UInt8(truncatingIfNeeded: Arena.shared.at(offset).load(fromByteOffset: 8, as: Int32.self))
-      finalizers[kind]?(offset + headerSize)
-      Arena.shared.free(offset)
-    }
+    if mp_atomic_add(rc, -1) == 0 { finish(offset) }
+  }
+
+  /// An object's count reached 0: its space is reused.
+  static func finish(_ offset: Int) {
+    let kind = UInt8(truncatingIfNeeded: Arena.shared.at(offset).load(fromByteOffset: 8, as: Int32.self))
+    finalizers[kind]?(offset + headerSize)
+    Arena.shared.free(offset)
   }
 
   /// Extra cleanup when an object's space is reused (a queue frees its items).
@@ -175,8 +182,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// kernel writes to a held lock's mutex after the process is gone.
   static func countProcessOut() {
     for (off, h) in live where LockHandle.holds[off] == nil {
-      ProcessRefs.remove(h.takeUnretainedValue().refSlot)
-      release(off)
+      giveBack(off, entry: h.takeUnretainedValue().refSlot)
     }
     live = [:]
   }
@@ -192,6 +198,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
   nonisolated(unsafe) static var makers: [UInt8: (Int) -> SharedHandle] = [:]
 
   static func registerCodec() {
+    Arena.freeObject = { finish($0) }
     Codec.register(kind: codecKind) { d in
       let kind = try d.byte()
       let off = try d.varint()
