@@ -23,6 +23,29 @@ final class TerminalTests: XCTestCase {
     XCTAssertTrue(r.ok, "\(what); screen was:\n\(r.screen)", file: file, line: line)
   }
 
+  /// Enters `expression` (a pid) and reads its value off the screen.
+  func shownPid(_ t: TerminalSession, _ expression: String) throws -> pid_t {
+    try enter(t, expression)
+    let escaped = NSRegularExpression.escapedPattern(for: expression)
+    let shown = try t.waitFor { $0.range(of: "mp> \(escaped)\n[0-9]+\nmp>$", options: .regularExpression) != nil }
+    expect(shown, "no pid shown for \(expression)")
+    let lines = shown.screen.components(separatedBy: "\n")
+    return try XCTUnwrap(pid_t(lines[max(0, lines.count - 2)]), shown.screen)
+  }
+
+  /// Waits (at most 5 s) until `pid` is asleep in a system call, seen
+  /// twice a few milliseconds apart (see MPProcess.swift's waitUntilBlocked).
+  func waitUntilAsleep(_ pid: pid_t) {
+    let deadline = Date().addingTimeInterval(5)
+    var seen = 0
+    while Date() < deadline, seen < 2 {
+      let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+      let state = stat.lastIndex(of: ")").map { stat[stat.index($0, offsetBy: 2)] }
+      seen = state == "S" ? seen + 1 : 0
+      usleep(3_000)
+    }
+  }
+
   /// Types a line and presses Enter.
   func enter(_ t: TerminalSession, _ text: String) throws {
     try t.type(text)
@@ -90,10 +113,12 @@ final class TerminalTests: XCTestCase {
   func testCtrlCStopsARunningStatementWithinASecond() throws {
     let t = try start()
     try enter(t, "let kept = 7")
-    try enter(t, "sleep(10)")
-    try expect(t.waitForLastLine("mp> sleep(10)"), "statement not started")
-    // Let the statement get into its sleep before interrupting it.
-    usleep(300_000)
+    let mp = try shownPid(t, "pid()")
+    try enter(t, "print(\"going\"); sleep(10)")
+    try expect(t.waitForLastLine("going"), "statement not started")
+    // Interrupt the statement once it is in its sleep (it printed, so it
+    // no longer reads the prompt).
+    waitUntilAsleep(mp)
     let pressed = Date()
     try t.press("C-c")
     let r = try t.waitFor(timeout: 3) { $0.hasSuffix("interrupted\nmp>") }
@@ -212,11 +237,7 @@ final class TerminalTests: XCTestCase {
     // on a loaded machine, a long one would cost its length every run).
     try enter(t, "fn w() { sleep(60) }")
     try enter(t, "let p = spawn(w)")
-    try enter(t, "p.pid")
-    let shown = try t.waitFor { $0.range(of: #"mp> p\.pid\n[0-9]+\nmp>$"#, options: .regularExpression) != nil }
-    expect(shown, "no pid shown")
-    let lines = shown.screen.components(separatedBy: "\n")
-    let child = try XCTUnwrap(pid_t(lines[lines.count - 2]), shown.screen)
+    let child = try shownPid(t, "p.pid")
     try t.press("C-d")
     try expect(t.waitFor { $0.contains("waiting for 1 child process to end") }, "no word about the child")
     XCTAssertNil(t.exitStatus(timeout: 0.2), "mp did not wait for its child")

@@ -33,7 +33,11 @@ final class FailedMainWaitTests: XCTestCase {
       fn forever() { while true { sleep(0.1) } }
       let workers = pool(2)
       let p = spawn(forever)
-      sleep(0.5)
+      # Fail once the child is in its loop (bounded), not after a fixed sleep.
+      let t = now()
+      while len(filter(fn(x) => x["name"] == "forever" and x["state"] == "sleeping", ps())) == 0 and now() - t < 10 {
+        sleep(0.01)
+      }
       print(1 / 0)
       """)
     defer { mp.cleanup() }
