@@ -77,7 +77,7 @@ final class DyingProcessTests: XCTestCase {
     let r = try run("""
       fn holder(q) { sleep(30) }
       # More megabytes than the arena holds: a leak would fill it.
-      for i in range(\(TestSize.pick(40, 80))) {
+      for i in range(\(TestSize.pick(30, 80))) {
         let q = queue()
         q.put("x" * 1000000)
         let p = spawn(holder, q)
@@ -85,7 +85,7 @@ final class DyingProcessTests: XCTestCase {
         try { join(p) } catch e { }
       }
       print("done")
-      """, env: ["MP_ARENA_MB": "32"])
+      """, env: ["MP_ARENA_MB": "\(TestSize.pick(16, 32))"])
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "done\n", r.err)
   }

@@ -15,6 +15,8 @@ final class MPProcess {
   private(set) var errText = ""
   private var status: Int32? = nil
   let scriptPath: String
+  /// The script's own temporary directory, removed by `cleanup`.
+  let directory: String
 
   static let root = BuiltBinary.packageRoot()
 
@@ -24,6 +26,7 @@ final class MPProcess {
   init(script: String, env: [String: String] = [:], flags: [String] = []) throws {
     let dir = NSTemporaryDirectory() + "mp-test-\(getpid())-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    directory = dir
     scriptPath = dir + "/t.mp"
     try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
     var out: [Int32] = [0, 0], err: [Int32] = [0, 0]
@@ -62,7 +65,12 @@ final class MPProcess {
     let rc = posix_spawn(&p, bin, &fa, &attr, &cargs, &cenv)
     close(out[1])
     close(err[1])
-    guard rc == 0 else { throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO) }
+    guard rc == 0 else {
+      close(out[0])
+      close(err[0])
+      try? FileManager.default.removeItem(atPath: dir)
+      throw POSIXError(POSIXErrorCode(rawValue: rc) ?? .EIO)
+    }
     pid = p
     stdoutFd = out[0]
     stderrFd = err[0]
@@ -88,6 +96,7 @@ final class MPProcess {
     }
     close(stdoutFd)
     close(stderrFd)
+    try? FileManager.default.removeItem(atPath: directory)
   }
 
   private func pump() {
