@@ -33,11 +33,16 @@ final class FailedMainWaitTests: XCTestCase {
       fn forever() { while true { sleep(0.1) } }
       let workers = pool(2)
       let p = spawn(forever)
-      # Fail once the child is in its loop (bounded), not after a fixed sleep.
-      let t = now()
-      while len(filter(fn(x) => x["name"] == "forever" and x["state"] == "sleeping", ps())) == 0 and now() - t < 10 {
-        sleep(0.01)
+      # Fail once the child sleeps in its loop and the workers wait for
+      # tasks (bounded), not after a fixed sleep.
+      fn settled() {
+        let all = ps()
+        let asleep = filter(fn(x) => x["name"] == "forever" and x["state"] == "sleeping", all)
+        let idle = filter(fn(x) => x["name"] == "pool worker" and x["state"] == "waiting", all)
+        return len(asleep) == 1 and len(idle) == 2
       }
+      let t = now()
+      while not settled() and now() - t < 10 { sleep(0.01) }
       print(1 / 0)
       """)
     defer { mp.cleanup() }
