@@ -13,6 +13,22 @@ final class ValueLayoutTests: XCTestCase {
                   "Value's layout changed: global call sites now take the slow path; update ValueLayout")
   }
 
+  /// `s[i]`, `len(s)`, `s[a:b]` and `s += t` on locals read and grow
+  /// strings in place (Values/StringBits.swift); if the standard library
+  /// lays strings out otherwise, they quietly take the general path.
+  func testStringsAreReadInPlace() {
+    XCTAssertNotEqual(StringBits.current.strTag, ValueLayout.noTag,
+                      "String's or the string value box's layout changed: update StringBits")
+    var v = Value.str("a string longer than fifteen bytes")
+    let seen = withUnsafeMutablePointer(to: &v) { p -> String? in
+      guard let (bytes, n) = StringBits.current.ascii(UnsafeRawPointer(p)) else { return nil }
+      return String(decoding: UnsafeBufferPointer(start: bytes, count: n), as: UTF8.self)
+    }
+    XCTAssertEqual(seen, "a string longer than fifteen bytes")
+    var accented = Value.str("é")
+    XCTAssertNil(withUnsafeMutablePointer(to: &accented) { StringBits.current.ascii(UnsafeRawPointer($0)) })
+  }
+
   func testEveryCaseHasATagOtherThanTheEmptyCacheMarker() {
     let b = Builtin("probe", 0, 0, "") { _, _ in .nil }
     let values: [Value] = [.nil, .bool(true), .int(-1), .float(1.5), .str("a long string, not a small one"),

@@ -7,7 +7,8 @@
 // compiler vectorises them, and memmem, which Glibc only declares under
 // _GNU_SOURCE.
 
-/// The first occurrence of needle[0..<m] in hay[0..<n], or NULL (memmem).
+/// The first occurrence of needle[0..<m] in hay[0..<n], or NULL (memmem;
+/// hay itself for an empty needle).
 const uint8_t *mp_memmem(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
 /// The number of bytes of p[0..<n] equal to b.
 size_t mp_count_byte(const uint8_t *p, size_t n, uint8_t b);
@@ -22,5 +23,10 @@ size_t mp_first_non_ascii(const uint8_t *p, size_t n);
 size_t mp_find_line_break(const uint8_t *p, size_t n);
 /// Copies src to dst replacing every byte a by b (n bytes).
 void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint8_t b);
+
+/// Whether nothing but its one holder refers to the Swift object at p:
+/// the runtime's own test (what isKnownUniquelyReferenced calls), for an
+/// object Swift code holds no reference to (a string value's box).
+int mp_is_uniquely_referenced(void *p);
 
 #endif

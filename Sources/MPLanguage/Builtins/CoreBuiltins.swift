@@ -65,6 +65,7 @@ extension Interpreter {
       default: throw MPError(.type, "len() needs a list, string, map or range, found \(x.typeName)")
       }
     }
+    builtins["len"]?.isLen = true
     reg("range", 1, 3, "range(stop) / range(start, stop[, step]): the ints from start up to (not including) stop") { a, _ in
       var ints: [Int] = []
       for v in a {

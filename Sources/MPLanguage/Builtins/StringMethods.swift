@@ -309,15 +309,16 @@ func spaceLengthBefore(_ p: UnsafePointer<UInt8>, _ end: Int) -> Int {
 }
 
 func stripSpace(_ s: String, leading: Bool, trailing: Bool) -> String {
-  s.withBytes { h in
-    guard let p = h.baseAddress else { return s }
+  let (a, b) = s.withBytes { h -> (Int, Int) in
+    guard let p = h.baseAddress else { return (0, 0) }
     var a = 0
     var b = h.count
     if leading { while a < b, case let k = spaceLength(p, a), k > 0 { a += k } }
     if trailing { while b > a, case let k = spaceLengthBefore(p, b), k > 0 { b -= k } }
-    if a == 0 && b == h.count { return s }
-    return makeString(p + a, b - a)
+    return (a, b)
   }
+  if a == 0 && b == s.utf8.count { return s }
+  return a < b ? byteSlice(s, a, b) : ""
 }
 
 /// `s.replace(old, new)`, every occurrence; an empty `old` matches before

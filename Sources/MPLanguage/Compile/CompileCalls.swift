@@ -228,10 +228,20 @@ extension Compiler {
     let b = try compileBlock(body)
     loopDepth -= 1
     let vm = self.vm, interp = self.interp
+    // One plain local (`for i in ...`, the usual case) is stored straight
+    // into its slot: the binder's two closure calls were a third of the
+    // cost of a short loop body.
+    let slot: Int
+    if case .single(let d) = pattern, case .local(let s) = d.storage, !d.isCaptured { slot = s } else { slot = -1 }
     return { fp in
       // nil: keep looping; otherwise the loop ends with this flow.
       @inline(__always) func step(_ x: Value) throws -> Flow? {
-        try bind(fp, x)
+        if slot >= 0 {
+          let p = fp + slot
+          if p.pointee.isInline { p.initialize(to: x) } else { p.pointee = x }
+        } else {
+          try bind(fp, x)
+        }
         switch try b(fp) {
         case .next, .continueLoop: break
         case .breakLoop: return .next

@@ -50,6 +50,7 @@ extension Compiler {
     case .callKeywords(let callee, let args, let keywords, let loc):
       return try compileKeywordCall(callee, args, keywords, loc)
     case .slice(let a, let lo, let hi, let step, let loc):
+      if step == nil, case .local(let base) = try operand(a) { return try sliceLocal(base.slot, lo, hi, loc) }
       let ac = try compileExpr(a)
       let none: ExprCode = { _ in .nil }
       let l = try lo.map { try compileExpr($0) } ?? none
@@ -83,10 +84,44 @@ extension Compiler {
   }
 
   func indexLocal<I: Operand>(_ slot: Int, _ index: I, _ loc: SourceLocation) -> ExprCode {
-    { fp in
+    let bits = StringBits.current, chars = asciiCharTable
+    return { fp in
       if case .list(let l) = fp[slot], let k = index.peekInt(fp), k >= 0, k < l.items.count { return l.items[k] }
-      if case .str(let s) = fp[slot], let k = index.peekInt(fp), let c = asciiChar(s, k) { return c }
+      // An ASCII string read in place: no copy of the string, no new value.
+      if let k = index.peekInt(fp), let (p, n) = bits.ascii(fp + slot) {
+        let i = k < 0 ? k &+ n : k
+        if i >= 0 && i < n { return chars[Int(p[i])] }
+      }
       return try indexValue(fp[slot], try index.get(fp), loc)
+    }
+  }
+
+  /// `s[a:b]` on a local: an ASCII string is cut in place, a short piece
+  /// made as a small string (one character: from the table), with no copy
+  /// of `s` and no UTF-8 validation. Anything else, and any bound that is
+  /// not an int, takes `sliceValue`.
+  mutating func sliceLocal(_ slot: Int, _ lo: Expr?, _ hi: Expr?, _ loc: SourceLocation) throws -> ExprCode {
+    let l = try lo.map { try compileExpr($0) }, h = try hi.map { try compileExpr($0) }
+    let bits = StringBits.current, chars = asciiCharTable
+    let empty = Value.str("")
+    return { fp in
+      let lv = try l?(fp) ?? .nil, hv = try h?(fp) ?? .nil
+      if let (p, n) = bits.ascii(fp + slot) {
+        // Python's bounds for a step of 1: negative from the end, clamped.
+        @inline(__always) func bound(_ v: Value, _ missing: Int) -> Int? {
+          switch v {
+          case .nil: return missing
+          case .int(let i): return i < 0 ? max(i &+ n, 0) : min(i, n)
+          default: return nil
+          }
+        }
+        if let a = bound(lv, 0), let b = bound(hv, n) {
+          if b <= a { return empty }
+          if b - a == 1 { return chars[Int(p[a])] }
+          if b - a <= 15 { return .str(StringBits.smallASCII(p + a, b - a)) }
+        }
+      }
+      return try sliceValue(fp[slot], lv, hv, .nil, loc)
     }
   }
 

@@ -146,6 +146,15 @@ final class GlobalCall1Node<A: Operand> {
   let at: SourceLocation
   let a0: A
   let site: GlobalCallSite
+  /// A built-in's one-argument entry point, once the global was seen to
+  /// hold that built-in (pinned by `site`), and the global's bits then:
+  /// `len(s)` in a loop is called from here without going through `slow`.
+  @exclusivity(unchecked) var builtinBits: UInt = 0
+  @exclusivity(unchecked) var builtinTag: UInt = ValueLayout.noTag
+  @exclusivity(unchecked) var f1: ((Value, Interpreter) throws -> Value)?
+  /// That built-in is `len`: an ASCII string in a local is measured in place.
+  @exclusivity(unchecked) var isLen = false
+  let bits = StringBits.current
 
   init(_ site: GlobalCallSite, _ a0: A) {
     slot = site.slot
@@ -172,14 +181,29 @@ final class GlobalCall1Node<A: Operand> {
         try interp.enter($0, base: base, argc: 1, loc: at)
       }
     }
+    if bits == builtinBits, ValueLayout.tag(slot) == builtinTag, let f1 {
+      if isLen, let p = a0.place(fp), let (_, n) = self.bits.ascii(p) { return .int(n) }
+      let x = try a0.get(fp)
+      do {
+        return try f1(x, interp)
+      } catch let e as MPError {
+        throw e.located(at)
+      }
+    }
     return try slow(fp)
   }
 
   @inline(never)
   func slow(_ fp: Frame) throws -> Value {
-    if let b = site.cachedBuiltin() {
+    if let ub = site.cachedBuiltin() {
+      let b = ub.takeUnretainedValue()
+      if let f = b.fn1 {
+        (builtinBits, builtinTag) = (site.builtinCache[0], site.builtinCache[1])
+        f1 = f
+        isLen = b.isLen
+      }
       let x = try a0.get(fp)
-      return try b._withUnsafeGuaranteedRef { try site.callBuiltin($0, x) }
+      return try site.callBuiltin(b, x)
     }
     let fv = try site.global.get(fp)
     site.remember(fv)

@@ -11,15 +11,20 @@ protocol Operand {
   /// The operand's int, read in place without copying the value, when it
   /// is one and reading it has no effects; nil sends the caller to `get`.
   func peekInt(_ fp: Frame) -> Int?
+  /// Where the operand's value lies, when it is a frame slot (read it
+  /// there without copying it); nil otherwise.
+  func place(_ fp: Frame) -> UnsafeRawPointer?
 }
 
 extension Operand {
   @inline(__always) func peekInt(_ fp: Frame) -> Int? { nil }
+  @inline(__always) func place(_ fp: Frame) -> UnsafeRawPointer? { nil }
 }
 
 struct LocalOperand: Operand {
   let slot: Int
   @inline(__always) func get(_ fp: Frame) throws -> Value { fp[slot] }
+  @inline(__always) func place(_ fp: Frame) -> UnsafeRawPointer? { UnsafeRawPointer(fp + slot) }
   @inline(__always) func peekInt(_ fp: Frame) -> Int? {
     if case .int(let x) = fp[slot] { return x }
     return nil
@@ -279,14 +284,21 @@ func assignCode<V: Operand>(toLocal s: Int, _ v: V) -> StmtCode {
 
 func compoundCode<V: Operand, O: BinaryOp>(toLocal s: Int, _ v: V, _: O.Type, _ loc: SourceLocation) -> StmtCode {
   if O.self == AddOp.self {
+    let bits = StringBits.current
     return { fp in
       if let x = LocalOperand(slot: s).peekInt(fp), let y = v.peekInt(fp), let sum = AddOp.ints(x, y) {
         fp[s] = sum
         return .next
       }
       let r = try v.get(fp)
-      // `s += "ab"` appends in place: the slot gives up its string first, so
-      // the append finds the storage unshared (amortised O(1), not a copy).
+      // `s += "ab"` appends in place: into the string inside the value when
+      // no other variable holds that value, else the slot gives up its
+      // string first, so the append finds the storage unshared (amortised
+      // O(1), not a copy).
+      if case .str(let y) = r, let x = bits.uniqueString(fp + s) {
+        appendString(&x.pointee, y)
+        return .next
+      }
       if case .str(let y) = r, case .str(var x) = fp[s] {
         fp[s] = .nil
         appendString(&x, y)

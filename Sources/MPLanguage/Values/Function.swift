@@ -139,6 +139,9 @@ public final class Builtin {
   /// `min`, ...). Call sites use them when present.
   @exclusivity(unchecked) public internal(set) var fn1: ((Value, Interpreter) throws -> Value)? = nil
   @exclusivity(unchecked) public internal(set) var fn2: ((Value, Value, Interpreter) throws -> Value)? = nil
+  /// `len`: a call site whose argument is a local answers an ASCII
+  /// string's length from the value's bits (Values/StringBits.swift).
+  var isLen = false
 
   public init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String,
               _ fn: @escaping ([Value], Interpreter) throws -> Value) {

@@ -47,9 +47,33 @@ func makeString(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
   return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
 }
 
+/// The bytes `a..<b` of `s` (scalar boundaries) as a new string. A long
+/// piece is appended to an empty string as a substring: that copies the
+/// bytes and takes the ASCII flag from `s` when it has one, where
+/// decoding them (`makeString`) validates and scans them again, 2-4x
+/// slower per byte. A short one is decoded: the substring costs more than
+/// the scan there.
+func byteSlice(_ s: String, _ a: Int, _ b: Int) -> String {
+  if b - a < 1024 { return s.withBytes { makeString($0.baseAddress! + a, b - a) } }
+  let u = s.utf8
+  let i = u.index(u.startIndex, offsetBy: a), j = u.index(u.startIndex, offsetBy: b)
+  var out = ""
+  out.reserveCapacity(b - a)
+  out.append(contentsOf: s[i..<j])
+  return out
+}
+
 /// The one-character strings of ASCII as values: `s[i]` and `for c in s`
 /// on ASCII text share them instead of allocating.
 let asciiCharValues: [Value] = (0..<128).map { .str(String(UnicodeScalar(UInt8($0)))) }
+
+/// The same values where compiled code can reach them without the check
+/// of a lazily initialised global (code captures this pointer once).
+let asciiCharTable: UnsafePointer<Value> = {
+  let p = UnsafeMutablePointer<Value>.allocate(capacity: 128)
+  p.initialize(from: asciiCharValues, count: 128)
+  return UnsafePointer(p)
+}()
 
 /// The value of the one-scalar string at byte `i` of `p` (a scalar start).
 @inline(__always)
@@ -237,12 +261,9 @@ func stringChar(_ s: String, at k: Int) -> Value {
 /// `s[a:b]` for 0 ≤ a ≤ b ≤ len(s) (scalar offsets).
 func stringSlice(_ s: String, from a: Int, to b: Int) -> String {
   if a >= b { return "" }
-  if s.isASCIIFast { return s.withBytes { makeString($0.baseAddress! + a, b - a) } }
-  return withTextIndex(s) { p, _, index in
-    let x = index.byteOffset(p, scalar: a)
-    let y = index.byteOffset(p, scalar: b)
-    return makeString(p + x, y - x)
-  }
+  if s.isASCIIFast { return byteSlice(s, a, b) }
+  let (x, y) = withTextIndex(s) { p, _, index in (index.byteOffset(p, scalar: a), index.byteOffset(p, scalar: b)) }
+  return byteSlice(s, x, y)
 }
 
 /// The `count` scalars of `s` at `start`, `start + step`, ... (positions

@@ -1,0 +1,122 @@
+import CMPShim
+
+/// Reading a string value in place, from its bits, and making short ASCII
+/// strings from bytes: what `s[i]`, `len(s)` and `s[a:b]` on a local do in
+/// a loop.
+///
+/// Copying a `String` out of a value to look at it costs a retain and a
+/// release of its storage (and of the value's box), and making a string
+/// from bytes validates them as UTF-8: together most of the time of a
+/// `c = s[i]` iteration. A string value's box holds the `String` at byte
+/// 16, and a `String` is two words whose layout the standard library
+/// fixes (its ABI):
+/// - small (up to 15 bytes): the bytes themselves, in memory order, then
+///   a discriminator byte: 0xE0 | count when ASCII (immortal, ASCII, small);
+/// - large: word 0 is the count (low 48 bits) and flags (bit 63 ASCII,
+///   bit 60 tail-allocated), word 1 the storage's address (low 60 bits;
+///   the bytes start 32 bytes in) with 0 in bits 60-62 (not small, not
+///   foreign or bridged).
+/// `StringBits.current` checks all of that once against the standard
+/// library's own answers; if any check fails it reads nothing (every
+/// caller then takes the general path, as slow as before and as correct),
+/// and ValueLayoutTests fails to say so.
+struct StringBits {
+  /// The tag of `.str`, or `ValueLayout.noTag` (no value has it) when the
+  /// checks failed.
+  let strTag: UInt
+
+  /// Compiled code copies this when it is made: a global read each time
+  /// would be a lazy-initialisation check each time.
+  static let current = StringBits(strTag: probe() ?? ValueLayout.noTag)
+
+  /// The bytes and byte count of the string value at `p` when it is ASCII
+  /// and its bytes are contiguous (every small ASCII string, and large ones
+  /// Swift made natively: decoded, appended, joined, read); nil otherwise.
+  /// Valid while the value at `p` is.
+  @inline(__always)
+  func ascii(_ p: UnsafeRawPointer) -> (bytes: UnsafePointer<UInt8>, count: Int)? {
+    guard ValueLayout.tag(p) == strTag, let box = UnsafeRawPointer(bitPattern: ValueLayout.payload(p)) else { return nil }
+    let w0 = box.load(fromByteOffset: 16, as: UInt64.self)
+    let w1 = box.load(fromByteOffset: 24, as: UInt64.self)
+    if w1 >> 61 == 0b111 {
+      return ((box + 16).assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: (w1 >> 56) & 0xF))
+    }
+    guard w0 >> 63 == 1, (w0 >> 60) & 1 == 1, (w1 >> 60) & 0b111 == 0,
+      let storage = UnsafeRawPointer(bitPattern: UInt(truncatingIfNeeded: w1 & 0x0FFF_FFFF_FFFF_FFFF) &+ 32)
+    else { return nil }
+    return (storage.assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF_FFFF))
+  }
+
+  /// The `String` inside the string value at `p` when nothing else holds
+  /// that value's box: `s += t` on a local appends there, in place, instead
+  /// of making a new box for every append.
+  @inline(__always)
+  func uniqueString(_ p: UnsafeRawPointer) -> UnsafeMutablePointer<String>? {
+    guard ValueLayout.tag(p) == strTag, let box = UnsafeMutableRawPointer(bitPattern: ValueLayout.payload(p)),
+      mp_is_uniquely_referenced(box) != 0
+    else { return nil }
+    return (box + 16).assumingMemoryBound(to: String.self)
+  }
+
+  /// The string of the `n` (0...15) ASCII bytes at `p`, made in place as a
+  /// small string: no validation, no allocation.
+  @inline(__always)
+  static func smallASCII(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+    var w0: UInt64 = 0
+    var w1: UInt64 = 0
+    var i = 0
+    while i < n && i < 8 {
+      w0 |= UInt64(p[i]) << UInt64(8 * i)
+      i += 1
+    }
+    while i < n {
+      w1 |= UInt64(p[i]) << UInt64(8 * (i - 8))
+      i += 1
+    }
+    w1 |= (0xE0 | UInt64(n)) << 56
+    return unsafeBitCast((w0, w1), to: String.self)
+  }
+
+  /// Checks the layout described above against the standard library on
+  /// strings of every kind; the tag of `.str`, or nil.
+  static func probe() -> UInt? {
+    guard MemoryLayout<String>.size == 16, ValueLayout.isAsExpected else { return nil }
+    let (_, tag) = ValueLayout.bits(of: .str(""))
+    let candidate = StringBits(strTag: tag)
+    let large = String(repeating: "ab", count: 20)
+    var appended = large
+    appended += "cd"
+    let cases: [(String, Bool)] = [
+      ("", true), ("a", true), ("abcdefgh", true), ("abcdefghijklmno", true),
+      (large, true), (appended, true), ("a literal, longer than fifteen bytes", true),
+      ("é", false), (String(repeating: "é", count: 20), false), ("a\u{0}b", true),
+    ]
+    for (s, isASCII) in cases {
+      let v = Value.str(s)
+      let seen = withUnsafePointer(to: v) { candidate.ascii(UnsafeRawPointer($0)).map { Array(UnsafeBufferPointer(start: $0.bytes, count: $0.count)) } }
+      if seen != (isASCII ? Array(s.utf8) : nil) { return nil }
+    }
+    // A box held once is unique, held twice is not; an append through it
+    // is seen by the value.
+    var one = Value.str(large)
+    let unique = withUnsafeMutablePointer(to: &one) { candidate.uniqueString(UnsafeRawPointer($0)) != nil }
+    let two = one
+    let shared = withUnsafeMutablePointer(to: &one) { candidate.uniqueString(UnsafeRawPointer($0)) != nil }
+    guard unique, !shared, case .str(let copy) = two, copy == large else { return nil }
+    _ = consume two
+    withUnsafeMutablePointer(to: &one) { candidate.uniqueString(UnsafeRawPointer($0))?.pointee += "!" }
+    guard case .str(let grown) = one, grown == large + "!" else { return nil }
+    // Every length of small string, compared with the one Swift makes.
+    let bytes = Array("0123456789abcdef".utf8)
+    for n in 0...15 {
+      let made = bytes.withUnsafeBufferPointer { smallASCII($0.baseAddress!, n) }
+      let real = String(decoding: bytes[0..<n], as: UTF8.self)
+      if made != real || made.utf8.count != n || Array(made.utf8) != Array(real.utf8) || made.hashValue != real.hashValue {
+        return nil
+      }
+      if unsafeBitCast(made, to: (UInt64, UInt64).self) != unsafeBitCast(real, to: (UInt64, UInt64).self) { return nil }
+    }
+    return tag
+  }
+}
+
