@@ -52,6 +52,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     globalsAtFork = Set(interp.main.definedNames)
     owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
+    tasks.markRaw()
     WaitGraph.poolQueues[tasks.offset] = .tasks
     state = try PoolStateHandle(workers: n)
     control = state.offset + SharedHandle.headerSize
@@ -219,6 +220,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     // Unique in the whole program: workers cache the function per job.
     let job = Arena.shared.nextId()
     let reply = try QueueHandle(maxsize: 0)
+    reply.markRaw()
     WaitGraph.poolQueues[reply.offset] = .results
     // Closed when the call ends, however: workers skip the chunks of a
     // closed reply queue, so a failed call leaves no work behind.

@@ -25,6 +25,7 @@ public final class QueueHandle: SharedHandle {
   static let mutexOff = 0, dirtyOff = 48, headOff = 56, tailOff = 64, countOff = 72, maxOff = 80
   static let closedOff = 88, dataSeqOff = 92, spaceSeqOff = 96, getWaitOff = 100, putWaitOff = 104
   static let pendingOff = 112
+  static let rawOff = 120  // 1: a pool's hand-built messages, not values (QueueItems.swift)
   static let payloadSize = 128
   // Item block: next (Int64), length (Int64), bytes.
   static let itemHeader = 16
@@ -41,10 +42,15 @@ public final class QueueHandle: SharedHandle {
 
   static func registerFinalizer() {
     finalizers[kind] = { payloadOffset in
+      // An allocation cut short by a death names its block in `pending`
+      // once the arena is repaired: before `pending` is read.
+      Arena.shared.settle()
       let p = Arena.shared.at(payloadOffset)
+      let raw = p.load(fromByteOffset: rawOff, as: Int32.self) != 0
       var item = Int(p.load(fromByteOffset: headOff, as: Int64.self))
       while item != 0 && Arena.shared.isAllocated(item) {
         let next = Int(Arena.shared.at(item).load(as: Int64.self))
+        if !raw { dropCounts(item) }
         Arena.shared.free(item)
         item = next
       }

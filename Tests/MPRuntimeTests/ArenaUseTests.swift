@@ -52,6 +52,26 @@ final class ArenaUseTests: XCTestCase {
     XCTAssertEqual(a, b, "arena use grows with every round")
   }
 
+  /// A queue dropped with items still in it freed their blocks but not the
+  /// objects those items carried (a lock put in a queue nobody got from
+  /// stayed for ever: 128 bytes a round).
+  func testAQueueDroppedWithHandlesInItsItemsGivesThemBack() throws {
+    let out = try lines("""
+      fn round() {
+        let q = queue()
+        let l = lock()
+        q.put(l)
+        q.put([l, {"inner": queue(), "s": semaphore(1)}, "x" * 100])
+        q.put(queue())
+      }
+      round()
+      let before = arena_used()
+      for i in range(50) { round() }
+      print(arena_used() - before)
+      """)
+    XCTAssertEqual(out, ["0"])
+  }
+
   func testChildrenThatEndGiveBackWhatTheyInherited() throws {
     let (a, b) = try usedAfter(40, """
       let q = queue()
