@@ -58,7 +58,7 @@ public func mpFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   do {
     tokens = try Lexer.tokenize(src, file: "fuzz.mp")
   } catch let e as MPError {
-    if e.kind != "syntax" || e.loc == nil { fuzzFinding("lexer error without syntax kind or location: \(e.kind) \(e.message)", src) }
+    if e.kind != .syntax || e.loc == nil { fuzzFinding("lexer error without syntax kind or location: \(e.kind) \(e.message)", src) }
     _ = e.render()
     return 0
   } catch {
@@ -67,7 +67,7 @@ public func mpFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   do {
     _ = try Parser.parse(src, file: "fuzz.mp")
   } catch let e as MPError {
-    if e.kind != "syntax" || e.loc == nil { fuzzFinding("parser error without syntax kind or location: \(e.kind) \(e.message)", src) }
+    if e.kind != .syntax || e.loc == nil { fuzzFinding("parser error without syntax kind or location: \(e.kind) \(e.message)", src) }
     _ = e.render()
     return 0
   } catch {
@@ -82,7 +82,7 @@ public func mpFuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   } catch let e as MPError {
     // Step-limit stops come from the periodic tick, which does not know
     // where the program is; every other error must say where it happened.
-    if e.loc == nil && e.kind != "timeout" { fuzzFinding("\(e.kind) error without a location: \(e.message)", src) }
+    if e.loc == nil && e.kind != .timeout { fuzzFinding("\(e.kind) error without a location: \(e.message)", src) }
     _ = e.render()
   } catch {
     fuzzFinding("the evaluator threw a non-MPError: \(error)", src)

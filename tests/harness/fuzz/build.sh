@@ -9,8 +9,13 @@ mkdir -p "$out/include"
 # CMPShim as a Clang module, as SwiftPM would present it.
 cp Sources/CMPShim/include/*.h "$out/include/"
 printf 'module CMPShim {\n  umbrella header "mpshim.h"\n  export *\n}\n' > "$out/include/module.modulemap"
-clang -c -O1 -fsanitize=fuzzer-no-link -I Sources/CMPShim/include Sources/CMPShim/shim.c -o "$out/shim.o"
+objects=()
+for c in Sources/CMPShim/*.c; do
+  o="$out/$(basename "$c" .c).o"
+  clang -c -O1 -fsanitize=fuzzer-no-link -I Sources/CMPShim/include "$c" -o "$o"
+  objects+=("$o")
+done
 mapfile -t sources < <(find Sources/MPLanguage -name '*.swift' | sort)
 swiftc -sanitize=fuzzer -parse-as-library -O -module-name MPLanguage -swift-version 5 \
-  -I "$out/include" "${sources[@]}" tests/harness/fuzz/FuzzEntry.swift "$out/shim.o" -o "$out/mp-fuzz"
+  -I "$out/include" "${sources[@]}" tests/harness/fuzz/FuzzEntry.swift "${objects[@]}" -o "$out/mp-fuzz"
 echo "$out/mp-fuzz"
