@@ -7,17 +7,21 @@ import XCTest
 /// moment (docs/reference.md, "Processes that die"): each test ran into
 /// the bug it names before the fix.
 final class DyingProcessTests: XCTestCase {
-  func run(_ script: String, env: [String: String] = [:], timeout: Double = 60) throws -> (out: String, err: String, status: Int32) {
-    let mp = try MPProcess(script: script, env: env)
-    defer { mp.cleanup() }
-    let status = mp.wait(timeout: timeout) ?? -1
-    return (mp.remainingOutput, mp.errText, status)
+  /// The scripts below run three at a time (ScriptBatch), the long ones
+  /// first; each test reads its own run.
+  static let batch = ScriptBatch("DyingProcessTests", [
+    killedHolder, bigItemKills, randomKills, anySize, killedLockHolder, grandchildren,
+    poolBlockError, lockDropped, fullArena, badArenaSize, errorValue,
+  ])
+
+  override class func tearDown() {
+    batch.stop()
+    super.tearDown()
   }
 
-  /// A lock freed while held stayed on glibc's robust list, and later lock
-  /// operations wrote list pointers into whatever reused its block.
-  func testALockDroppedWhileHeldCorruptsNothing() throws {
-    let r = try run("""
+  func run(_ script: ScriptBatch.Script) throws -> ScriptBatch.Result { try Self.batch.result(script) }
+
+  static let lockDropped = ScriptBatch.Script("testALockDroppedWhileHeldCorruptsNothing", """
       fn forgetful() { let l = lock(); acquire(l) }
       for i in range(20) { forgetful() }
       let q = queue()
@@ -29,17 +33,19 @@ final class DyingProcessTests: XCTestCase {
       for i in range(20) { with l { } }
       print(ok)
       """)
+
+  /// A lock freed while held stayed on glibc's robust list, and later lock
+  /// operations wrote list pointers into whatever reused its block.
+  func testALockDroppedWhileHeldCorruptsNothing() throws {
+    let r = try run(Self.lockDropped)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "50\n", r.err)
   }
 
-  /// Freed blocks were reused only for the same power-of-two size: after a
-  /// burst of big items, one item of half their size no longer fitted.
-  func testSpaceOfGotItemsServesItemsOfAnySize() throws {
-    // A quarter of every size in a plain run (the same shape: the big
-    // items fill three quarters of the arena, the last one is 10 of them).
-    let mb = TestSize.pick(1, 4)
-    let r = try run("""
+  // A quarter of every size in a plain run (the same shape: the big items
+  // fill three quarters of the arena, the last one is 10 of them).
+  static let mb = TestSize.pick(1, 4)
+  static let anySize = ScriptBatch.Script("testSpaceOfGotItemsServesItemsOfAnySize", env: ["MP_ARENA_MB": "\(mb * 16)"], """
       let q = queue()
       let big = "x" * (\(mb) * 1024 * 1024)
       for i in range(12) { q.put(big) }
@@ -50,31 +56,37 @@ final class DyingProcessTests: XCTestCase {
       print(len(q.get()))
       for i in range(100) { lock() }
       print("ok")
-      """, env: ["MP_ARENA_MB": "\(mb * 16)"])
+      """)
+
+  /// Freed blocks were reused only for the same power-of-two size: after a
+  /// burst of big items, one item of half their size no longer fitted.
+  func testSpaceOfGotItemsServesItemsOfAnySize() throws {
+    let r = try run(Self.anySize)
     XCTAssertEqual(r.status, 0, r.err)
-    XCTAssertEqual(r.out, "\(mb * 10 * 1024 * 1024)\nok\n", r.err)
+    XCTAssertEqual(r.out, "\(Self.mb * 10 * 1024 * 1024)\nok\n", r.err)
   }
 
-  func testAFullArenaSaysWhatHoldsIt() throws {
-    let r = try run("""
+  static let fullArena = ScriptBatch.Script("testAFullArenaSaysWhatHoldsIt", env: ["MP_ARENA_MB": "32"], """
       let q = queue()
       for i in range(100) { q.put("z" * (1024 * 1024)) }
-      """, env: ["MP_ARENA_MB": "32"])
+      """)
+
+  func testAFullArenaSaysWhatHoldsIt() throws {
+    let r = try run(Self.fullArena)
     XCTAssertEqual(r.status, 1)
     XCTAssertTrue(r.err.contains("the shared arena is full") && r.err.contains("live objects and queued items"), r.err)
   }
 
+  static let badArenaSize = ScriptBatch.Script("testABadArenaSizeIsRefusedWithWhatWasFound", env: ["MP_ARENA_MB": "4"], "print(1)")
+
   func testABadArenaSizeIsRefusedWithWhatWasFound() throws {
-    let r = try run("print(1)", env: ["MP_ARENA_MB": "4"])
+    let r = try run(Self.badArenaSize)
     XCTAssertEqual(r.status, 1)
     XCTAssertTrue(r.err.contains("MP_ARENA_MB must be a number of MiB from 16 to 1048576, found '4'"), r.err)
     XCTAssertEqual(r.out, "")
   }
 
-  /// A SIGKILLed child never gave back its references: a queue it held
-  /// (with a 1 MB item in it) stayed for ever, and the arena filled.
-  func testAKilledChildGivesBackWhatItHeld() throws {
-    let r = try run("""
+  static let killedHolder = ScriptBatch.Script("testAKilledChildGivesBackWhatItHeld", env: ["MP_ARENA_MB": "\(TestSize.pick(16, 32))"], """
       fn holder(q) { sleep(30) }
       # More megabytes than the arena holds: a leak would fill it.
       for i in range(\(TestSize.pick(30, 80))) {
@@ -85,15 +97,17 @@ final class DyingProcessTests: XCTestCase {
         try { join(p) } catch e { }
       }
       print("done")
-      """, env: ["MP_ARENA_MB": "\(TestSize.pick(16, 32))"])
+      """)
+
+  /// A SIGKILLed child never gave back its references: a queue it held
+  /// (with a 1 MB item in it) stayed for ever, and the arena filled.
+  func testAKilledChildGivesBackWhatItHeld() throws {
+    let r = try run(Self.killedHolder)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "done\n", r.err)
   }
 
-  /// The lock a killed child held goes back with it: not freed while the
-  /// kernel may still write to it, not kept for ever either.
-  func testALockHeldByAKilledChildIsTakenOverAndFreed() throws {
-    let r = try run("""
+  static let killedLockHolder = ScriptBatch.Script("testALockHeldByAKilledChildIsTakenOverAndFreed", env: ["MP_ARENA_MB": "16"], """
       fn grab(l, q) { acquire(l); q.put(1); sleep(30) }
       for i in range(40) {
         let l = lock()
@@ -108,15 +122,17 @@ final class DyingProcessTests: XCTestCase {
       let q = queue()
       q.put("0123456789" * 6)
       print(q.get())
-      """, env: ["MP_ARENA_MB": "16"])
+      """)
+
+  /// The lock a killed child held goes back with it: not freed while the
+  /// kernel may still write to it, not kept for ever either.
+  func testALockHeldByAKilledChildIsTakenOverAndFreed() throws {
+    let r = try run(Self.killedLockHolder)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, String(repeating: "0123456789", count: 6) + "\n", r.err)
   }
 
-  /// Grandchildren of a killed child died with it but stayed in ps() as
-  /// running for ever, counting against MP_MAX_PROCS.
-  func testGrandchildrenOfAKilledChildLeaveTheTable() throws {
-    let r = try run("""
+  static let grandchildren = ScriptBatch.Script("testGrandchildrenOfAKilledChildLeaveTheTable", env: ["MP_MAX_PROCS": "4"], """
       fn parent(q) {
         for i in range(3) { spawn(sleep, 30) }
         q.put("ready")
@@ -133,7 +149,12 @@ final class DyingProcessTests: XCTestCase {
       print(len(ps()))
       for i in range(4) { spawn(sleep, 0) }
       print("ok")
-      """, env: ["MP_MAX_PROCS": "4"])
+      """)
+
+  /// Grandchildren of a killed child died with it but stayed in ps() as
+  /// running for ever, counting against MP_MAX_PROCS.
+  func testGrandchildrenOfAKilledChildLeaveTheTable() throws {
+    let r = try run(Self.grandchildren)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "4\n0\nok\n", r.err)
   }
@@ -186,27 +207,24 @@ final class DyingProcessTests: XCTestCase {
     XCTAssertEqual(mp.wait(), 0, mp.errText)
   }
 
-  /// Leaving `with pool(...)` by an error waited for every other item; an
-  /// item that never ended hung the script.
-  func testLeavingAPoolBlockByAnErrorTerminatesTheWorkers() throws {
-    let start = Date()
-    let r = try run("""
+  static let poolBlockError = ScriptBatch.Script("testLeavingAPoolBlockByAnErrorTerminatesTheWorkers", timeout: 40, """
       fn work(x) {
         if x == 0 { throw "bad item" }
         sleep(60)
       }
       with pool(2) as p { p.map(work, [0, 1, 2, 3], 1) }
-      """, timeout: 40)
+      """)
+
+  /// Leaving `with pool(...)` by an error waited for every other item; an
+  /// item that never ended hung the script.
+  func testLeavingAPoolBlockByAnErrorTerminatesTheWorkers() throws {
+    let r = try run(Self.poolBlockError)
     XCTAssertEqual(r.status, 1, r.err)
     XCTAssertTrue(r.err.contains("bad item"), r.err)
-    XCTAssertLessThan(Date().timeIntervalSince(start), 30, "the workers were waited for")
+    XCTAssertLessThan(r.seconds, 30, "the workers were waited for")
   }
 
-  /// A pool worker SIGKILLed between taking a chunk and saying it runs it
-  /// made map wait for ever. Killing workers at random moments: every map
-  /// returns the right list or fails with an error, and none hangs.
-  func testMapNeverHangsWhenWorkersAreKilledAtRandomMoments() throws {
-    let r = try run("""
+  static let randomKills = ScriptBatch.Script("testMapNeverHangsWhenWorkersAreKilledAtRandomMoments", timeout: 120, """
       fn sq(x) => x * x
       fn killer(p, seed_) {
         seed(seed_)
@@ -233,17 +251,18 @@ final class DyingProcessTests: XCTestCase {
       }
       print(ok + failed)
       print(len(p.map(sq, items)))
-      """, timeout: 120)
+      """)
+
+  /// A pool worker SIGKILLed between taking a chunk and saying it runs it
+  /// made map wait for ever. Killing workers at random moments: every map
+  /// returns the right list or fails with an error, and none hangs.
+  func testMapNeverHangsWhenWorkersAreKilledAtRandomMoments() throws {
+    let r = try run(Self.randomKills)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "\(TestSize.pick(12, 40))\n3000\n", r.err)
   }
 
-  /// The same with big items: a worker copying a 5 MB chunk out of the
-  /// task queue had a wide window in which its death went unseen (this
-  /// hung within a few rounds before the chunk was written down as the
-  /// worker's while still queued).
-  func testMapOfBigItemsNeverHangsWhenWorkersAreKilled() throws {
-    let r = try run("""
+  static let bigItemKills = ScriptBatch.Script("testMapOfBigItemsNeverHangsWhenWorkersAreKilled", timeout: 100, """
       fn size(s) => len(s)
       fn killer(p, seed_) {
         seed(seed_)
@@ -266,7 +285,14 @@ final class DyingProcessTests: XCTestCase {
         rounds += 1
       }
       print(rounds)
-      """, timeout: 100)
+      """)
+
+  /// The same with big items: a worker copying a 5 MB chunk out of the
+  /// task queue had a wide window in which its death went unseen (this
+  /// hung within a few rounds before the chunk was written down as the
+  /// worker's while still queued).
+  func testMapOfBigItemsNeverHangsWhenWorkersAreKilled() throws {
+    let r = try run(Self.bigItemKills)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "\(TestSize.pick(5, 15))\n", r.err)
   }
@@ -308,14 +334,16 @@ final class DyingProcessTests: XCTestCase {
     XCTAssertFalse(mp.errText.contains("never joined"), mp.errText)
   }
 
-  /// An error value the child cannot send arrived damaged (`[1, nil]`) or
-  /// made the whole error unreadable.
-  func testAnErrorValueThatCannotTravelArrivesAsItsRepr() throws {
-    let r = try run("""
+  static let errorValue = ScriptBatch.Script("testAnErrorValueThatCannotTravelArrivesAsItsRepr", """
       for v in [fn() { throw [1, "a".upper] }, fn() { throw ["a".upper, 1, 2] }] {
         try { join(spawn(v)) } catch e { print(e["value"]["value"]) }
       }
       """)
+
+  /// An error value the child cannot send arrived damaged (`[1, nil]`) or
+  /// made the whole error unreadable.
+  func testAnErrorValueThatCannotTravelArrivesAsItsRepr() throws {
+    let r = try run(Self.errorValue)
     XCTAssertEqual(r.status, 0, r.err)
     XCTAssertEqual(r.out, "[1, <method string.upper>]\n[<method string.upper>, 1, 2]\n", r.err)
   }

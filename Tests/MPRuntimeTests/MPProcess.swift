@@ -166,6 +166,20 @@ final class MPProcess {
     kill(gate, SIGKILL)
   }
 
+  /// The exit code if the script has ended (reaping it), else nil; reads
+  /// what output has come either way. Never waits.
+  func exitStatus() -> Int32? {
+    pump()
+    if status == nil {
+      var st: Int32 = 0
+      guard waitpid(pid, &st, WNOHANG) == pid else { return nil }
+      status = st
+      pump()
+    }
+    let st = status!
+    return (st & 0x7f) == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f)
+  }
+
   /// Waits for the script to exit; returns its exit code (128+signal if killed).
   func wait(timeout: Double = 20) -> Int32? {
     let deadline = Date().addingTimeInterval(timeout)
