@@ -96,6 +96,10 @@ static void dump(int sig) {
     put(buf, &n, "\n");
     write(2, buf, (size_t)n);
   }
+  /* The end, so that `mp test` kills the run as soon as it has the list. */
+  n = 0;
+  put(buf, &n, MP_TABLE_DUMP_END "\n");
+  write(2, buf, (size_t)n);
   errno = saved;
 }
 

@@ -16,9 +16,10 @@ struct Subprocess {
 
   /// `extraEnv` ("NAME=value") is added to this process's environment. On a
   /// timeout the program's first process gets SIGUSR1 (an `mp` run with
-  /// MP_TEST_DUMP set writes its process table to stderr then) and half a
-  /// second to do so before the whole group is killed.
-  static func run(_ argv: [String], timeout: Double, extraEnv: [String] = []) -> Result {
+  /// MP_TEST_DUMP set writes its process table to stderr then) and up to
+  /// half a second to do so before the whole group is killed — at once when
+  /// stderr shows `dumpEnd`, the dump's last line.
+  static func run(_ argv: [String], timeout: Double, extraEnv: [String] = [], dumpEnd: String? = nil) -> Result {
     var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
     guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
       return Result(stdout: "", stderr: "cannot create a pipe: \(String(cString: strerror(errno)))", status: 127, timedOut: false)
@@ -100,6 +101,7 @@ struct Subprocess {
         let r = buf.withUnsafeMutableBytes { read(f.fd, $0.baseAddress, 65536) }
         if r > 0 {
           if f.fd == outPipe[0] { out.append(contentsOf: buf[0..<r]) } else { err.append(contentsOf: buf[0..<r]) }
+          if timedOut, f.fd == errPipe[0], let end = dumpEnd, contains(Array(err.suffix(r + end.utf8.count)), Array(end.utf8)) { deadline = 0 }
         } else if r == 0 || (errno != EINTR && errno != EAGAIN) {
           open.removeAll { $0 == f.fd }
         }
@@ -114,5 +116,10 @@ struct Subprocess {
     let code: Int32 = mp_wifexited(status) != 0 ? mp_wexitstatus(status) : 128 + mp_wtermsig(status)
     return Result(stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
                   status: code, timedOut: timedOut)
+  }
+
+  static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+    guard needle.count <= haystack.count else { return false }
+    return (0...(haystack.count - needle.count)).contains { i in haystack[i..<(i + needle.count)].elementsEqual(needle) }
   }
 }

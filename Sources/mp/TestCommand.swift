@@ -54,7 +54,8 @@ struct TestCommand: ParsableCommand {
       unlink(kindFile)
       let start = Timing.now()
       let r = Subprocess.run([me, file], timeout: timeout,
-                             extraEnv: ["MP_TEST_DUMP=1", "MP_TEST_ERROR_KIND_FILE=\(kindFile)"])
+                             extraEnv: ["MP_TEST_DUMP=1", "MP_TEST_ERROR_KIND_FILE=\(kindFile)"],
+                             dumpEnd: MP_TABLE_DUMP_END)
       let took = Timing.now() - start
       if mp_interrupt_flag != 0 {
         writeAll(2, "interrupted\n")
@@ -102,7 +103,7 @@ struct TestCommand: ParsableCommand {
     var out = "timed out after \(formatDuration(timeout)) s (killed)"
     out += r.stdout.isEmpty ? "\nstdout so far: nothing" : "\nstdout so far:\n" + tail(r.stdout)
     if !stderr.isEmpty { out += "\nstderr so far:\n" + tail(stderr) }
-    let rows = table.split(separator: "\n").filter { !$0.isEmpty }
+    let rows = table.split(separator: "\n").filter { !$0.isEmpty && $0 != MP_TABLE_DUMP_END }
     if rows.isEmpty {
       out += "\n(the program did not say what its processes were doing)"
     } else {

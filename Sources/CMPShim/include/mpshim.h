@@ -79,5 +79,7 @@ struct mp_table_layout {
   int queue_count_off, queue_closed_off;
 };
 /* Installs that handler (SA_RESTART) in this process. */
+/* The dump's last line: the reader knows the list is complete. */
+#define MP_TABLE_DUMP_END "mp: end of the list of live processes"
 void mp_install_table_dump(const struct mp_table_layout *layout);
 #endif
