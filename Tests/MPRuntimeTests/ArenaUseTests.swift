@@ -7,8 +7,22 @@ import XCTest
 /// random moments run a third of their rounds in a plain `swift test`
 /// (all of them under MP_TEST_FULL=1, see TestSize).
 final class ArenaUseTests: XCTestCase {
-  func usedAfter(_ rounds: Int, _ body: String) throws -> (Int, Int) {
-    let mp = try MPProcess(script: """
+  /// The scripts below run three at a time (ScriptBatch), the long ones
+  /// first; each test reads its own run.
+  static let batch = ScriptBatch("ArenaUseTests", [
+    workerSteps, killedPools, killedProducers, killedLockers, livePool, childrenKilledGivingBack,
+    poolsMade, syncObjects, childrenEnd, queueWithHandles,
+  ])
+
+  override class func tearDown() {
+    batch.stop()
+    super.tearDown()
+  }
+
+  /// A script that runs `body` once, then `rounds` times, then `rounds`
+  /// times again, printing the arena's growth after each batch of rounds.
+  static func usedAfter(_ test: String, _ rounds: Int, _ body: String) -> ScriptBatch.Script {
+    ScriptBatch.Script(test, env: ["MP_DEBUG": "1"], """
       fn round(i) {
       \(body)
       }
@@ -18,23 +32,37 @@ final class ArenaUseTests: XCTestCase {
       print(arena_used() - before)
       for i in range(\(rounds)) { round(i) }
       print(arena_used() - before)
-      """, env: ["MP_DEBUG": "1"])
-    defer { mp.cleanup() }
-    let a = Int(mp.readLine(timeout: 60) ?? "") ?? -1
-    let b = Int(mp.readLine(timeout: 60) ?? "") ?? -1
-    XCTAssertEqual(mp.wait(timeout: 60), 0, mp.errText)
-    return (a, b)
+      """)
   }
+
+  /// The two growths a `usedAfter` script printed.
+  func used(_ script: ScriptBatch.Script) throws -> (Int, Int) {
+    let out = try lines(script)
+    return (Int(out.first ?? "") ?? -1, Int(out.dropFirst().first ?? "") ?? -1)
+  }
+
+  /// A script run with arena_used() (MP_DEBUG=1).
+  static func withArenaUsed(_ test: String, _ source: String) -> ScriptBatch.Script {
+    ScriptBatch.Script(test, env: ["MP_DEBUG": "1"], timeout: 120, source)
+  }
+
+  /// The stdout lines of a script's run, which must succeed.
+  func lines(_ script: ScriptBatch.Script) throws -> [String] {
+    let r = try Self.batch.result(script)
+    XCTAssertEqual(r.status, 0, r.err)
+    return r.out.split(separator: "\n").map(String.init)
+  }
+
+  static let poolsMade = usedAfter("testPoolsMadeAndDroppedGiveTheirSpaceBack", 30, "with pool(2) as p { p.map(fn(x) => x, [1, 2, 3]) }")
 
   /// A pool's shared words were allocated raw and never freed.
   func testPoolsMadeAndDroppedGiveTheirSpaceBack() throws {
-    let (a, b) = try usedAfter(30, "with pool(2) as p { p.map(fn(x) => x, [1, 2, 3]) }")
+    let (a, b) = try used(Self.poolsMade)
     XCTAssertLessThan(a, 4096)
     XCTAssertEqual(a, b, "arena use grows with every pool")
   }
 
-  func testSyncObjectsMadeAndDroppedGiveTheirSpaceBack() throws {
-    let (a, b) = try usedAfter(200, """
+  static let syncObjects = usedAfter("testSyncObjectsMadeAndDroppedGiveTheirSpaceBack", 200, """
       let q = queue()
       q.put([i, "x" * 100])
       let l = lock()
@@ -48,15 +76,14 @@ final class ArenaUseTests: XCTestCase {
       let m = shared({})
       m["k"] = i
       """)
+
+  func testSyncObjectsMadeAndDroppedGiveTheirSpaceBack() throws {
+    let (a, b) = try used(Self.syncObjects)
     XCTAssertLessThan(a, 8192)
     XCTAssertEqual(a, b, "arena use grows with every round")
   }
 
-  /// A queue dropped with items still in it freed their blocks but not the
-  /// objects those items carried (a lock put in a queue nobody got from
-  /// stayed for ever: 128 bytes a round).
-  func testAQueueDroppedWithHandlesInItsItemsGivesThemBack() throws {
-    let out = try lines("""
+  static let queueWithHandles = withArenaUsed("testAQueueDroppedWithHandlesInItsItemsGivesThemBack", """
       fn round() {
         let q = queue()
         let l = lock()
@@ -69,11 +96,16 @@ final class ArenaUseTests: XCTestCase {
       for i in range(50) { round() }
       print(arena_used() - before)
       """)
+
+  /// A queue dropped with items still in it freed their blocks but not the
+  /// objects those items carried (a lock put in a queue nobody got from
+  /// stayed for ever: 128 bytes a round).
+  func testAQueueDroppedWithHandlesInItsItemsGivesThemBack() throws {
+    let out = try lines(Self.queueWithHandles)
     XCTAssertEqual(out, ["0"])
   }
 
-  func testChildrenThatEndGiveBackWhatTheyInherited() throws {
-    let (a, b) = try usedAfter(40, """
+  static let childrenEnd = usedAfter("testChildrenThatEndGiveBackWhatTheyInherited", 40, """
       let q = queue()
       q.put("x" * 10000)
       join(spawn(fn(q) => q.size(), q))
@@ -81,22 +113,14 @@ final class ArenaUseTests: XCTestCase {
       p.kill()
       try { join(p) } catch e { }
       """)
+
+  func testChildrenThatEndGiveBackWhatTheyInherited() throws {
+    let (a, b) = try used(Self.childrenEnd)
     XCTAssertLessThan(a, 8192)
     XCTAssertEqual(a, b, "arena use grows with every child")
   }
 
-  /// Runs `script` with arena_used() and returns its stdout lines.
-  func lines(_ script: String) throws -> [String] {
-    let mp = try MPProcess(script: script, env: ["MP_DEBUG": "1"])
-    defer { mp.cleanup() }
-    XCTAssertEqual(mp.wait(timeout: 120), 0, mp.errText)
-    return mp.remainingOutput.split(separator: "\n").map(String.init)
-  }
-
-  /// A pool worker wrote down every reply queue it decoded and never
-  /// reused the crossed-out entries: a live pool grew by ~80 bytes a call.
-  func testALivePoolDoesNotGrowWithEveryCall() throws {
-    let out = try lines("""
+  static let livePool = withArenaUsed("testALivePoolDoesNotGrowWithEveryCall", """
       fn sq(x) => x * x
       let p = pool(3)
       for i in range(20) { p.map(sq, range(40)) }
@@ -104,14 +128,15 @@ final class ArenaUseTests: XCTestCase {
       for i in range(400) { p.map(sq, range(40)) }
       print(arena_used() - a)
       """)
+
+  /// A pool worker wrote down every reply queue it decoded and never
+  /// reused the crossed-out entries: a live pool grew by ~80 bytes a call.
+  func testALivePoolDoesNotGrowWithEveryCall() throws {
+    let out = try lines(Self.livePool)
     XCTAssertEqual(out, ["0"])
   }
 
-  /// Killing lockers inside `with l { }` leaked the whole lock in ~15% of
-  /// the kills (a window between taking the mutex and writing the hold
-  /// down); taking and releasing now change no count.
-  func testLockersKilledInsideWithLeakNothing() throws {
-    let out = try lines("""
+  static let killedLockers = withArenaUsed("testLockersKilledInsideWithLeakNothing", """
       fn locker(l) { while true { with l { let x = 1 } } }
       fn round(t) {
         let l = lock()
@@ -125,14 +150,16 @@ final class ArenaUseTests: XCTestCase {
       for i in range(\(TestSize.pick(20, 60))) { round(0.005 + (i % 5) * 0.003) }
       print(arena_used() - before)
       """)
+
+  /// Killing lockers inside `with l { }` leaked the whole lock in ~15% of
+  /// the kills (a window between taking the mutex and writing the hold
+  /// down); taking and releasing now change no count.
+  func testLockersKilledInsideWithLeakNothing() throws {
+    let out = try lines(Self.killedLockers)
     XCTAssertEqual(out, ["0"])
   }
 
-  /// Producers killed inside put on a contended queue leaked the block
-  /// they had been given when the arena had marked it used but not yet
-  /// named it in the queue's journal.
-  func testProducersKilledInsidePutLeakNothing() throws {
-    let out = try lines("""
+  static let killedProducers = withArenaUsed("testProducersKilledInsidePutLeakNothing", """
       fn producer(q) {
         let k = 0
         while true {
@@ -154,17 +181,16 @@ final class ArenaUseTests: XCTestCase {
       for i in range(\(TestSize.pick(15, 40))) { round(0.02) }
       print(arena_used() - before)
       """)
+
+  /// Producers killed inside put on a contended queue leaked the block
+  /// they had been given when the arena had marked it used but not yet
+  /// named it in the queue's journal.
+  func testProducersKilledInsidePutLeakNothing() throws {
+    let out = try lines(Self.killedProducers)
     XCTAssertEqual(out, ["0"])
   }
 
-  /// A worker killed at each step of taking and running a chunk (MP_DEBUG's
-  /// die_at) leaves nothing behind once its pool is closed. A chunk used to
-  /// carry a count on its call's reply queue, which the worker gave back
-  /// after the chunk had left the task queue: a worker killed in between
-  /// kept the reply queue (160 bytes) for ever, about one failed map in
-  /// five under the chaos driver.
-  func testPoolWorkersKilledAtEachStepOfTakingAChunkLeakNothing() throws {
-    let out = try lines("""
+  static let workerSteps = withArenaUsed("testPoolWorkersKilledAtEachStepOfTakingAChunkLeakNothing", """
       fn sq(x) { return x * x }
       fn run(point, n) {
         die_at(point, n)
@@ -186,6 +212,15 @@ final class ArenaUseTests: XCTestCase {
         }
       }
       """)
+
+  /// A worker killed at each step of taking and running a chunk (MP_DEBUG's
+  /// die_at) leaves nothing behind once its pool is closed. A chunk used to
+  /// carry a count on its call's reply queue, which the worker gave back
+  /// after the chunk had left the task queue: a worker killed in between
+  /// kept the reply queue (160 bytes) for ever, about one failed map in
+  /// five under the chaos driver.
+  func testPoolWorkersKilledAtEachStepOfTakingAChunkLeakNothing() throws {
+    let out = try lines(Self.workerSteps)
     XCTAssertEqual(out, [
       "pool worker taking 1 false 0", "pool worker taking 2 false 0",
       "pool worker taken 1 true 0", "pool worker taken 2 true 0",
@@ -196,13 +231,7 @@ final class ArenaUseTests: XCTestCase {
     ])
   }
 
-  /// A process killed between a change of an object's count and the note
-  /// of it in its record (taking a count, giving one back) kept the object
-  /// for ever: the two now happen as one step under the arena's lock
-  /// (Arena.countIn/countOut), finished by whoever repairs the arena. Here
-  /// children die while giving back what they inherited, at each handle.
-  func testChildrenKilledWhileGivingBackCountsLeakNothing() throws {
-    let out = try lines("""
+  static let childrenKilledGivingBack = withArenaUsed("testChildrenKilledWhileGivingBackCountsLeakNothing", """
       fn idle(a, b, c) { return 1 }
       fn run(n) {
         let a = lock()
@@ -222,13 +251,18 @@ final class ArenaUseTests: XCTestCase {
         print(n, run(n), arena_used() - before)
       }
       """)
+
+  /// A process killed between a change of an object's count and the note
+  /// of it in its record (taking a count, giving one back) kept the object
+  /// for ever: the two now happen as one step under the arena's lock
+  /// (Arena.countIn/countOut), finished by whoever repairs the arena. Here
+  /// children die while giving back what they inherited, at each handle.
+  func testChildrenKilledWhileGivingBackCountsLeakNothing() throws {
+    let out = try lines(Self.childrenKilledGivingBack)
     XCTAssertEqual(out, ["1 true 0", "2 true 0", "3 true 0"])
   }
 
-  /// A pool whose workers were killed during maps kept a reply queue (160
-  /// bytes) now and then (see the test above for the window).
-  func testPoolsWhoseWorkersAreKilledDuringMapsLeakNothing() throws {
-    let out = try lines("""
+  static let killedPools = withArenaUsed("testPoolsWhoseWorkersAreKilledDuringMapsLeakNothing", """
       fn sq(x) { return x * x }
       fn killer(p, n) {
         for i in range(n) {
@@ -249,6 +283,11 @@ final class ArenaUseTests: XCTestCase {
       for i in range(\(TestSize.pick(12, 40))) { round() }
       print(arena_used() - before)
       """)
+
+  /// A pool whose workers were killed during maps kept a reply queue (160
+  /// bytes) now and then (see the test above for the window).
+  func testPoolsWhoseWorkersAreKilledDuringMapsLeakNothing() throws {
+    let out = try lines(Self.killedPools)
     XCTAssertEqual(out, ["0"])
   }
 }
