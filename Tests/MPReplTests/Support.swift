@@ -180,14 +180,16 @@ final class TerminalSession {
   /// Waits (bounded) until the screen satisfies `condition`; returns the last screen.
   @discardableResult
   func waitFor(timeout: TimeInterval = 5, _ condition: (String) -> Bool) throws -> (ok: Bool, screen: String) {
-    let deadline = Date().addingTimeInterval(timeout)
+    let start = Date()
+    let deadline = start.addingTimeInterval(timeout)
     var s = ""
     repeat {
       s = try screen()
       if condition(s) { return (true, s) }
-      // Each look is a tmux client run; 10 ms apart keeps a wait short
-      // without flooding a loaded machine with clients.
-      usleep(10_000)
+      // Each look is a tmux client run: 10 ms apart at first, so a quick
+      // answer is seen quickly, then 30 ms apart, so a slow one on a
+      // loaded machine is not slowed further by a flood of clients.
+      usleep(Date().timeIntervalSince(start) < 0.3 ? 10_000 : 30_000)
     } while Date() < deadline
     return (false, s)
   }

@@ -25,6 +25,8 @@ final class TerminalTests: XCTestCase {
 
   /// Enters `expression` (a pid) and reads its value off the screen.
   func shownPid(_ t: TerminalSession, _ expression: String) throws -> pid_t {
+    // At a fresh prompt, so that no type-ahead is echoed into the line.
+    try expect(t.waitForLastLine("mp>"), "no prompt before \(expression)")
     try enter(t, expression)
     let escaped = NSRegularExpression.escapedPattern(for: expression)
     let shown = try t.waitFor { $0.range(of: "mp> \(escaped)\n[0-9]+\nmp>$", options: .regularExpression) != nil }
@@ -236,8 +238,9 @@ final class TerminalTests: XCTestCase {
     // the message is on the screen (a short sleep could end before Ctrl-D
     // on a loaded machine, a long one would cost its length every run).
     try enter(t, "fn w() { sleep(60) }")
-    try enter(t, "let p = spawn(w)")
-    let child = try shownPid(t, "p.pid")
+    // Spawned and shown in one entry: nothing is typed while the child
+    // runs (typing then is testChildOutputWhileTyping's business).
+    let child = try shownPid(t, "let p = spawn(w); print(p.pid)")
     try t.press("C-d")
     try expect(t.waitFor { $0.contains("waiting for 1 child process to end") }, "no word about the child")
     XCTAssertNil(t.exitStatus(timeout: 0.2), "mp did not wait for its child")
