@@ -49,7 +49,13 @@ final class TerminalTests: XCTestCase {
   }
 
   /// Types a line and presses Enter.
-  func enter(_ t: TerminalSession, _ text: String) throws {
+  ///
+  /// First it waits (at most 5 s, without failing) for a bare prompt:
+  /// keys typed while mp still runs the previous line are echoed by the
+  /// terminal and again by the line editor ("}...> }"), as in any shell.
+  /// `atPrompt: false` finishes a line already partly typed.
+  func enter(_ t: TerminalSession, _ text: String, atPrompt: Bool = true) throws {
+    if atPrompt { _ = try t.waitFor { ["mp>", "...>"].contains($0.components(separatedBy: "\n").last ?? "") } }
     try t.type(text)
     try t.press("Enter")
   }
@@ -75,17 +81,18 @@ final class TerminalTests: XCTestCase {
     try t.type("pri")
     try t.press("Tab")
     try expect(t.waitForLastLine("mp> print("), "Tab did not complete print(")
-    try enter(t, "\"tabbed\")")
+    try enter(t, "\"tabbed\")", atPrompt: false)
     try expect(t.waitFor { $0.contains("mp> print(\"tabbed\")\ntabbed\nmp>") }, "completed call did not run")
   }
 
   func testTabCompletesMethodsAfterADot() throws {
     let t = try start()
     try enter(t, "let xs = [1]")
+    try expect(t.waitForLastLine("mp>"), "no prompt after let")
     try t.type("xs.pu")
     try t.press("Tab")
     try expect(t.waitForLastLine("mp> xs.push("), "no method completion")
-    try enter(t, "2)")
+    try enter(t, "2)", atPrompt: false)
     try enter(t, "xs")
     try expect(t.waitFor { $0.contains("\n[1, 2]\nmp>") }, "push did not run")
   }
@@ -279,7 +286,7 @@ final class TerminalTests: XCTestCase {
       let whole = TerminalTests.tick(row) != nil || statements.contains { row.hasPrefix($0) }
       XCTAssertTrue(whole, "a torn row: \(row)\n\(r.screen)")
     }
-    try enter(t, "3")
+    try enter(t, "3", atPrompt: false)
     try enter(t, "abc + 1")
     try expect(t.waitFor { $0.contains("\n124\n") }, "the completed line did not run")
     // The same at a continuation prompt.
@@ -290,7 +297,7 @@ final class TerminalTests: XCTestCase {
     let seen = TerminalTests.ticks(cont.screen).max() ?? -1
     try expect(t.waitFor { (TerminalTests.ticks($0).max() ?? -1) > seen && $0.hasSuffix("\n...> return x") },
                "the continuation prompt and its text were not redrawn")
-    try enter(t, " * 2")
+    try enter(t, " * 2", atPrompt: false)
     try enter(t, "}")
     try enter(t, "twice(21)")
     try expect(t.waitFor { $0.contains("\n42\n") }, "the function typed across the child's lines did not work")
