@@ -23,7 +23,12 @@ extension Operand {
 
 struct LocalOperand: Operand {
   let slot: Int
-  @inline(__always) func get(_ fp: Frame) throws -> Value { fp[slot] }
+  @inline(__always) func get(_ fp: Frame) throws -> Value {
+    // An int is rebuilt rather than copied: copying a `Value` calls an
+    // outlined function that switches on the case to retain it.
+    if case .int(let x) = fp[slot] { return .int(x) }
+    return fp[slot]
+  }
   @inline(__always) func place(_ fp: Frame) -> UnsafeRawPointer? { UnsafeRawPointer(fp + slot) }
   @inline(__always) func peekInt(_ fp: Frame) -> Int? {
     if case .int(let x) = fp[slot] { return x }

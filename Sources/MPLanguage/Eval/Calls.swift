@@ -18,9 +18,11 @@ extension Interpreter {
     let depth = vm.pointee.depth
     vm.pointee.ticks &-= 1
     // The native stack is measured every 16 levels: far more often than
-    // 16 frames could use up the 1 MiB margin below the floor.
-    guard argc == p.fastArity, base + size <= vm.pointee.stackEnd, depth < maxCallDepth,
-      vm.pointee.ticks > 0, depth & 15 != 0 || UInt(mp_stack_pointer()) >= vm.pointee.stackFloor
+    // 16 frames could use up the 1 MiB margin below the floor. The depth
+    // limit is checked there too: it is a multiple of 16, and the depth
+    // grows one level at a time, so it cannot be passed in between.
+    guard argc == p.fastArity, base + size <= vm.pointee.stackEnd, vm.pointee.ticks > 0,
+      depth & 15 != 0 || (depth < maxCallDepth && UInt(mp_stack_pointer()) >= vm.pointee.stackFloor)
     else {
       return try enterSlow(c, base: base, argc: argc, loc: loc)
     }

@@ -97,6 +97,7 @@ struct ByteStack {
 let tickInterval = 4096
 /// Python's default is 1,000; mp allows more but stops long before the
 /// native stack could overflow (the byte bound below catches wide frames).
+/// A multiple of 16: calls check it only every 16 levels (Eval/Calls.swift).
 public let maxCallDepth = 10_000
 let valueStackSize = 1 << 20
 
