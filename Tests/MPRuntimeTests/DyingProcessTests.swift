@@ -66,7 +66,7 @@ final class DyingProcessTests: XCTestCase {
     XCTAssertEqual(r.out, "\(Self.mb * 10 * 1024 * 1024)\nok\n", r.err)
   }
 
-  static let fullArena = ScriptBatch.Script("testAFullArenaSaysWhatHoldsIt", env: ["MP_ARENA_MB": "32"], """
+  static let fullArena = ScriptBatch.Script("testAFullArenaSaysWhatHoldsIt", env: ["MP_ARENA_MB": "\(TestSize.pick(16, 32))"], """
       let q = queue()
       for i in range(100) { q.put("z" * (1024 * 1024)) }
       """)

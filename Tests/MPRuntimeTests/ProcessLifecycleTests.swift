@@ -38,7 +38,7 @@ final class ProcessLifecycleTests: XCTestCase {
         let q = queue()
         let p = spawn(sleep, 30)
         print("ready")
-        let s = str(sorted(range(600_000)))
+        let s = str(sorted(range(\(TestSize.pick(300_000, 600_000)))))
         \(wait)
         print("not reached")
         """)
