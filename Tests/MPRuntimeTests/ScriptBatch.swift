@@ -72,6 +72,8 @@ final class ScriptBatch {
       queued.removeAll { $0 === script }
       queued.insert(script, at: 0)
     }
+    // Exits wake nothing here: look again after 1, 2, 4 ... 10 ms.
+    var nap: UInt32 = 1_000
     while done[id] == nil {
       while running.count < width, !queued.isEmpty {
         let s = queued.removeFirst()
@@ -89,7 +91,12 @@ final class ScriptBatch {
         running.remove(at: i)
         ended = true
       }
-      if !ended, done[id] == nil { usleep(2_000) }
+      if ended {
+        nap = 1_000
+      } else if done[id] == nil {
+        usleep(nap)
+        nap = min(nap * 2, 10_000)
+      }
     }
     return done[id]!
   }
