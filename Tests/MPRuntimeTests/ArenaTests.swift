@@ -4,6 +4,13 @@ import XCTest
 
 /// The arena in this (test) process: no fork needed to check reuse.
 final class ArenaTests: XCTestCase {
+  /// The first class of this module to run: the traced examples, which
+  /// mostly sleep, start now and are done by the time their tests run.
+  override class func setUp() {
+    super.setUp()
+    TraceEndToEndTests.startEarly()
+  }
+
   override func setUpWithError() throws {
     // 64 MiB: the test that fills the arena copies that much. The first
     // install in this process wins (ReferenceManualTests asks the same).

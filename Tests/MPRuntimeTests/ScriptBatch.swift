@@ -49,15 +49,22 @@ final class ScriptBatch {
     self.width = width
   }
 
-  /// The scripts this run of the test binary will ask for: all of them,
-  /// or under `swift test --filter` (which names the selected tests on
-  /// the test binary's command line) only those selected.
-  private func selected() -> [Script] {
+  /// Whether this run of the test binary runs the test `test` of class
+  /// `className` (any of its tests when nil): a plain `swift test` runs
+  /// them all, `swift test --filter` names the selected tests on the test
+  /// binary's command line.
+  static func selects(_ className: String, _ test: String? = nil) -> Bool {
     let args = CommandLine.arguments.dropFirst().flatMap { $0.split(separator: ",").map(String.init) }
-    guard !args.isEmpty else { return scripts }
-    return scripts.filter { s in
-      args.contains { $0.hasSuffix("\(className)/\(s.test)") || $0.hasSuffix(".\(className)") || $0 == className }
+    guard !args.isEmpty else { return true }
+    return args.contains { a in
+      a == className || a.hasSuffix(".\(className)")
+        || (test.map { a.hasSuffix("\(className)/\($0)") } ?? a.contains("\(className)/"))
     }
+  }
+
+  /// The scripts this run of the test binary will ask for.
+  private func selected() -> [Script] {
+    scripts.filter { ScriptBatch.selects(className, $0.test) }
   }
 
   /// The run of `script`, once it has ended (starting the batch if needed).
