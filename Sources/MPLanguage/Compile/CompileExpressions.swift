@@ -84,13 +84,21 @@ extension Compiler {
   }
 
   func indexLocal<I: Operand>(_ slot: Int, _ index: I, _ loc: SourceLocation) -> ExprCode {
-    let bits = StringBits.current, chars = asciiCharTable
+    let bits = StringBits.current, chars = asciiCharTable, twoByte = twoByteCharTable, front = textFront
     return { fp in
       if case .list(let l) = fp[slot], let k = index.peekInt(fp), k >= 0, k < l.items.count { return l.items[k] }
-      // An ASCII string read in place: no copy of the string, no new value.
-      if let k = index.peekInt(fp), let (p, n) = bits.ascii(fp + slot) {
-        let i = k < 0 ? k &+ n : k
-        if i >= 0 && i < n { return chars[Int(p[i])] }
+      // A string read in place: no copy of the string, no new value (an
+      // ASCII one by byte, another through its scalar index once made).
+      if let k = index.peekInt(fp), let (p, n, isASCII) = bits.contiguous(fp + slot) {
+        if isASCII {
+          let i = k < 0 ? k &+ n : k
+          if i >= 0 && i < n { return chars[Int(p[i])] }
+        } else if let ux = front.index(of: p, bytes: n) {
+          if let c = ux._withUnsafeGuaranteedRef({ ix -> Value? in
+            let i = k < 0 ? k &+ ix.count : k
+            return i >= 0 && i < ix.count ? charValue(p, ix.byteOffset(p, scalar: i), chars, twoByte) : nil
+          }) { return c }
+        }
       }
       return try indexValue(fp[slot], try index.get(fp), loc)
     }
@@ -102,11 +110,14 @@ extension Compiler {
   /// not an int, takes `sliceValue`.
   mutating func sliceLocal(_ slot: Int, _ lo: Expr?, _ hi: Expr?, _ loc: SourceLocation) throws -> ExprCode {
     let l = try lo.map { try compileExpr($0) }, h = try hi.map { try compileExpr($0) }
-    let bits = StringBits.current, chars = asciiCharTable
+    let bits = StringBits.current, chars = asciiCharTable, twoByte = twoByteCharTable, front = textFront
     let empty = Value.str("")
     return { fp in
       let lv = try l?(fp) ?? .nil, hv = try h?(fp) ?? .nil
-      if let (p, n) = bits.ascii(fp + slot) {
+      if let (p, bytes, isASCII) = bits.contiguous(fp + slot) {
+        // (Retained here: this path makes a string anyway.)
+        let ix = isASCII ? nil : front.index(of: p, bytes: bytes)?.takeUnretainedValue()
+        let n = ix?.count ?? bytes
         // Python's bounds for a step of 1: negative from the end, clamped.
         @inline(__always) func bound(_ v: Value, _ missing: Int) -> Int? {
           switch v {
@@ -115,8 +126,21 @@ extension Compiler {
           default: return nil
           }
         }
-        if let a = bound(lv, 0), let b = bound(hv, n) {
+        if isASCII || ix != nil, let a = bound(lv, 0), let b = bound(hv, n) {
           if b <= a { return empty }
+          if let ix {
+            let x = ix.byteOffset(p, scalar: a)
+            if b - a == 1 { return charValue(p, x, chars, twoByte) }
+            // A short piece is walked from its start (asking the index
+            // for b would move its last position past the next slice's a).
+            var y = x
+            if b - a < 64 {
+              for _ in 0..<(b - a) { y += utf8Length(lead: p[y]) }
+            } else {
+              y = ix.byteOffset(p, scalar: b)
+            }
+            return .str(makeString(p + x, y - x))
+          }
           if b - a == 1 { return chars[Int(p[a])] }
           if b - a <= 15 { return .str(StringBits.smallASCII(p + a, b - a)) }
         }

@@ -155,6 +155,7 @@ final class GlobalCall1Node<A: Operand> {
   /// That built-in is `len`: an ASCII string in a local is measured in place.
   @exclusivity(unchecked) var isLen = false
   let bits = StringBits.current
+  let front = textFront
 
   init(_ site: GlobalCallSite, _ a0: A) {
     slot = site.slot
@@ -182,7 +183,10 @@ final class GlobalCall1Node<A: Operand> {
       }
     }
     if bits == builtinBits, ValueLayout.tag(slot) == builtinTag, let f1 {
-      if isLen, let p = a0.place(fp), let (_, n) = self.bits.ascii(p) { return .int(n) }
+      if isLen, let p = a0.place(fp), let (bytes, n, isASCII) = self.bits.contiguous(p) {
+        if isASCII { return .int(n) }
+        if let ix = front.index(of: bytes, bytes: n) { return .int(ix._withUnsafeGuaranteedRef { $0.count }) }
+      }
       let x = try a0.get(fp)
       do {
         return try f1(x, interp)

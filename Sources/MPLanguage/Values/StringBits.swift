@@ -35,16 +35,25 @@ struct StringBits {
   /// Valid while the value at `p` is.
   @inline(__always)
   func ascii(_ p: UnsafeRawPointer) -> (bytes: UnsafePointer<UInt8>, count: Int)? {
+    guard let (bytes, count, isASCII) = contiguous(p), isASCII else { return nil }
+    return (bytes, count)
+  }
+
+  /// The same for any string whose bytes are contiguous (small ones, and
+  /// large ones Swift made natively), with whether it is all ASCII.
+  @inline(__always)
+  func contiguous(_ p: UnsafeRawPointer) -> (bytes: UnsafePointer<UInt8>, count: Int, isASCII: Bool)? {
     guard ValueLayout.tag(p) == strTag, let box = UnsafeRawPointer(bitPattern: ValueLayout.payload(p)) else { return nil }
     let w0 = box.load(fromByteOffset: 16, as: UInt64.self)
     let w1 = box.load(fromByteOffset: 24, as: UInt64.self)
-    if w1 >> 61 == 0b111 {
-      return ((box + 16).assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: (w1 >> 56) & 0xF))
+    if (w1 >> 61) & 0b101 == 0b101 {
+      // Small: immortal and small set, bit 62 says ASCII.
+      return ((box + 16).assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: (w1 >> 56) & 0xF), (w1 >> 62) & 1 == 1)
     }
-    guard w0 >> 63 == 1, (w0 >> 60) & 1 == 1, (w1 >> 60) & 0b111 == 0,
+    guard (w0 >> 60) & 1 == 1, (w1 >> 60) & 0b111 == 0,
       let storage = UnsafeRawPointer(bitPattern: UInt(truncatingIfNeeded: w1 & 0x0FFF_FFFF_FFFF_FFFF) &+ 32)
     else { return nil }
-    return (storage.assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF_FFFF))
+    return (storage.assumingMemoryBound(to: UInt8.self), Int(truncatingIfNeeded: w0 & 0xFFFF_FFFF_FFFF), w0 >> 63 == 1)
   }
 
   /// The `String` inside the string value at `p` when nothing else holds
@@ -90,11 +99,15 @@ struct StringBits {
       ("", true), ("a", true), ("abcdefgh", true), ("abcdefghijklmno", true),
       (large, true), (appended, true), ("a literal, longer than fifteen bytes", true),
       ("é", false), (String(repeating: "é", count: 20), false), ("a\u{0}b", true),
+      ("a literal with an é, longer than fifteen bytes", false),
     ]
     for (s, isASCII) in cases {
       let v = Value.str(s)
       let seen = withUnsafePointer(to: v) { candidate.ascii(UnsafeRawPointer($0)).map { Array(UnsafeBufferPointer(start: $0.bytes, count: $0.count)) } }
       if seen != (isASCII ? Array(s.utf8) : nil) { return nil }
+      guard let any = withUnsafePointer(to: v, { candidate.contiguous(UnsafeRawPointer($0)) }),
+        Array(UnsafeBufferPointer(start: any.bytes, count: any.count)) == Array(s.utf8), any.isASCII == isASCII
+      else { return nil }
     }
     // A box held once is unique, held twice is not; an append through it
     // is seen by the value.

@@ -75,12 +75,33 @@ let asciiCharTable: UnsafePointer<Value> = {
   return UnsafePointer(p)
 }()
 
+/// The one-character strings of U+0080 to U+07FF (two UTF-8 bytes: Latin,
+/// Greek, Cyrillic, Hebrew, Arabic...), made on first use and kept, as
+/// Python keeps those of Latin-1: `s[i]` on accented text allocates once
+/// per character, not once per index.
+let twoByteCharTable: UnsafeMutablePointer<Value> = {
+  let p = UnsafeMutablePointer<Value>.allocate(capacity: 0x800)
+  p.initialize(repeating: .nil, count: 0x800)
+  return p
+}()
+
 /// The value of the one-scalar string at byte `i` of `p` (a scalar start).
+/// Compiled code passes the table it captured (a global read is a lazy
+/// initialisation check).
 @inline(__always)
-func charValue(_ p: UnsafePointer<UInt8>, _ i: Int) -> Value {
+func charValue(_ p: UnsafePointer<UInt8>, _ i: Int, _ ascii: UnsafePointer<Value> = asciiCharTable,
+               _ twoByte: UnsafeMutablePointer<Value> = twoByteCharTable) -> Value {
   let b = p[i]
-  if b < 0x80 { return asciiCharValues[Int(b)] }
+  if b < 0x80 { return ascii[Int(b)] }
+  if b < 0xE0 { return twoByteChar(p, i, twoByte) }
   return .str(makeString(p + i, utf8Length(lead: b)))
+}
+
+@inline(__always)
+func twoByteChar(_ p: UnsafePointer<UInt8>, _ i: Int, _ table: UnsafeMutablePointer<Value>) -> Value {
+  let slot = table + (Int(p[i] & 0x1F) << 6 | Int(p[i + 1] & 0x3F))
+  if case .nil = slot.pointee { slot.pointee = .str(makeString(p + i, 2)) }
+  return slot.pointee
 }
 
 /// Bytes of the scalar whose first byte is `lead`.
@@ -93,12 +114,14 @@ func utf8Length(lead: UInt8) -> Int {
 
 /// Byte offsets of every 64th scalar of a non-ASCII string, and the last
 /// position looked up (a loop walking `s[i]` forward steps from it).
+/// (Unchecked exclusivity: a loop over `s[i]` reads and moves the last
+/// position at every index; the dynamic checks cost more than the walk.)
 final class ScalarIndex {
-  private(set) var count = 0
-  private(set) var bytes = 0
-  private var marks: [Int] = []
-  private var lastScalar = 0
-  private var lastByte = 0
+  @exclusivity(unchecked) private(set) var count = 0
+  @exclusivity(unchecked) private(set) var bytes = 0
+  @exclusivity(unchecked) private var marks: [Int] = []
+  @exclusivity(unchecked) private var lastScalar = 0
+  @exclusivity(unchecked) private var lastByte = 0
 
   init(_ p: UnsafeBufferPointer<UInt8>) { extend(p) }
 
@@ -159,7 +182,13 @@ struct TextIndexCache {
     var base: UnsafeRawPointer
     var index: ScalarIndex
   }
-  var entries: [Entry] = []
+  var entries: [Entry] = [] {
+    didSet {
+      textFront.base = entries.first?.base
+      textFront.bytes = entries.first?.index.bytes ?? -1
+      textFront.index = entries.first.map { Unmanaged.passUnretained($0.index) }
+    }
+  }
   static let capacity = 4
 
   mutating func find(_ base: UnsafeRawPointer, bytes: Int) -> Int? {
@@ -174,6 +203,25 @@ struct TextIndexCache {
     entries.insert(e, at: 0)
   }
 }
+
+/// The first entry of the cache, where compiled code reading a string in
+/// place finds its index: code captures this object when it is made (a
+/// global is a lazy-initialisation check at every read), and the index is
+/// not retained (the entry keeps it alive while it is first).
+final class TextFront {
+  @exclusivity(unchecked) var base: UnsafeRawPointer?
+  @exclusivity(unchecked) var bytes = -1
+  @exclusivity(unchecked) var index: Unmanaged<ScalarIndex>?
+
+  /// The index of the string whose `bytes` bytes are at `base`, when it
+  /// is the one used last (a loop over one string's characters).
+  @inline(__always)
+  func index(of base: UnsafeRawPointer, bytes: Int) -> Unmanaged<ScalarIndex>? {
+    base == self.base && bytes == self.bytes ? index : nil
+  }
+}
+
+let textFront = TextFront()
 
 /// Unchecked: `s += t` reads it on every append (a checked global access
 /// was a tenth of an append).
