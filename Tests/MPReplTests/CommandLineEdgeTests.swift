@@ -31,11 +31,11 @@ final class CommandLineEdgeTests: XCTestCase {
     let slow = try write("# expect: never\nsleep(5)\n", "slow.mp", in: d)
     // Three timeouts, run side by side: they overlap instead of adding up.
     let join = try StartedProcess(mp, ["-e", "let p = spawn(sleep, 2)\ntry { join([p], 0.2) } catch e { print(e[\"message\"]) }\np.kill()"], input: "")
-    let get = try StartedProcess(mp, ["-e", "try { queue().get(0.5) } catch e { print(e[\"message\"]) }"], input: "")
+    let get = try StartedProcess(mp, ["-e", "try { queue().get(0.25) } catch e { print(e[\"message\"]) }"], input: "")
     let test = try StartedProcess(mp, ["test", "--timeout", "0.3", slow], input: "")
     let r = join.finish(), q = get.finish(), t = test.finish()
     XCTAssertTrue(r.stdout.hasPrefix("join timed out after 0.2 s: process "), r.stdout + r.stderr)
-    XCTAssertEqual(q.stdout, "get timed out after 0.5 s: <queue 1> stayed empty\n", q.stderr)
+    XCTAssertEqual(q.stdout, "get timed out after 0.25 s: <queue 1> stayed empty\n", q.stderr)
     XCTAssertTrue(t.stdout.contains("timed out after 0.3 s (killed)"), t.stdout)
     XCTAssertEqual(t.status, 1)
   }
