@@ -52,7 +52,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     globalsAtFork = Set(interp.main.definedNames)
     owner = getpid()
     tasks = try QueueHandle(maxsize: 0)
-    tasks.markRaw()
+    tasks.mark(.poolTasks)
     WaitGraph.poolQueues[tasks.offset] = .tasks
     state = try PoolStateHandle(workers: n)
     control = state.offset + SharedHandle.headerSize
@@ -90,6 +90,8 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   }
 
   static func registerCodec() {
+    QueueHandle.droppers[QueueHandle.ItemFormat.poolTasks.rawValue] = PoolWorker.dropTask
+    QueueHandle.droppers[QueueHandle.ItemFormat.poolResults.rawValue] = PoolWorker.dropResult
     Codec.register(kind: codecKind) { d in
       guard case .object(let t) = try d.value(), let tasks = t as? QueueHandle else {
         throw MPError(.value, "corrupt pool in a message")
@@ -220,7 +222,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     // Unique in the whole program: workers cache the function per job.
     let job = Arena.shared.nextId()
     let reply = try QueueHandle(maxsize: 0)
-    reply.markRaw()
+    reply.mark(.poolResults)
     WaitGraph.poolQueues[reply.offset] = .results
     // Closed when the call ends, however: workers skip the chunks of a
     // closed reply queue, so a failed call leaves no work behind.
@@ -414,14 +416,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     workers = []
     // Chunks nobody will take still hold counts on the handles their items
     // carry: decoding them gives those back.
-    while let bytes = try? tasks.getBytes(timeout: 0) {
-      guard let at = PoolWorker.peekBody(bytes) else { continue }
-      var d = Codec.Decoder(bytes)
-      d.pos = at
-      _ = try? d.varint()  // the reply queue's weak reference
-      _ = try? d.varint()
-      _ = try? d.value()  // the items
-    }
+    while let bytes = try? tasks.getBytes(timeout: 0) { PoolWorker.dropTask(bytes) }
   }
 
   /// The end of the program closes pools nobody closed.

@@ -34,7 +34,7 @@ final class PoolCall {
     let bundle = try pool.bundle(f)
     job = Arena.shared.nextId()
     reply = try QueueHandle(maxsize: 0)
-    reply.markRaw()
+    reply.mark(.poolResults)
     WaitGraph.poolQueues[reply.offset] = .results
     let starts: [Int]
     do {

@@ -118,14 +118,35 @@ struct PoolWorker {
         DiePoint.workerReplying.reach()
         do {
           try reply.putBytes(e.bytes, timeout: nil)
-        } catch let e as MPError where e.kind == .closed {
-          continue  // the call ended (failed or interrupted) meanwhile
+        } catch let err as MPError where err.kind == .closed {
+          // The call ended (failed or interrupted) meanwhile: the results'
+          // handles were counted for a message nobody will read.
+          PoolWorker.dropResult(e.bytes)
+          continue
         }
       } catch {
         break
       }
     }
     Runtime.finishChild(.exit(0))
+  }
+
+  /// A task message nobody will run gives back the counts its items
+  /// carry (the message's layout: `peek`).
+  static func dropTask(_ bytes: [UInt8]) {
+    guard let at = peekBody(bytes) else { return }
+    var d = Codec.Decoder(bytes)
+    d.pos = at
+    guard (try? d.varint()) != nil, (try? d.varint()) != nil else { return }  // the reply's weak reference
+    QueueHandle.dropValue(bytes, from: d.pos)
+  }
+
+  /// A result message nobody will read gives back the counts its values
+  /// carry: job, chunk, 0 and the list of results (an error carries none).
+  static func dropResult(_ bytes: [UInt8]) {
+    var d = Codec.Decoder(bytes)
+    guard (try? d.varint()) != nil, (try? d.varint()) != nil, (try? d.byte()) == 0 else { return }
+    QueueHandle.dropValue(bytes, from: d.pos)
   }
 
   /// The reply queue a task message names (by weak reference, at `at`),

@@ -25,7 +25,7 @@ public final class QueueHandle: SharedHandle {
   static let mutexOff = 0, dirtyOff = 48, headOff = 56, tailOff = 64, countOff = 72, maxOff = 80
   static let closedOff = 88, dataSeqOff = 92, spaceSeqOff = 96, getWaitOff = 100, putWaitOff = 104
   static let pendingOff = 112
-  static let rawOff = 120  // 1: a pool's hand-built messages, not values (QueueItems.swift)
+  static let formatOff = 120  // what the items are: values, or a pool's own messages (QueueItems.swift)
   static let payloadSize = 128
   // Item block: next (Int64), length (Int64), bytes.
   static let itemHeader = 16
@@ -46,11 +46,11 @@ public final class QueueHandle: SharedHandle {
       // once the arena is repaired: before `pending` is read.
       Arena.shared.settle()
       let p = Arena.shared.at(payloadOffset)
-      let raw = p.load(fromByteOffset: rawOff, as: Int32.self) != 0
+      let format = p.load(fromByteOffset: formatOff, as: Int32.self)
       var item = Int(p.load(fromByteOffset: headOff, as: Int64.self))
       while item != 0 && Arena.shared.isAllocated(item) {
         let next = Int(Arena.shared.at(item).load(as: Int64.self))
-        if !raw { dropCounts(item) }
+        dropCounts(item, format: format)
         Arena.shared.free(item)
         item = next
       }

@@ -11,7 +11,7 @@ final class ArenaUseTests: XCTestCase {
   /// first; each test reads its own run.
   static let batch = ScriptBatch("ArenaUseTests", [
     workerSteps, killedPools, killedProducers, killedLockers, livePool, childrenKilledGivingBack,
-    poolsMade, syncObjects, childrenEnd, queueWithHandles,
+    poolsMade, syncObjects, childrenEnd, queueWithHandles, unreadResults,
   ])
 
   override class func tearDown() {
@@ -212,6 +212,34 @@ final class ArenaUseTests: XCTestCase {
         }
       }
       """)
+
+  static let unreadResults = withArenaUsed("testUnreadPoolResultsGiveBackTheObjectsTheyCarry", """
+      fn f(x) {
+        if x == 3 { throw "boom" }
+        sleep(0.005 * x)
+        return [x, lock(), queue()]
+      }
+      fn run() {
+        let p = pool(2)
+        try { p.map(f, range(12), 1) } catch e { }
+        let r = p.map_async(f, [5, 6, 7], 1)
+        r = nil
+        p.close()
+      }
+      run()
+      let before = arena_used()
+      for i in range(3) { run() }
+      print(arena_used() - before)
+      """)
+
+  /// Results that carry objects (a lock, a queue) and that nobody reads —
+  /// of a map that failed on another item, of an async call dropped before
+  /// its results came — kept those objects: the pool's reply queue went
+  /// without decoding them, and a worker whose call had ended dropped its
+  /// encoded results.
+  func testUnreadPoolResultsGiveBackTheObjectsTheyCarry() throws {
+    XCTAssertEqual(try lines(Self.unreadResults), ["0"])
+  }
 
   /// A worker killed at each step of taking and running a chunk (MP_DEBUG's
   /// die_at) leaves nothing behind once its pool is closed. A chunk used to
