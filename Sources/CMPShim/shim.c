@@ -94,6 +94,19 @@ int mp_mutex_lock(void *m, double timeout) {
   int first = pthread_mutex_trylock(mu);
   if (first == 0) return 0;
   if (first == EOWNERDEAD) { pthread_mutex_consistent(mu); return 1; }
+  /* Held: the internal locks are held for a few hundred nanoseconds, and
+     sleeping on the futex costs a system call on each side and a wake-up
+     of tens of microseconds, so watch the lock word for a while first
+     (a free word or a dead owner's: no thread id in it). */
+  for (int i = 0; timeout != 0 && i < 256; i++) {
+    mp_cpu_relax();
+    int w = __atomic_load_n(&mu->__data.__lock, __ATOMIC_RELAXED);
+    if ((w & FUTEX_TID_MASK) == 0) {
+      int rc = pthread_mutex_trylock(mu);
+      if (rc == 0) return 0;
+      if (rc == EOWNERDEAD) { pthread_mutex_consistent(mu); return 1; }
+    }
+  }
   double deadline = timeout < 0 ? -1 : mp_now() + timeout;
   for (;;) {
     struct timespec ts;

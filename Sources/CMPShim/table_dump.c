@@ -70,7 +70,8 @@ static void dump(int sig) {
     } else if (kind == 3 || kind == 4) {
       put(buf, &n, kind == 3 ? "waiting to get from queue " : "waiting to put on queue ");
       put_int(buf, &n, *(const int32_t *)(obj + layout.number_off));
-      int64_t count = *(const int64_t *)(obj + layout.payload_off + layout.queue_count_off);
+      int64_t count = *(const int64_t *)(obj + layout.payload_off + layout.queue_count_off) -
+                      *(const int64_t *)(obj + layout.payload_off + layout.queue_got_off);
       int32_t closed = load32(obj + layout.payload_off + layout.queue_closed_off);
       put(buf, &n, count == 0 ? " (empty" : " (");
       if (count != 0) { put_int(buf, &n, count); put(buf, &n, " items"); }

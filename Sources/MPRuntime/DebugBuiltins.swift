@@ -24,6 +24,14 @@ extension Runtime {
       DiePoint.on = !DiePoint.armed.isEmpty
       return .nil
     })
+    // `queue_die_at(k)`: this process ends (_exit(9)) at the k-th step of
+    // queue code from now, as if killed between two of its stores, so a
+    // test can stop a put or a get at every such point (QueueRing.swift).
+    Interpreter.register(Builtin("queue_die_at", 1, 1, "queue_die_at(k): _exit at the k-th queue step from now (MP_DEBUG=1 only)") { a, _ in
+      guard case .int(let k) = a[0] else { throw MPError(.type, "queue_die_at() needs an int") }
+      QueueHandle.dieAtStep = k
+      return .nil
+    })
     Interpreter.register(Builtin("arena_blocks", 0, 0, "arena_blocks(): the arena's live blocks as [offset, size, what, count] (MP_DEBUG=1 only)") { _, _ in
       .list(ListRef(Arena.shared.liveBlocks().map { b in
         let (what, count) = describe(b.offset)
@@ -93,7 +101,7 @@ extension QueueHandle {
   /// For `arena_blocks()`: a queue's item count, and whether it is closed.
   static func describe(_ payloadOffset: Int) -> String {
     let p = Arena.shared.at(payloadOffset)
-    let n = p.load(fromByteOffset: countOff, as: Int64.self)
+    let n = itemCount(p)
     let closed = p.load(fromByteOffset: closedOff, as: Int32.self) != 0
     return "\(n) items\(closed ? ", closed" : "")"
   }

@@ -141,14 +141,11 @@ public final class PipeEndHandle: SharedHandle {
     if timeout == 0 { return false }
     let deadline: Double? = timeout < 0 ? nil : mp_now() + timeout
     let seqWord = inbox.i32(QueueHandle.dataSeqOff)
-    let sleepers = inbox.i32(QueueHandle.getWaitOff)
     ProcessTable.setWaiting(.pipeRecv, target: offset, timed: deadline != nil)
     defer { ProcessTable.clearWaiting() }
-    // Counted as a sleeper, so a sender makes the wake-up call.
-    mp_atomic_add32(sleepers, 1)
-    defer { mp_atomic_add32(sleepers, -1) }
     while true {
-      let seq = mp_atomic_load32(seqWord)
+      // Flagged as a sleeper, so a sender makes the wake-up call.
+      let seq = QueueHandle.raiseSleeperFlag(inbox.q, QueueHandle.getWaitOff, QueueHandle.dataSeqOff)
       if ready() { return true }
       if try !SyncWait.slice(seqWord, seq, deadline: deadline) { return ready() }
     }

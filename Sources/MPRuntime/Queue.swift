@@ -4,68 +4,53 @@ import MPLanguage
 
 /// `queue()` / `queue(maxsize)`: a FIFO of any values between any processes.
 ///
-/// Items are encoded with the codec into blocks of the arena, linked in a
-/// list under one robust mutex: every item put is got exactly once,
-/// whatever the number of producers and consumers. Without maxsize `put`
-/// never blocks (a 10 MB string is one block), so one process can put and
-/// later get, as with Python's queue. Waiting uses futexes, and a waker
-/// only makes the system call when someone sleeps: waking a process on the
-/// other CPU costs ~50 µs, so most items move without any.
+/// Items are encoded with the codec into slots of a chain of segments in
+/// the arena (QueueRing.swift), under two robust mutexes, one for putters
+/// and one for getters: every item put is got exactly once, whatever the
+/// number of producers and consumers, and a producer and a consumer never
+/// wait for each other's lock. Without maxsize `put` never blocks (a 10 MB
+/// string is one block), so one process can put and later get, as with
+/// Python's queue. Waiting spins for a few microseconds, then sleeps on a
+/// futex, and a waker only makes the system call when someone sleeps:
+/// waking a process on the other CPU costs ~50 µs, so most items move
+/// without any.
 ///
-/// A process may die at any instruction of a put or a get. The list is
-/// changed one store at a time, and the one block a put or get is working
-/// on is named in `pending` first (the arena writes it there as it hands
-/// the block out, and clears it as it takes it back). The next process to
-/// take the lock after a death (SharedMutex says so) walks the list,
-/// recounts it, and frees the pending block if the list does not hold it:
-/// a put cut short never happened, a get cut short leaves its item for
-/// the next getter.
+/// A process may die at any instruction of a put or a get: a put cut short
+/// never happened, a get cut short leaves its item for the next getter
+/// (QueueRing.swift says how).
 public final class QueueHandle: SharedHandle {
-  // Payload layout.
-  static let mutexOff = 0, dirtyOff = 48, headOff = 56, tailOff = 64, countOff = 72, maxOff = 80
-  static let closedOff = 88, dataSeqOff = 92, spaceSeqOff = 96, getWaitOff = 100, putWaitOff = 104
-  static let pendingOff = 112
-  static let formatOff = 120  // what the items are: values, or a pool's own messages (QueueItems.swift)
-  static let payloadSize = 128
-  // Item block: next (Int64), length (Int64), bytes.
-  static let itemHeader = 16
   public override class var kind: UInt8 { 4 }
+
+  /// The payload's address, computed once.
+  private(set) var q = UnsafeMutableRawPointer(bitPattern: 16)!
 
   init(maxsize: Int) throws {
     guard maxsize >= 0 else { throw MPError(.value, "queue(maxsize) needs maxsize >= 0 (0 means no bound), got \(maxsize)") }
     try super.init(newWithPayload: QueueHandle.payloadSize, kind: QueueHandle.kind)
-    try mutex.initialise("a queue")
+    q = payload
+    try putLock.initialise("a queue")
+    try getLock.initialise("a queue")
     i64(QueueHandle.maxOff).pointee = Int64(maxsize)
+    try QueueHandle.makeFirstSegment(q)
   }
 
-  override init(existing offset: Int) { super.init(existing: offset) }
+  override init(existing offset: Int) {
+    super.init(existing: offset)
+    q = payload
+  }
 
   static func registerFinalizer() {
-    finalizers[kind] = { payloadOffset in
-      // An allocation cut short by a death names its block in `pending`
-      // once the arena is repaired: before `pending` is read.
-      Arena.shared.settle()
-      let p = Arena.shared.at(payloadOffset)
-      let format = p.load(fromByteOffset: formatOff, as: Int32.self)
-      var item = Int(p.load(fromByteOffset: headOff, as: Int64.self))
-      while item != 0 && Arena.shared.isAllocated(item) {
-        let next = Int(Arena.shared.at(item).load(as: Int64.self))
-        dropCounts(item, format: format)
-        Arena.shared.free(item)
-        item = next
-      }
-      let pending = Int(p.load(fromByteOffset: pendingOff, as: Int64.self))
-      if pending != 0 && Arena.shared.isAllocated(pending) { Arena.shared.free(pending) }
-    }
+    finalizers[kind] = { payloadOffset in QueueHandle.freeAll(Arena.shared.at(payloadOffset)) }
   }
 
-  @inline(__always) func i64(_ off: Int) -> UnsafeMutablePointer<Int64> { (payload + off).assumingMemoryBound(to: Int64.self) }
-  @inline(__always) func i32(_ off: Int) -> UnsafeMutablePointer<Int32> { (payload + off).assumingMemoryBound(to: Int32.self) }
+  @inline(__always) func i64(_ off: Int) -> UnsafeMutablePointer<Int64> { (q + off).assumingMemoryBound(to: Int64.self) }
+  @inline(__always) func i32(_ off: Int) -> UnsafeMutablePointer<Int32> { (q + off).assumingMemoryBound(to: Int32.self) }
 
-  var mutex: SharedMutex { SharedMutex(mutex: payload + QueueHandle.mutexOff, dirty: payload + QueueHandle.dirtyOff) }
-  var count: Int { Int(mp_atomic_load(i64(QueueHandle.countOff))) }
+  private var putLock: SharedMutex { SharedMutex(mutex: q + QueueHandle.putMutexOff, dirty: q + QueueHandle.putDirtyOff) }
+  private var getLock: SharedMutex { SharedMutex(mutex: q + QueueHandle.getMutexOff, dirty: q + QueueHandle.getDirtyOff) }
+  var count: Int { QueueHandle.itemCount(q) }
   var maxsize: Int { Int(i64(QueueHandle.maxOff).pointee) }
-  var isClosed: Bool { mp_atomic_load32(i32(QueueHandle.closedOff)) != 0 }
+  var isClosed: Bool { mp_load_acquire32(i32(QueueHandle.closedOff)) != 0 }
 
   public override var typeName: String { "queue" }
   public override var repr: String { "<queue \(number)>" }
@@ -107,119 +92,134 @@ public final class QueueHandle: SharedHandle {
     }
   }
 
-  private func lock() throws {
-    if try mutex.lock(repr) { repair() }
+  private func lockPut() throws {
+    if try putLock.lock(repr) {
+      QueueHandle.repairPut(q)
+      wakeEveryone()
+    }
   }
 
-  private func unlock() { mutex.unlock() }
-
-  /// After a process died holding the lock: make the list, its tail and
-  /// its count agree again, and settle the block the dead one was working on.
-  private func repair() {
-    // The arena first: its own repair may finish a free that clears `pending`.
-    Arena.shared.settle()
-    let pending = Int(i64(QueueHandle.pendingOff).pointee)
-    var n = 0, last = 0, holdsPending = false
-    var item = Int(i64(QueueHandle.headOff).pointee)
-    var prev: UnsafeMutablePointer<Int64> = i64(QueueHandle.headOff)
-    while item != 0 {
-      guard Arena.shared.isAllocated(item) else {
-        prev.pointee = 0  // cannot happen with one-store steps; never follow garbage
-        break
-      }
-      if item == pending { holdsPending = true }
-      n += 1
-      last = item
-      prev = Arena.shared.at(item).assumingMemoryBound(to: Int64.self)
-      item = Int(prev.pointee)
+  private func lockGet() throws {
+    if try getLock.lock(repr) {
+      QueueHandle.repairGet(q)
+      wakeEveryone()
     }
-    i64(QueueHandle.tailOff).pointee = Int64(last)
-    mp_atomic_store(i64(QueueHandle.countOff), Int64(n))
-    if pending != 0 && !holdsPending && Arena.shared.isAllocated(pending) {
-      Arena.shared.free(pending, clearing: i64(QueueHandle.pendingOff))
-    }
-    i64(QueueHandle.pendingOff).pointee = 0
-    // Waiters may sleep on a count that changed: let them look again.
-    mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
-    mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
-    _ = mp_futex_wake(i32(QueueHandle.dataSeqOff), Int32.max)
-    _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max)
   }
+
+  // MARK: put
 
   func put(_ v: Value, timeout: Double?) throws {
-    if isClosed { throw MPError(.closed, "put on a closed queue") }
-    try putBytes(try Codec.encode(v), timeout: timeout)
+    typealias Tag = Codec.Tag
+    // The codec's encoding of the common small values, written straight
+    // into the slot (the same bytes Codec.encode makes).
+    switch v {
+    case .nil:
+      try putRaw(count: 1, timeout: timeout) { $0.storeBytes(of: Tag.nilValue.rawValue, as: UInt8.self) }
+    case .bool(let b):
+      let t = (b ? Tag.trueValue : Tag.falseValue).rawValue
+      try putRaw(count: 1, timeout: timeout) { $0.storeBytes(of: t, as: UInt8.self) }
+    case .int(let i):
+      try putRaw(count: 9, timeout: timeout) { d in
+        d.storeBytes(of: Tag.int.rawValue, as: UInt8.self)
+        d.storeBytes(of: Int64(i).littleEndian, toByteOffset: 1, as: Int64.self)
+      }
+    case .float(let x):
+      try putRaw(count: 9, timeout: timeout) { d in
+        d.storeBytes(of: Tag.float.rawValue, as: UInt8.self)
+        d.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 1, as: UInt64.self)
+      }
+    case .str(var s) where s.utf8.count < 0x80 && s.utf8.count + 2 <= QueueHandle.inlineMax:
+      let n = s.utf8.count
+      try putRaw(count: n + 2, timeout: timeout) { d in
+        d.storeBytes(of: Tag.str.rawValue, as: UInt8.self)
+        d.storeBytes(of: UInt8(n), toByteOffset: 1, as: UInt8.self)
+        s.withUTF8 { u in if let b = u.baseAddress { (d + 2).copyMemory(from: b, byteCount: n) } }
+      }
+    default:
+      try putBytes(try Codec.encode(v), timeout: timeout)
+    }
   }
 
   /// Puts an already encoded message (pools build theirs by hand).
   func putBytes(_ bytes: [UInt8], timeout: Double?) throws {
+    try putRaw(count: bytes.count, timeout: timeout) { d in
+      bytes.withUnsafeBytes { src in if let b = src.baseAddress { d.copyMemory(from: b, byteCount: src.count) } }
+    }
+  }
+
+  /// Puts an item of `count` bytes, which `write` writes where the queue
+  /// keeps them (under the put lock: it must not throw or wait).
+  private func putRaw(count: Int, timeout: Double?, _ write: (UnsafeMutableRawPointer) -> Void) throws {
     if isClosed { throw MPError(.closed, "put on a closed queue") }
     let deadline = timeout.map { mp_now() + $0 }
     defer { ProcessTable.clearWaiting() }
     while true {
-      try lock()
+      try lockPut()
       if isClosed {
-        unlock()
+        putLock.unlock()
         throw MPError(.closed, "put on a closed queue")
       }
+      let n = Int(i64(QueueHandle.putCountOff).pointee)
       let max = maxsize
-      if max == 0 || count < max {
-        let pending = i64(QueueHandle.pendingOff)
-        let item: Int
+      if max == 0 || n - Int(mp_load_acquire(i64(QueueHandle.getCountOff))) < max {
         do {
-          item = try Arena.shared.allocate(QueueHandle.itemHeader + bytes.count, zeroed: false, storeIn: pending)
+          try QueueHandle.putItem(q, n, count: count, write)
         } catch {
-          unlock()
+          putLock.unlock()
           throw error
         }
-        let p = Arena.shared.at(item)
-        p.storeBytes(of: Int64(0), as: Int64.self)
-        p.storeBytes(of: Int64(bytes.count), toByteOffset: 8, as: Int64.self)
-        bytes.withUnsafeBytes { src in
-          if let b = src.baseAddress { (p + QueueHandle.itemHeader).copyMemory(from: b, byteCount: src.count) }
-        }
-        let tail = i64(QueueHandle.tailOff)
-        if tail.pointee == 0 {
-          i64(QueueHandle.headOff).pointee = Int64(item)
-        } else {
-          Arena.shared.at(Int(tail.pointee)).storeBytes(of: Int64(item), as: Int64.self)
-        }
-        tail.pointee = Int64(item)
-        mp_atomic_add(i64(QueueHandle.countOff), 1)
-        pending.pointee = 0
-        unlock()
+        putLock.unlock()
         break
       }
-      let seq = mp_atomic_load32(i32(QueueHandle.spaceSeqOff))
-      unlock()
-      try wait(on: QueueHandle.spaceSeqOff, seq: seq, waiters: QueueHandle.putWaitOff, deadline: deadline,
-               kind: .queuePut) { [unowned self] in self.isClosed || self.count < self.maxsize }
-      if let deadline, mp_now() >= deadline, count >= maxsize {
+      putLock.unlock()
+      if let deadline, mp_now() >= deadline {
         throw MPError(.timeout, "put timed out after \(formatDuration(timeout ?? 0)) s: \(repr) is full (maxsize \(maxsize))")
       }
+      try wait(on: QueueHandle.spaceSeqOff, waiters: QueueHandle.putWaitOff, deadline: deadline, kind: .queuePut) {
+        isClosed || count < maxsize
+      }
     }
-    mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
-    if mp_atomic_load32(i32(QueueHandle.getWaitOff)) > 0 { _ = mp_futex_wake(i32(QueueHandle.dataSeqOff), Int32.max) }
+    // The item is published; a getter that found none and went to sleep
+    // raised its flag first (see `wait`), so this sees it.
+    mp_fence()
+    wakeIfAsleep(QueueHandle.getWaitOff, QueueHandle.dataSeqOff)
   }
 
+  // MARK: get
+
   func get(timeout: Double?) throws -> Value {
-    try Codec.decode(try getBytes(timeout: timeout))
+    switch try take(timeout: timeout, decode: true, taking: nil, taken: nil) {
+    case .value(let v): return v
+    case .bytes(let b): return try Codec.decode(b)
+    }
   }
 
   /// Takes the next message without decoding it. `taking`, if given, sees
   /// the message while the queue still holds it, under the queue's lock: a
   /// pool worker writes down which chunk it takes there, so that whenever
   /// it dies, its chunk is either still queued or known to be its own.
-  /// `taken`, if given, runs right after the message left the list, still
+  /// `taken`, if given, runs right after the message left the queue, still
   /// under the lock.
   func getBytes(timeout: Double?, taking: ((UnsafeRawBufferPointer) -> Void)? = nil,
                 taken: (() -> Void)? = nil) throws -> [UInt8] {
+    switch try take(timeout: timeout, decode: false, taking: taking, taken: taken) {
+    case .value: return []  // not made when decode is false
+    case .bytes(let b): return b
+    }
+  }
+
+  private enum Taken {
+    case value(Value)
+    case bytes([UInt8])
+  }
+
+  private func take(timeout: Double?, decode: Bool, taking: ((UnsafeRawBufferPointer) -> Void)?,
+                    taken: (() -> Void)?) throws -> Taken {
     let deadline = timeout.map { mp_now() + $0 }
     // A get that cannot wait (timeout 0: "is there one already?") is no
     // interruption point: it must not take a Ctrl-C that the caller's next
     // real wait is to see (a pool call draining its replies lost it).
     let canWait = timeout.map { $0 > 0 } ?? true
-    var bytes: [UInt8] = []
     defer { ProcessTable.clearWaiting() }
     while true {
       if canWait && mp_interrupt_flag != 0 {
@@ -227,56 +227,77 @@ public final class QueueHandle: SharedHandle {
         throw MPError(.interrupt, "interrupted")
       }
       if count > 0 || isClosed {
-        try lock()
-        let head = i64(QueueHandle.headOff)
-        let item = Int(head.pointee)
-        if item != 0 {
-          let p = Arena.shared.at(item)
-          let n = Int(p.load(fromByteOffset: 8, as: Int64.self))
-          let body = UnsafeRawBufferPointer(start: p + QueueHandle.itemHeader, count: n)
-          bytes = [UInt8](body)
+        try lockGet()
+        let n = Int(i64(QueueHandle.getCountOff).pointee)
+        if n < Int(mp_load_acquire(i64(QueueHandle.putCountOff))) {
+          let slot = QueueHandle.slotForGet(q, n)
+          let (body, block) = QueueHandle.itemBytes(slot)
+          let got: Taken
+          if decode, block == 0, let v = QueueHandle.decodeSmall(body) {
+            got = .value(v)
+          } else {
+            got = .bytes([UInt8](body))
+          }
           taking?(body)
-          let pending = i64(QueueHandle.pendingOff)
-          pending.pointee = Int64(item)
-          let next = p.load(as: Int64.self)
-          head.pointee = next
-          taken?()
-          if next == 0 { i64(QueueHandle.tailOff).pointee = 0 }
-          mp_atomic_add(i64(QueueHandle.countOff), -1)
-          Arena.shared.free(item, clearing: pending)
-          unlock()
-          break
+          QueueHandle.finishGet(q, n, block: block, taken: taken)
+          getLock.unlock()
+          if maxsize > 0 {
+            mp_fence()
+            wakeIfAsleep(QueueHandle.putWaitOff, QueueHandle.spaceSeqOff)
+          }
+          return got
         }
         let closed = isClosed
-        unlock()
+        getLock.unlock()
         if closed { throw MPError(.closed, "get on a closed queue with no items left") }
       }
-      let seq = mp_atomic_load32(i32(QueueHandle.dataSeqOff))
-      if count > 0 || isClosed { continue }
       if let deadline, mp_now() >= deadline {
         throw MPError(.timeout, "get timed out after \(formatDuration(timeout ?? 0)) s: \(repr) stayed empty")
       }
-      try wait(on: QueueHandle.dataSeqOff, seq: seq, waiters: QueueHandle.getWaitOff, deadline: deadline,
-               kind: .queueGet) { [unowned self] in self.count > 0 || self.isClosed }
+      try wait(on: QueueHandle.dataSeqOff, waiters: QueueHandle.getWaitOff, deadline: deadline, kind: .queueGet) {
+        count > 0 || isClosed
+      }
     }
-    if maxsize > 0 {
-      mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
-      if mp_atomic_load32(i32(QueueHandle.putWaitOff)) > 0 { _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max) }
-    }
-    return bytes
   }
 
-  /// Spins briefly, then sleeps on the futex word until `ready()`, the
-  /// deadline, or Ctrl-C.
-  private func wait(on seqOff: Int, seq: Int32, waiters: Int, deadline: Double?, kind: ProcessTable.WaitKind,
-                    ready: () -> Bool) throws {
-    for _ in 0..<200 {
-      if ready() || mp_atomic_load32(i32(seqOff)) != seq { return }
+  /// The value of a small item encoded by `put`'s fast path; nil for
+  /// anything else (decoded by the codec).
+  static func decodeSmall(_ b: UnsafeRawBufferPointer) -> Value? {
+    typealias Tag = Codec.Tag
+    guard let tag = b.first else { return nil }
+    switch tag {
+    case Tag.nilValue.rawValue where b.count == 1: return .nil
+    case Tag.falseValue.rawValue where b.count == 1: return .bool(false)
+    case Tag.trueValue.rawValue where b.count == 1: return .bool(true)
+    case Tag.int.rawValue where b.count == 9:
+      return .int(Int(Int64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: Int64.self))))
+    case Tag.float.rawValue where b.count == 9:
+      return .float(Double(bitPattern: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 1, as: UInt64.self))))
+    case Tag.str.rawValue where b.count >= 2 && b[1] < 0x80 && b.count == 2 + Int(b[1]):
+      return .str(String(decoding: UnsafeRawBufferPointer(rebasing: b[2...]), as: UTF8.self))
+    default: return nil
     }
+  }
+
+  // MARK: waiting
+
+  /// Spins briefly, then sleeps on the futex word until `ready()`, the
+  /// deadline, or Ctrl-C. Returns after one slice; the caller looks again.
+  private func wait(on seqOff: Int, waiters: Int, deadline: Double?, kind: ProcessTable.WaitKind,
+                    ready: () -> Bool) throws {
+    // The other side usually answers within microseconds when it runs; a
+    // sleep costs it a system call to wake this process, and this process
+    // tens of microseconds to be scheduled again.
+    let spinEnd = mp_now() + QueueHandle.spinSeconds
+    repeat {
+      for _ in 0..<64 {
+        if ready() { return }
+        mp_cpu_relax()
+      }
+    } while mp_now() < min(spinEnd, deadline ?? spinEnd)
     // Left set across slices (the caller clears it): one wait, not many.
     ProcessTable.setWaiting(kind, target: offset, timed: deadline != nil)
-    mp_atomic_add32(i32(waiters), 1)
-    defer { mp_atomic_add32(i32(waiters), -1) }
+    let seq = QueueHandle.raiseSleeperFlag(q, waiters, seqOff)
     if ready() { return }
     var slice = 0.1
     if let deadline {
@@ -295,12 +316,41 @@ public final class QueueHandle: SharedHandle {
     if !ready() { try ProcessTable.waitSlice() }
   }
 
+  /// How long a getter (putter) watches for an item (space) before it sleeps.
+  static let spinSeconds = 10e-6
+
+  /// Before a sleep on `seqOff`: raises the sleeper flag `flagOff` (a full
+  /// barrier), then reads the word to sleep on. The caller looks for its
+  /// condition after this: a waker that made it true after that look sees
+  /// the flag and bumps the word, so the sleep returns at once.
+  static func raiseSleeperFlag(_ q: UnsafeMutableRawPointer, _ flagOff: Int, _ seqOff: Int) -> Int32 {
+    mp_atomic_store32((q + flagOff).assumingMemoryBound(to: Int32.self), 1)
+    return mp_load_acquire32((q + seqOff).assumingMemoryBound(to: Int32.self))
+  }
+
+  /// After publishing (and a fence): wakes the sleepers on `seqOff` if any
+  /// raised the flag. The first waker takes the flag down, so a sleeper
+  /// woken but not yet running costs later wakers nothing; a sleeper
+  /// raises it again before each sleep.
+  private func wakeIfAsleep(_ flagOff: Int, _ seqOff: Int) {
+    let flag = i32(flagOff)
+    if mp_load_acquire32(flag) != 0 && mp_atomic_cas32(flag, 1, 0) != 0 { wake(seqOff) }
+  }
+
+  private func wake(_ seqOff: Int) {
+    mp_atomic_add32(i32(seqOff), 1)
+    _ = mp_futex_wake(i32(seqOff), Int32.max)
+  }
+
+  /// Waiters may sleep on a state that changed: let them look again.
+  private func wakeEveryone() {
+    wake(QueueHandle.dataSeqOff)
+    wake(QueueHandle.spaceSeqOff)
+  }
+
   func close() {
     mp_atomic_store32(i32(QueueHandle.closedOff), 1)
-    mp_atomic_add32(i32(QueueHandle.dataSeqOff), 1)
-    mp_atomic_add32(i32(QueueHandle.spaceSeqOff), 1)
-    _ = mp_futex_wake(i32(QueueHandle.dataSeqOff), Int32.max)
-    _ = mp_futex_wake(i32(QueueHandle.spaceSeqOff), Int32.max)
+    wakeEveryone()
   }
 
   public override func makeIterator(_ interp: Interpreter) throws -> (() throws -> Value?)? {

@@ -21,18 +21,24 @@ extension QueueHandle {
 
   /// An item still queued when its queue goes holds a count on every
   /// handle it carries (a lock, a queue put in a queue): decoding it gives
-  /// those back, as a get would have. Only values that can hold a handle
-  /// are decoded. The item a put or get was cut short in (`pending`) is
-  /// not: its bytes may be half written.
-  static func dropCounts(_ item: Int, format: Int32) {
-    let p = Arena.shared.at(item)
-    let n = Int(p.load(fromByteOffset: 8, as: Int64.self))
-    guard n > 0 else { return }
-    if format != ItemFormat.values.rawValue {
-      droppers[format]?([UInt8](UnsafeRawBufferPointer(start: p + itemHeader, count: n)))
-      return
+  /// those back, as a get would have. The items' bytes are copied out under
+  /// the queue's locks (`keep` says which need it) and given back here,
+  /// once the locks are let go. An item a put was cut short in was never
+  /// published, so it is not among them.
+  static func keep(_ item: UnsafeRawBufferPointer, format: Int32) -> Bool {
+    if format != ItemFormat.values.rawValue { return droppers[format] != nil }
+    guard let tag = item.first, let t = Codec.Tag(rawValue: tag) else { return false }
+    return t == .list || t == .map || t == .function || t == .handle
+  }
+
+  static func dropCounts(_ items: [[UInt8]], format: Int32) {
+    for bytes in items {
+      if format != ItemFormat.values.rawValue {
+        droppers[format]?(bytes)
+      } else {
+        dropValue(bytes, from: 0)
+      }
     }
-    dropValue([UInt8](UnsafeRawBufferPointer(start: p + itemHeader, count: n)), from: 0)
   }
 
   /// Gives back the counts an encoded value at `from` carries, if its

@@ -34,8 +34,10 @@ struct SharedMutex {
   /// `interruptible`, a Ctrl-C while waiting raises an `"interrupt"` error.
   func lock(_ what: @autoclosure () -> String, interruptible: Bool = true) throws -> Bool {
     let holderDied = try SharedMutex.take(mutex, what(), interruptible: interruptible)
-    let wasDirty = mp_atomic_load32(dirty) != 0
-    mp_atomic_store32(dirty, 1)
+    let wasDirty = dirty.pointee != 0
+    // Ordered before the critical section's stores; the mutex orders it
+    // for the next holder (a seq_cst store here cost more than the lock).
+    mp_store_first32(dirty, 1)
     return holderDied || wasDirty
   }
 
@@ -60,7 +62,7 @@ struct SharedMutex {
 
   /// Leaves the critical section: the structure is whole again.
   func unlock() {
-    mp_atomic_store32(dirty, 0)
+    mp_store_release32(dirty, 0)
     _ = mp_mutex_unlock(mutex)
   }
 }

@@ -24,7 +24,8 @@ public enum TimeoutDump {
     l.lock_owner_off = Int32(LockHandle.ownerOff)
     l.lock_name_off = Int32(LockHandle.nameOff)
     l.lock_name_len = Int32(LockHandle.nameLen)
-    l.queue_count_off = Int32(QueueHandle.countOff)
+    l.queue_count_off = Int32(QueueHandle.putCountOff)
+    l.queue_got_off = Int32(QueueHandle.getCountOff)
     l.queue_closed_off = Int32(QueueHandle.closedOff)
     mp_install_table_dump(&l)
   }

@@ -78,7 +78,7 @@ public enum WaitGraph {
 
   static func queueState(_ offset: Int) -> (count: Int, max: Int, closed: Bool)? {
     guard let p = payload(offset) else { return nil }
-    let count = Int(mp_atomic_load((p + QueueHandle.countOff).assumingMemoryBound(to: Int64.self)))
+    let count = QueueHandle.itemCount(p)
     let max = Int((p + QueueHandle.maxOff).load(as: Int64.self))
     let closed = mp_atomic_load32((p + QueueHandle.closedOff).assumingMemoryBound(to: Int32.self)) != 0
     return (count, max, closed)

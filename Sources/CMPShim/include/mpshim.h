@@ -41,6 +41,38 @@ void mp_atomic_store32(volatile int32_t *p, int32_t v);
 int mp_atomic_cas32(volatile int32_t *p, int32_t expected, int32_t desired);
 int32_t mp_atomic_add32(volatile int32_t *p, int32_t delta);
 
+/* Inlined into Swift (no call): the orders a single-writer word needs. A
+   word published with mp_store_release is read with mp_load_acquire; a
+   plain store on x86, but it keeps the compiler from moving the stores
+   that the word publishes after it. */
+static inline int64_t mp_load_acquire(const volatile int64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void mp_store_release(volatile int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline int32_t mp_load_acquire32(const volatile int32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void mp_store_release32(volatile int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/* A store the compiler keeps before every later memory access: a "this
+   structure is being changed" mark that must reach memory before the
+   change does (a process may be killed between any two instructions, and
+   the next process reads what it left). */
+static inline void mp_store_first32(volatile int32_t *p, int32_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+static inline void mp_store_first(volatile int64_t *p, int64_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+/* A full fence: a store before it is visible before any load after it
+   (the "publish, then look for sleepers" step of a wake-up). */
+static inline void mp_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+/* The spin-wait hint (PAUSE). */
+static inline void mp_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");
+#endif
+}
+
 /* Process-shared robust mutexes (pthread_mutex_t lives in the arena). */
 size_t mp_mutex_size(void);
 int mp_mutex_init(void *m);
@@ -77,6 +109,8 @@ struct mp_table_layout {
   int number_off, payload_off;
   int lock_owner_off, lock_name_off, lock_name_len;
   int queue_count_off, queue_closed_off;
+  /* A queue's count is items put minus items got: two words. */
+  int queue_got_off;
 };
 /* Installs that handler (SA_RESTART) in this process. */
 /* The dump's last line: the reader knows the list is complete. */
