@@ -1,4 +1,5 @@
 import Foundation
+import MPTestSupport
 import XCTest
 
 /// A queue stays whole whenever a process using it dies (docs/reference.md,
@@ -62,13 +63,16 @@ final class QueueDeathTests: XCTestCase {
         q.put(7)
         if value(q.get()) != 5 or q.get() != 7 or q.size() != 0 { bad += 1 }
       }
+      let stride = \(TestSize.pick(3, 1))
+      let rounds = 0
       while not finished {
         let u = arena_used()
         round(k)
         if arena_used() != u { print("k", k, "leaked", arena_used() - u) }
-        k += 1
+        k += stride
+        rounds += 1
       }
-      print("steps", k, "bad", bad)
+      print("steps", rounds * stride, "bad", bad)
       print("leak", arena_used() - base)
       """)
     XCTAssertEqual(out.count, 2, out.joined(separator: "\n"))
@@ -107,7 +111,7 @@ final class QueueDeathTests: XCTestCase {
         let dups = 0
         let disorder = 0
         let got = 0
-        let deadline = now() + 1.5
+        let deadline = now() + \(TestSize.pick(0.6, 2.0))
         while now() < deadline {
           let r = randint(0, 3)
           sleep(random() * 0.004)
