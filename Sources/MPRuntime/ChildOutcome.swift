@@ -22,6 +22,13 @@ enum ChildOutcome {
   func encoded() -> [UInt8] {
     switch self {
     case .value(let v):
+      // The commonest results without an Encoder (a buffer and a table
+      // each child would allocate, and fault in, for two bytes).
+      switch v {
+      case .nil: return [0, Codec.Tag.nilValue.rawValue]
+      case .bool(let b): return [0, (b ? Codec.Tag.trueValue : Codec.Tag.falseValue).rawValue]
+      default: break
+      }
       var e = Codec.Encoder()
       e.byte(0)
       do {

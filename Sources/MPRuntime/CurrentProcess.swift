@@ -5,7 +5,7 @@ import MPLanguage
 extension Runtime {
   /// This process's process-table serial (0 in the main process), so
   /// `current()` means this registration and no later one with the same pid.
-  nonisolated(unsafe) static var mySerial = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var mySerial = 0
 
   /// `spawn(f, args..., name="worker-1", daemon=true)`.
   static func spawnWithOptions(_ f: Value, _ args: [Value], _ options: [String: Value],

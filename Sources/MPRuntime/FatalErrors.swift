@@ -13,7 +13,9 @@ extension Runtime {
     // glibc ignores the size when it allocates the buffer itself (it took
     // 4 KiB and flushed half a trace): give it one, allocated once per
     // process, before memory can run out. A trace is ~8 KiB.
-    if traceBuffer == nil { traceBuffer = malloc(traceBufferSize)?.assumingMemoryBound(to: CChar.self) }
+    // Set once: a forked child inherits the stream as it is.
+    guard traceBuffer == nil else { return }
+    traceBuffer = malloc(traceBufferSize)?.assumingMemoryBound(to: CChar.self)
     setvbuf(stderr, traceBuffer, _IOFBF, traceBufferSize)
   }
 

@@ -12,22 +12,34 @@ import MPLanguage
 public enum Runtime {
   /// This process's own children, in start order, until joined (or, for
   /// ones that ended well and were never joined, until reaped).
-  nonisolated(unsafe) static var children: [ProcessHandle] = []
+  // Unchecked (as every static a child touches between fork and exit): a
+  // dynamic exclusivity check runs code, and touches pages, that the
+  // child otherwise never needs (each a page fault in a fresh child).
+  @exclusivity(unchecked) nonisolated(unsafe) static var children: [ProcessHandle] = []
   /// In a child: the write end of its result pipe (closed in its own children).
-  nonisolated(unsafe) static var resultFd: Int32 = -1
+  @exclusivity(unchecked) nonisolated(unsafe) static var resultFd: Int32 = -1
   nonisolated(unsafe) static var maxProcs = 256
-  nonisolated(unsafe) public private(set) static var isChild = false
+  @exclusivity(unchecked) nonisolated(unsafe) public private(set) static var isChild = false
   /// The REPL sets this: children get their own process group, so Ctrl-C at
   /// the terminal reaches only the REPL, which decides what to stop.
   nonisolated(unsafe) public static var isolateChildrenFromTerminal = false
   nonisolated(unsafe) static var installed = false
   /// The function this process runs ("main" in the main process).
-  nonisolated(unsafe) static var myName = "main" {
-    didSet { myNameBytes = Array(myName.utf8.prefix(LockHandle.nameLen - 1).map { CChar(bitPattern: $0) }) + [0] }
+  @exclusivity(unchecked) nonisolated(unsafe) static var myName = "main" {
+    didSet { madeNameBytes = nil }
   }
-  /// `myName` as a C string, made once: locks record their holder's name
-  /// on every acquire.
-  nonisolated(unsafe) static var myNameBytes: [CChar] = Array("main".utf8.map { CChar(bitPattern: $0) }) + [0]
+  /// `myName` as a C string, made once (when a lock first needs it, not in
+  /// every child): locks record their holder's name on every acquire.
+  static var myNameBytes: [CChar] {
+    if let b = madeNameBytes { return b }
+    let b = Array(myName.utf8.prefix(LockHandle.nameLen - 1).map { CChar(bitPattern: $0) }) + [0]
+    madeNameBytes = b
+    return b
+  }
+  @exclusivity(unchecked) nonisolated(unsafe) static var madeNameBytes: [CChar]? = nil
+  /// Whether this process ever forked: a child that did not has no
+  /// children of its own to reap at its end.
+  @exclusivity(unchecked) nonisolated(unsafe) static var forkedAny = false
   /// This process's id, cached: getpid() is a system call, and locks ask on
   /// every acquire and release.
   @exclusivity(unchecked) nonisolated(unsafe) public static var myPid: Int32 = getpid()
@@ -38,6 +50,13 @@ public enum Runtime {
     guard !installed else { return }
     installed = true
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
+    // What a child runs between fork and exit is made ready here, once:
+    // library calls bound, lazily made globals made.
+    mp_bind_child_calls()
+    _ = PoolHandle.open.isEmpty
+    _ = SharedHandle.live.isEmpty
+    _ = LockHandle.holds
+    _ = ObjectIdentifier(SourceLocation.self)
     maxProcs = try maxProcsSetting(default: maxProcs)
     var arenaSize = arenaSize
     // A smaller (or larger) arena, for experiments and for tests that fill it.
@@ -116,10 +135,11 @@ public enum Runtime {
       mp_atomic_add(liveWord, -1)
       throw error
     }
-    let parent = getpid()
+    let parent = myPid
     let serial = Arena.shared.nextId()
     Random.shared.willFork()
     fflush(nil)
+    forkedAny = true
     let pid = fork()
     if pid < 0 {
       let err = errno
@@ -152,7 +172,7 @@ public enum Runtime {
     if Trace.isOn { Trace.record(.processEnd, arg: Int(outcome.exitCode)) }
     _ = writeAllBytes(resultFd, outcome.encoded())
     SharedHandle.countProcessOut()
-    _exit(outcome.exitCode)
+    mp_exit_now(outcome.exitCode)
   }
 
   /// Runs in the child right after fork: forget the parent's children,
@@ -160,6 +180,7 @@ public enum Runtime {
   static func becomeChild(parent: pid_t, resultFd fd: Int32, name: String, record: SharedHandle.ChildRecord) {
     isChild = true
     myPid = getpid()
+    forkedAny = false
     quietRuntimeTraces()
     for c in children where c.fd >= 0 { close(c.fd) }
     children = []
@@ -172,7 +193,7 @@ public enum Runtime {
     resultFd = fd
     _ = mp_set_pdeathsig(SIGKILL)
     // The parent may have died before prctl took effect.
-    if getppid() != parent { _exit(1) }
+    if getppid() != parent { mp_exit_now(1) }
     if isolateChildrenFromTerminal { setpgid(0, 0) }
     Random.shared.reseedForChild()
     myName = name
@@ -197,9 +218,11 @@ public enum Runtime {
     } catch {
       outcome = .error(MPError(.process, "\(error)", at: site))
     }
-    do {
-      try waitForChildren()
-    } catch {}
+    if forkedAny || !children.isEmpty {
+      do {
+        try waitForChildren()
+      } catch {}
+    }
     finishChild(outcome)
   }
 }

@@ -94,6 +94,11 @@ void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg);
 /* Lowest usable address of that stack (0 when not running on it). */
 extern uintptr_t mp_stack_bottom;
 
+/* Binds, in the parent, the library calls a forked child makes at its end
+   (see shim.c); mp_exit_now is _exit through the already bound syscall(). */
+void mp_bind_child_calls(void);
+__attribute__((noreturn)) void mp_exit_now(int code);
+
 /* pipe2 with O_CLOEXEC. */
 int mp_pipe_cloexec(int fds[2]);
 /* The monotonic clock in seconds. */
