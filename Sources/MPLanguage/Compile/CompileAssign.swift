@@ -31,8 +31,8 @@ extension Compiler {
     case .index(let obj, let idx, let iloc):
       let v = try compileExpr(value)
       // `xs[i] = e` on a local list: stored in place, no child closures.
-      if op == nil, case .local(let base) = try operand(obj) {
-        switch try operand(idx) {
+      if op == nil, case .local(let base) = try leafOperand(obj) {
+        switch try leafOperand(idx) {
         case .local(let k): return setIndexLocal(base.slot, k, v, iloc)
         case .constant(let k): return setIndexLocal(base.slot, k, v, iloc)
         default: break

@@ -50,7 +50,7 @@ extension Compiler {
     case .callKeywords(let callee, let args, let keywords, let loc):
       return try compileKeywordCall(callee, args, keywords, loc)
     case .slice(let a, let lo, let hi, let step, let loc):
-      if step == nil, case .local(let base) = try operand(a) { return try sliceLocal(base.slot, lo, hi, loc) }
+      if step == nil, case .local(let base) = try leafOperand(a) { return try sliceLocal(base.slot, lo, hi, loc) }
       let ac = try compileExpr(a)
       let none: ExprCode = { _ in .nil }
       let l = try lo.map { try compileExpr($0) } ?? none
@@ -64,8 +64,8 @@ extension Compiler {
       return try compileComprehension(c)
     case .index(let a, let i, let loc):
       // `xs[i]` on a local list: read in place, no child closures.
-      if case .local(let base) = try operand(a) {
-        switch try operand(i) {
+      if case .local(let base) = try leafOperand(a) {
+        switch try leafOperand(i) {
         case .local(let k): return indexLocal(base.slot, k, loc)
         case .constant(let k): return indexLocal(base.slot, k, loc)
         default: break
@@ -206,8 +206,9 @@ extension Compiler {
       if negated { return { fp in .bool(!(try contains(try r(fp), try l(fp), loc))) } }
       return { fp in .bool(try contains(try r(fp), try l(fp), loc)) }
     case .arithmetic(let o):
-      if let code = specializedArithmetic(o, try operand(a), try operand(b), loc) { return code }
-      let l = try compileExpr(a), r = try compileExpr(b)
+      let x = try operand(a), y = try operand(b)
+      if let code = specializedArithmetic(o, x, y, loc) { return code }
+      let l = try code(of: a, x), r = try code(of: b, y)
       let f = binaryOperator(o)
       return { fp in try f(try l(fp), try r(fp), loc) }
     }

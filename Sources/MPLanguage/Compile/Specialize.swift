@@ -358,6 +358,17 @@ func compoundCode<V: Operand, O: BinaryOp>(toGlobal g: GlobalOperand, _ v: V, _:
 extension Compiler {
   /// How `e` can be read without a closure call, if it can.
   func operand(_ e: Expr) throws -> OperandKind {
+    if let leaf = try leafOperand(e) { return leaf }
+    var me = self
+    return .code(CodeOperand(code: try me.compileExpr(e)))
+  }
+
+  /// `e` as a local, constant or global operand, or nil — without compiling
+  /// anything. A caller that only looks for a simple operand must use this:
+  /// compiling a sub-expression to look at it, then again for the general
+  /// path, doubles the work at every level of nesting (exponential: a
+  /// 150-character line of `a|b//c|...` never finished compiling).
+  func leafOperand(_ e: Expr) throws -> OperandKind? {
     switch e {
     case .literal(let v, _):
       return .constant(ConstOperand(value: v))
@@ -371,8 +382,14 @@ extension Compiler {
       }
     default: break
     }
+    return nil
+  }
+
+  /// The compiled code of `e`, reusing what `operand(e)` already compiled.
+  func code(of e: Expr, _ kind: OperandKind) throws -> ExprCode {
+    if case .code(let c) = kind { return c.code }
     var me = self
-    return .code(CodeOperand(code: try me.compileExpr(e)))
+    return try me.compileExpr(e)
   }
 
   func globalOperand(_ ref: NameRef) throws -> GlobalOperand {
@@ -456,7 +473,7 @@ extension Compiler {
   /// operand, `simple op simple` for + - *, or a compiled closure.
   func withOperand<C: OperandConsumer>(_ e: Expr, _ consumer: C) throws -> C.Result {
     if case .binary(.arithmetic(let op), let a, let b, let loc) = e, op == .add || op == .subtract || op == .multiply {
-      let l = try operand(a), r = try operand(b)
+      let l = try leafOperand(a), r = try leafOperand(b)
       func pair<O: BinaryOp>(_ o: O.Type) -> C.Result? {
         switch (l, r) {
         case (.local(let x), .constant(let y)): return consumer.make(BinaryOperand<LocalOperand, ConstOperand, O>(l: x, r: y, loc: loc))
@@ -548,7 +565,7 @@ extension Compiler {
   /// The fused form of `if cond { return e }` when cond compares a local with a constant.
   func guardReturn(_ cond: Expr, _ e: Expr, rest: @escaping ExprCode) throws -> ExprCode? {
     guard case .binary(.comparison(let op), let a, let b, let loc) = cond,
-      case .local(let l) = try operand(a), case .constant(let k) = try operand(b)
+      case .local(let l) = try leafOperand(a), case .constant(let k) = try leafOperand(b)
     else { return nil }
     func fused<O: CompareOp>(_: O.Type) throws -> ExprCode {
       try withOperand(e, GuardLocalCompare<O>(slot: l.slot, k: k, rest: rest, loc: loc)).run
