@@ -170,16 +170,13 @@ final class GlobalCall1Node<A: Operand> {
   @inline(__always)
   func run(_ fp: Frame) throws -> Value {
     let bits = ValueLayout.payload(slot)
-    if bits == cache[0], ValueLayout.tag(slot) == cache[1],
-      let p = UnsafeRawPointer(bitPattern: bits)
-    {
+    if bits == cache[0], ValueLayout.tag(slot) == cache[1] {
+      // Not nil: the cache holds a closure's address once its tag is set.
+      let p = UnsafeRawPointer(bitPattern: bits).unsafelyUnwrapped
       let x = try a0.get(fp)
       let base = vm.pointee.sp
-      if base >= vm.pointee.stackEnd { throw site.stackFull() }
-      base.initialize(to: x)
-      vm.pointee.sp = base + 1
       return try Unmanaged<Closure>.fromOpaque(p)._withUnsafeGuaranteedRef {
-        try interp.enter($0, base: base, argc: 1, loc: at)
+        try interp.enter1($0, x, base: base, loc: at)
       }
     }
     if bits == builtinBits, ValueLayout.tag(slot) == builtinTag, let f1 {

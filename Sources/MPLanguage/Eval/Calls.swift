@@ -37,6 +37,38 @@ extension Interpreter {
     return try runBody(p, base, size: size, depth: depth, loc: loc)
   }
 
+  /// `enter` for one argument not yet pushed: the check that the frame
+  /// fits also covers the argument's slot (a closure entered this way has
+  /// one parameter, so its frame has at least that slot).
+  @inline(__always)
+  func enter1(_ c: Closure, _ x: Value, base: Frame, loc: SourceLocation) throws -> Value {
+    let p = c.proto
+    let vm = self.vm
+    let size = p.frameSize
+    let depth = vm.pointee.depth
+    vm.pointee.ticks &-= 1
+    guard p.fastArity == 1, base + size <= vm.pointee.stackEnd, vm.pointee.ticks > 0,
+      depth & 15 != 0 || (depth < maxCallDepth && UInt(mp_stack_pointer()) >= vm.pointee.stackFloor)
+    else {
+      return try enter1Slow(c, x, base: base, loc: loc)
+    }
+    base.initialize(to: x)
+    var i = 1
+    while i < size {
+      (base + i).initialize(to: .nil)
+      i += 1
+    }
+    vm.pointee.sp = base + size
+    vm.pointee.depth = depth &+ 1
+    return try runBody(p, base, size: size, depth: depth, loc: loc)
+  }
+
+  @inline(never)
+  func enter1Slow(_ c: Closure, _ x: Value, base: Frame, loc: SourceLocation) throws -> Value {
+    try push(x, loc: loc)
+    return try enterSlow(c, base: base, argc: 1, loc: loc)
+  }
+
   /// Runs a prepared frame's body, then pops the frame, also on error.
   @inline(__always)
   func runBody(_ p: FunctionProto, _ base: Frame, size: Int, depth: Int, loc: SourceLocation) throws -> Value {
