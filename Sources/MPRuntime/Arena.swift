@@ -175,7 +175,10 @@ public final class Arena {
       }
     } else {
       b = bump
-      guard b + need <= size else { throw fullError(need) }
+      guard b + need <= size else {
+        word(Arena.journalAllocStoreOffset).pointee = 0  // nothing handed out
+        throw fullError(need)
+      }
       word(b).pointee = Int64(need | 1)
       word(b + 8).pointee = word(Arena.lastSizeOffset).pointee
       word(Arena.lastSizeOffset).pointee = Int64(need)
@@ -391,6 +394,9 @@ public final class Arena {
     let ab = Int(word(Arena.journalAllocOffset).pointee)
     let astore = Int(word(Arena.journalAllocStoreOffset).pointee)
     if astore != 0 && ab >= Arena.heapStart && ab < bump && isUsed(ab) && word(astore).pointee == 0 {
+      // Zeroed, as a finished allocation leaves it: its owner may read it
+      // (a new object's header of kind 0 tells the reaper it never began).
+      memset(base + ab + Arena.blockHeader, 0, sizeOf(ab) - Arena.blockHeader)
       word(astore).pointee = Int64(ab + Arena.blockHeader)
     }
     word(Arena.journalAllocStoreOffset).pointee = 0

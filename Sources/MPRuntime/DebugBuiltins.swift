@@ -80,6 +80,9 @@ enum DiePoint: String, CaseIterable {
   case handleCounted = "handle counted"
   /// A process crossed out its record of a count it is about to give back.
   case handleUncounted = "handle uncounted"
+  /// A process was handed the block of a new shared object and has not
+  /// written the object's header yet.
+  case objectMade = "object made"
 
   @exclusivity(unchecked) nonisolated(unsafe) static var on = false
   nonisolated(unsafe) static var armed: [String: Int] = [:]

@@ -36,9 +36,9 @@ enum ProcessRefs {
     if let at = crossedOut.popLast() { return at }
     var used = Int(Arena.shared.word(tail + 8).pointee)
     if used == capacity {
-      // Linked only once it exists: a death before the link leaks one chunk.
-      guard let next = try? Arena.shared.allocate(chunkSize) else { return 0 }
-      Arena.shared.word(tail).pointee = Int64(next)
+      // Linked as the arena hands it out (its journal finishes the link for
+      // a process that dies inside), so the reaper always finds it.
+      guard let next = try? Arena.shared.allocate(chunkSize, storeIn: Arena.shared.word(tail)) else { return 0 }
       tail = next
       used = 0
     }
@@ -129,7 +129,12 @@ enum ProcessRefs {
         let off = Int(Arena.shared.word(at).pointee)
         if off != 0 {
           Arena.shared.word(at).pointee = 0
-          SharedHandle.release(off)
+          // Kind 0: an object whose maker died before writing its header.
+          if Arena.shared.at(off).load(fromByteOffset: 8, as: Int32.self) == 0 {
+            Arena.shared.free(off)
+          } else {
+            SharedHandle.release(off)
+          }
         }
       }
       let next = Int(Arena.shared.word(chunk).pointee)

@@ -39,18 +39,23 @@ public class SharedHandle: MPObject, Codec.Transferable {
   init(newWithPayload payloadSize: Int, kind: UInt8) throws {
     let at = ProcessRefs.reserve()
     do {
-      offset = try Arena.shared.allocate(SharedHandle.headerSize + payloadSize)
+      // Written in this process's record as the arena hands the block out
+      // (its journal finishes that for a process that dies inside): a death
+      // before the header below leaves a block of kind 0, which the reaper
+      // frees (ProcessRefs.releaseAll).
+      offset = try Arena.shared.allocate(SharedHandle.headerSize + payloadSize,
+                                         storeIn: at > 0 ? Arena.shared.word(at) : nil)
     } catch {
       ProcessRefs.recycle(at)
       throw error
     }
+    DiePoint.objectMade.reach()
     number = Arena.shared.nextId()
     super.init()
     let base = Arena.shared.at(offset)
     base.storeBytes(of: Int64(1), as: Int64.self)
-    base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
     base.storeBytes(of: Int32(truncatingIfNeeded: number), toByteOffset: 12, as: Int32.self)
-    ProcessRefs.write(at, offset)
+    base.storeBytes(of: Int32(kind), toByteOffset: 8, as: Int32.self)
     refSlot = at
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }

@@ -11,7 +11,7 @@ final class ArenaUseTests: XCTestCase {
   /// first; each test reads its own run.
   static let batch = ScriptBatch("ArenaUseTests", [
     workerSteps, killedPools, killedProducers, killedLockers, livePool, childrenKilledGivingBack,
-    poolsMade, syncObjects, childrenEnd, queueWithHandles, unreadResults,
+    poolsMade, syncObjects, childrenEnd, queueWithHandles, unreadResults, childrenKilledMaking,
   ])
 
   override class func tearDown() {
@@ -212,6 +212,37 @@ final class ArenaUseTests: XCTestCase {
         }
       }
       """)
+
+  static let childrenKilledMaking = withArenaUsed("testChildrenKilledMakingObjectsLeakNothing", """
+      fn maker() {
+        let l = lock()
+        let q = queue()
+        let e = event()
+        return 1
+      }
+      fn run(n) {
+        die_at("object made", n)
+        let p = spawn(maker)
+        die_at("object made", 0)
+        let died = false
+        try { join(p) } catch e { died = true }
+        return died
+      }
+      run(1)
+      for n in [1, 2, 3] {
+        let before = arena_used()
+        print(n, run(n), arena_used() - before)
+      }
+      """)
+
+  /// A child killed right after the arena handed it the block of a new
+  /// object, before the object's header was written, kept the block: it was
+  /// written in the child's record only after the header. Now the arena
+  /// writes it there as it hands it out, and the reaper frees a block whose
+  /// header never began (kind 0).
+  func testChildrenKilledMakingObjectsLeakNothing() throws {
+    XCTAssertEqual(try lines(Self.childrenKilledMaking), ["1 true 0", "2 true 0", "3 true 0"])
+  }
 
   static let unreadResults = withArenaUsed("testUnreadPoolResultsGiveBackTheObjectsTheyCarry", """
       fn f(x) {
