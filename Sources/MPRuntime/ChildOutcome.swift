@@ -8,10 +8,11 @@ import MPLanguage
 /// its end, reaps the child and decodes it. Pool workers use the same error
 /// encoding for a failed item.
 ///
-/// Wire form: a tag byte, then
+/// Wire form: the length of the rest (8 bytes, little-endian), so the
+/// parent knows when it has all of it; then a tag byte, then
 ///   0 value:  the codec's encoding of the function's return value
 ///   1 error:  kind, message, location, trace, thrown value (see `encodeError`)
-///   2 exit:   nothing (the exit code is the process's exit status)
+///   2 exit:   the exit code (one byte)
 enum ChildOutcome {
   case value(Value)
   case error(MPError)
@@ -41,9 +42,25 @@ enum ChildOutcome {
       }
     case .error(let err):
       return [1] + ChildOutcome.encodeError(err)
-    case .exit:
-      return [2]
+    case .exit(let c):
+      return [2, UInt8(truncatingIfNeeded: c)]
     }
+  }
+
+  /// `encoded()` with its length in front, as written to the pipe.
+  func framed() -> [UInt8] {
+    let body = encoded()
+    var out = [UInt8](repeating: 0, count: 8)
+    out.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(body.count).littleEndian, as: UInt64.self) }
+    out += body
+    return out
+  }
+
+  /// Whether `bytes` hold a whole framed message.
+  static func isComplete(_ bytes: [UInt8]) -> Bool {
+    guard bytes.count >= 8 else { return false }
+    let n = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    return UInt64(bytes.count - 8) == n
   }
 
   /// The exit status a child with this outcome leaves with.
@@ -57,11 +74,12 @@ enum ChildOutcome {
 
   /// Reads what a child sent; nil when it sent nothing (it died first).
   static func decode(_ bytes: [UInt8]) throws -> ChildOutcome? {
-    guard let tag = bytes.first else { return nil }
+    guard isComplete(bytes) else { return nil }
+    let tag = bytes[8]
     switch tag {
-    case 0: return .value(try Codec.decode(bytes, from: 1))
-    case 1: return .error(try decodeError(bytes[1...]))
-    case 2: return .exit(0)
+    case 0: return .value(try Codec.decode(bytes, from: 9))
+    case 1: return .error(try decodeError(bytes[9...]))
+    case 2: return .exit(bytes.count > 9 ? Int32(bytes[9]) : 0)
     default: throw MPError(.value, "unknown result tag \(tag)")
     }
   }

@@ -13,7 +13,8 @@ extension Runtime {
   public static func registerDebugBuiltinsIfAsked() {
     guard let v = getenv("MP_DEBUG"), String(cString: v) == "1" else { return }
     Interpreter.register(Builtin("arena_used", 0, 0, "arena_used(): bytes of the shared arena in use (MP_DEBUG=1 only)") { _, _ in
-      .int(Arena.shared.usedBytes)
+      reapLeaving()
+      return .int(Arena.shared.usedBytes)
     })
     Interpreter.register(Builtin("die_at", 2, 2, "die_at(point, n): a process forked later SIGKILLs itself the n-th time it passes point (MP_DEBUG=1 only)") { a, _ in
       guard case .str(let point) = a[0], DiePoint(rawValue: point) != nil else {
@@ -33,7 +34,8 @@ extension Runtime {
       return .nil
     })
     Interpreter.register(Builtin("arena_blocks", 0, 0, "arena_blocks(): the arena's live blocks as [offset, size, what, count] (MP_DEBUG=1 only)") { _, _ in
-      .list(ListRef(Arena.shared.liveBlocks().map { b in
+      reapLeaving()
+      return .list(ListRef(Arena.shared.liveBlocks().map { b in
         let (what, count) = describe(b.offset)
         return .list(ListRef([.int(b.offset), .int(b.size), .str(what), .int(count)]))
       }))

@@ -19,9 +19,11 @@ extension Runtime {
     // child's "interrupted" must not hide this process's own interrupt.
     try checkInterrupt()
     h.joined = true
-    // Joined and reaped: nothing more to wait for or report at the end, so
-    // the handle (and the value it holds) belongs to the program alone.
+    // Joined: nothing more to wait for or report at the end, so the handle
+    // (and the value it holds) belongs to the program alone. One still
+    // leaving is reaped when it has left (`leaving`).
     children.removeAll { $0 === h }
+    if h.status == nil && !leaving.contains(where: { $0 === h }) { leaving.append(h) }
     return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).get()
   }
 
@@ -55,15 +57,27 @@ extension Runtime {
         throw MPError(.process, "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
       }
       if n > 0 { drain(h) }
+      // The whole result is here: the function has returned and the child
+      // only leaves (_exit, its memory unmapped: tens of microseconds that
+      // join need not wait for; it is reaped as soon as it is gone).
+      if h.fd >= 0 && ChildOutcome.isComplete(h.buffer) {
+        close(h.fd)
+        h.fd = -1
+        break
+      }
       // Between slices of a wait without a timeout, main looks for a deadlock.
       if n == 0 && deadline == nil { try ProcessTable.waitSlice() }
       // Other children, and orphans passed to this process, are reaped
       // while it waits: their places and objects go back at once.
       reapAny()
     }
-    while h.status == nil {
-      try checkInterrupt()
-      reap(h, blocking: true)
+    if ChildOutcome.isComplete(h.buffer) {
+      reap(h, blocking: false)
+    } else {
+      while h.status == nil {
+        try checkInterrupt()
+        reap(h, blocking: true)
+      }
     }
     settle(h)
   }
@@ -120,6 +134,7 @@ extension Runtime {
   static func childEnded(_ h: ProcessHandle, status st: Int32, cpu: Double) {
     guard h.status == nil else { return }
     h.status = st
+    if !leaving.isEmpty { leaving.removeAll { $0 === h } }
     Timing.reaped.append((h.started, cpu))
     if Trace.isOn { Trace.record(.reaped, object: Int(h.pid), arg: Int(exitCode(st))) }
     ended(pid: h.pid, status: st)
@@ -133,18 +148,20 @@ extension Runtime {
   }
 
   /// Once the pipe is closed and the child reaped: what join returns.
+  /// (Or once the whole result has come: the child is then leaving.)
   static func settle(_ h: ProcessHandle) {
-    guard h.outcome == nil, h.fd < 0, let st = h.status else { return }
-    h.outcome = outcome(h, status: st)
+    guard h.outcome == nil, h.fd < 0, h.status != nil || ChildOutcome.isComplete(h.buffer) else { return }
+    h.outcome = outcome(h, status: h.status)
     h.buffer = []
   }
 
-  static func outcome(_ h: ProcessHandle, status st: Int32) -> Result<Value, MPError> {
+  static func outcome(_ h: ProcessHandle, status: Int32?) -> Result<Value, MPError> {
     let who = "process \(h.pid) (\(h.name))"
-    if mp_wifsignaled(st) != 0 {
+    // A whole result stands whatever ended the process after it was sent.
+    if let st = status, mp_wifsignaled(st) != 0, !ChildOutcome.isComplete(h.buffer) {
       return .failure(MPError(.process, "\(who) was killed by \(signalName(mp_wtermsig(st)))"))
     }
-    let code = mp_wexitstatus(st)
+    let code = status.map { mp_wexitstatus($0) } ?? 0
     do {
       switch try ChildOutcome.decode(h.buffer) {
       case nil:
@@ -156,9 +173,9 @@ extension Runtime {
         e.trace = inner.trace
         e.value = Interpreter.errorValue(inner)
         return .failure(e)
-      case .exit?:
-        if code == 0 { return .success(.nil) }
-        return .failure(MPError(.process, "\(who) called exit(\(code))"))
+      case .exit(let c)?:
+        if c == 0 { return .success(.nil) }
+        return .failure(MPError(.process, "\(who) called exit(\(c))"))
       }
     } catch let e as MPError {
       return .failure(MPError(.process, "\(who) sent a result that cannot be read: \(e.message)"))
@@ -181,7 +198,7 @@ extension Runtime {
     while true {
       let w = waitChild(-1, blocking: false)
       if w.r <= 0 { return }
-      if let h = children.first(where: { $0.pid == w.r }) {
+      if let h = children.first(where: { $0.pid == w.r }) ?? leaving.first(where: { $0.pid == w.r }) {
         childEnded(h, status: w.status, cpu: w.cpu)
       } else {
         ended(pid: w.r, status: w.status)
@@ -234,6 +251,22 @@ extension Runtime {
       children.removeFirst()
     }
     reapAny()
+    reapLeaving()
+  }
+
+  /// Joined children whose result came but which had not left yet (see
+  /// `waitForEnd`); reaped by the next wait for any child, or here.
+  @exclusivity(unchecked) nonisolated(unsafe) static var leaving: [ProcessHandle] = []
+
+  /// Waits until every joined child has left and is reaped: before a look
+  /// at what processes there are or hold (ps(), arena use, the process
+  /// limit, CPU times), so a joined child is never seen alive.
+  static func reapLeaving() {
+    while let h = leaving.first {
+      // (A wait cut short by a signal is tried again.)
+      for _ in 0..<100 where h.status == nil { reap(h, blocking: true) }
+      leaving.removeAll { $0 === h || $0.status != nil }
+    }
   }
 
   /// Ctrl-C: kill every child this process started since `statementMark`

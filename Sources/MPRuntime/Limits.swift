@@ -37,6 +37,7 @@ extension Runtime {
   /// hundreds of workers and then fail (and kill them all again).
   static func checkRoom(forWorkers n: Int, of what: String) throws {
     reapFinished()
+    reapLeaving()
     let live = Int(mp_atomic_load(Arena.shared.word(Arena.liveOffset)))
     if n + live > maxProcs {
       throw MPError(

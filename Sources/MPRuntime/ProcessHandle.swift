@@ -90,6 +90,7 @@ public final class ProcessHandle: MPObject, Codec.Transferable {
 
   var isAlive: Bool {
     if isOwnChild {
+      if outcome != nil && status == nil { Runtime.reapLeaving() }
       Runtime.poll(self)
       return status == nil
     }
@@ -102,6 +103,7 @@ public final class ProcessHandle: MPObject, Codec.Transferable {
   /// whichever process reaped it), else nil.
   var endStatus: Int32? {
     if isOwnChild {
+      if outcome != nil && status == nil { Runtime.reapLeaving() }
       Runtime.poll(self)
       return status
     }

@@ -211,6 +211,8 @@ public enum ProcessTable {
   public static func waitSlice() throws {
     // A child that began to wait before its parent registered it.
     if !published { publish() }
+    // A joined child still leaving shows as running until it is reaped.
+    if !Runtime.leaving.isEmpty { Runtime.reapAny() }
     guard !Runtime.isChild, myKind != .none, !myTimed else { return }
     try Deadlock.check()
   }

@@ -73,7 +73,10 @@ public enum Runtime {
       unlock: { Arena.shared.outputMutex.unlock() }
     )
     Trace.install()
-    Timing.liveCPU = { liveProcessCPU() }
+    Timing.liveCPU = {
+      reapLeaving()
+      return liveProcessCPU()
+    }
     ProcessTable.mySlot = ProcessTable.register(pid: getpid(), ppid: getppid(), name: "main")
     // Descendants whose parent died come to the main process, which reaps
     // them and gives back what they held.
@@ -115,7 +118,13 @@ public enum Runtime {
   /// table and in this process's children.
   static func forkChild(name: String, _ interp: Interpreter, _ body: () -> Never) throws -> ProcessHandle {
     let liveWord = Arena.shared.word(Arena.liveOffset)
-    let live = mp_atomic_add(liveWord, 1)
+    var live = mp_atomic_add(liveWord, 1)
+    if live > maxProcs && !leaving.isEmpty {
+      // Joined children still leaving count until reaped: wait for them.
+      mp_atomic_add(liveWord, -1)
+      reapLeaving()
+      live = mp_atomic_add(liveWord, 1)
+    }
     if live > maxProcs {
       mp_atomic_add(liveWord, -1)
       throw MPError(.process, "too many processes: MP_MAX_PROCS is \(maxProcs) and \(live - 1) are alive (join some first, or raise MP_MAX_PROCS)")
@@ -170,8 +179,11 @@ public enum Runtime {
   /// Sends a child's outcome to its parent and ends the process.
   static func finishChild(_ outcome: ChildOutcome) -> Never {
     if Trace.isOn { Trace.record(.processEnd, arg: Int(outcome.exitCode)) }
-    _ = writeAllBytes(resultFd, outcome.encoded())
+    let message = outcome.framed()
+    // Counts given back before the result goes: once its parent has the
+    // whole result, join returns while this process is still leaving.
     SharedHandle.countProcessOut()
+    _ = writeAllBytes(resultFd, message)
     mp_exit_now(outcome.exitCode)
   }
 

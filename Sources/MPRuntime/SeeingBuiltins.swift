@@ -8,6 +8,7 @@ extension Runtime {
   static func registerSeeingBuiltins() {
     Interpreter.register(Builtin("ps", 0, 0, "ps(): the live processes of this program: pid, name (function), state (running, sleeping, waiting), waits (what on: \"lock 3 held by 1234 (worker)\", \"get on queue 2 (empty)\", \"join 1240\") and age in seconds") { _, _ in
       reapFinished()
+      reapLeaving()
       // Main leaves itself out (it is plainly running: it called ps()).
       return .list(ListRef(processList().filter { $0.pid != myPid || isChild }.map { p in
         let m = MapRef()
