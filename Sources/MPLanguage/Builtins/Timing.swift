@@ -55,12 +55,15 @@ public enum Timing {
   public static func line(since m: Mark, _ interp: Interpreter) -> String {
     let wall = now() - m.wall
     let cpuSelf = cpu(RUSAGE_SELF) - m.cpu
+    // First: the runtime reaps here the joined children still leaving, so
+    // they are among the reaped ones below.
+    let live = liveCPU?() ?? [:]
     var kids = childrenCPU(since: m.wall, from: m.reapedIndex)
     var procs = interp.processesStarted - m.processes
     // Processes still running at the end: what they used since the start
     // (all of it for one started inside); one that was already running
     // and worked counts among the processes.
-    for (pid, c) in liveCPU?() ?? [:] {
+    for (pid, c) in live {
       guard let c0 = m.live[pid] else {
         kids += c
         continue
