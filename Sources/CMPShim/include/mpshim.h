@@ -7,6 +7,9 @@
 
 /// Set by the SIGINT handler; polled by loops, calls and blocking waits.
 extern volatile int mp_interrupt_flag;
+/// The interpreter's call limit (the address a frame must end below to be
+/// entered without checks); the SIGINT handler sets it to 0.
+extern volatile uintptr_t *mp_call_limit;
 
 /// Installs a SIGINT handler (no SA_RESTART) that only sets mp_interrupt_flag.
 int mp_install_sigint(void);

@@ -16,12 +16,13 @@ extension Interpreter {
     let vm = self.vm
     let size = p.frameSize
     let depth = vm.pointee.depth
-    vm.pointee.ticks &-= 1
     // The native stack is measured every 16 levels: far more often than
     // 16 frames could use up the 1 MiB margin below the floor. The depth
     // limit is checked there too: it is a multiple of 16, and the depth
-    // grows one level at a time, so it cannot be passed in between.
-    guard argc == p.fastArity, base + size <= vm.pointee.stackEnd, vm.pointee.ticks > 0,
+    // grows one level at a time, so it cannot be passed in between. The
+    // call limit is the value stack's end unless a step limit or Ctrl-C
+    // wants every call in `enterSlow`.
+    guard argc == p.fastArity, UInt(bitPattern: base + size) <= vm.pointee.callLimit,
       depth & 15 != 0 || (depth < maxCallDepth && UInt(mp_stack_pointer()) >= vm.pointee.stackFloor)
     else {
       return try enterSlow(c, base: base, argc: argc, loc: loc)
@@ -46,8 +47,7 @@ extension Interpreter {
     let vm = self.vm
     let size = p.frameSize
     let depth = vm.pointee.depth
-    vm.pointee.ticks &-= 1
-    guard p.fastArity == 1, base + size <= vm.pointee.stackEnd, vm.pointee.ticks > 0,
+    guard p.fastArity == 1, UInt(bitPattern: base + size) <= vm.pointee.callLimit,
       depth & 15 != 0 || (depth < maxCallDepth && UInt(mp_stack_pointer()) >= vm.pointee.stackFloor)
     else {
       return try enter1Slow(c, x, base: base, loc: loc)
@@ -103,12 +103,18 @@ extension Interpreter {
   func enterSlow(_ c: Closure, base: Frame, argc: Int, loc: SourceLocation, missing: [Int] = []) throws -> Value {
     let p = c.proto
     let vm = self.vm
-    if vm.pointee.ticks <= 0 {
+    // Every call is a tick (see VMState.callLimit); it is counted here,
+    // where calls come while a step limit is set or Ctrl-C is pending.
+    vm.pointee.ticks &-= 1
+    if vm.pointee.ticks <= 0 || mp_interrupt_flag != 0 {
       do { try slowTick(loc) } catch {
         base.deinitialize(count: argc)
         vm.pointee.sp = base
         throw error
       }
+    } else if vm.pointee.callLimit == 0 {
+      // Ctrl-C was handled elsewhere (a wait saw it and cleared the flag).
+      restoreCallLimit()
     }
     let n = try prepareSlowCall(c, base: base, argc: argc, loc: loc, missing: missing)
     let size = p.frameSize

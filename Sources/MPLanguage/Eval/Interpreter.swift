@@ -57,6 +57,7 @@ public final class Interpreter {
   /// Bounds every later run to about `n` loop iterations and calls (0: no bound).
   public func setStepLimit(_ n: Int) {
     vm.pointee.stepsLeft = n > 0 ? n : Int.max
+    restoreCallLimit()
   }
 
   /// Current call depth (0 at top level); the runtime uses it to know a

@@ -7,9 +7,16 @@ struct VMState {
   /// First free slot of the value stack; a call's frame starts here.
   var sp: Frame
   var stackEnd: Frame
+  /// Where a call's frame must end for the call to take the fast path:
+  /// `stackEnd`'s address normally, 0 when every call must go through the
+  /// slow path (a step limit is set, or Ctrl-C was pressed: the SIGINT
+  /// handler sets it, through `mp_call_limit`). Calls count no ticks of
+  /// their own: this one comparison stands for both checks.
+  var callLimit: UInt = 0
   var retval: Value = .nil
   var depth = 0
-  /// Counts down at every loop iteration and call; at zero the slow path
+  /// Counts down at every loop iteration and every call that reaches
+  /// `enterSlow` (all of them under a step limit); at zero the slow path
   /// checks for Ctrl-C and the step limit.
   var ticks = 0
   /// Steps left before a "step limit" error (tests and fuzzing); Int.max if unlimited.
@@ -107,6 +114,10 @@ extension Interpreter {
     let vm = UnsafeMutablePointer<VMState>.allocate(capacity: 1)
     vm.initialize(to: VMState(sp: stack, stackEnd: stack + valueStackSize))
     vm.pointee.ticks = tickInterval
+    vm.pointee.callLimit = UInt(bitPattern: stack + valueStackSize)
+    // The newest interpreter's limit is the one Ctrl-C lowers (a process
+    // runs one; VMs are never freed, so the address stays valid).
+    mp_call_limit = withUnsafeMutablePointer(to: &vm.pointee.callLimit) { UnsafeMutablePointer<UInt>($0) }
     // Leave 1 MiB of the native stack for Swift code that runs below the
     // deepest mp call (printing, error rendering, built-ins).
     if mp_stack_bottom != 0 {
@@ -120,9 +131,18 @@ extension Interpreter {
     return vm
   }
 
+  /// The call limit when nothing is pending (see `VMState.callLimit`).
+  /// The flag is read after the store: a Ctrl-C landing in between has
+  /// set the limit to 0 itself, one landing before is seen here.
+  func restoreCallLimit() {
+    vm.pointee.callLimit = vm.pointee.stepsLeft == Int.max ? UInt(bitPattern: vm.pointee.stackEnd) : 0
+    if mp_interrupt_flag != 0 { vm.pointee.callLimit = 0 }
+  }
+
   /// The periodic check: Ctrl-C and the step limit.
   func slowTick(_ loc: SourceLocation) throws {
     vm.pointee.ticks = tickInterval
+    restoreCallLimit()
     if mp_interrupt_flag != 0 {
       mp_interrupt_flag = 0
       throw MPError(.interrupt, "interrupted", at: loc)
