@@ -117,11 +117,6 @@ final class GlobalCallSite {
     for a in argCodes { vals.append(try a.run(fp)) }
     return try interp.callValue(fv, vals, at, callee: CalleeName(name: global.info.name, scope: "global"))
   }
-
-  @inline(never)
-  func stackFull() -> MPError {
-    MPError(.recursion, "recursion depth exceeded (value stack full)", at: at)
-  }
 }
 
 /// A one-argument call of a global function, the argument read from an

@@ -281,17 +281,6 @@ func appendIndexed(_ x: inout String, _ y: String) {
 
 // MARK: indexing and slicing by scalar
 
-/// `s[k]` on a long ASCII string, inline at the call site; nil for
-/// anything else (short strings, non-ASCII, out of range: `indexString`).
-@inline(__always)
-func asciiChar(_ s: String, _ k: Int) -> Value? {
-  guard s._guts._isContiguousASCII else { return nil }
-  let n = s.utf8.count
-  let i = k < 0 ? k + n : k
-  guard i >= 0 && i < n, let b = s.utf8.withContiguousStorageIfAvailable({ $0[i] }) else { return nil }
-  return asciiCharValues[Int(b)]
-}
-
 /// `s[i]`: O(1) on ASCII strings, an index built once on others.
 func indexString(_ s: String, _ i: Value, _ loc: SourceLocation) throws -> Value {
   if case .int(var k) = i, s.isASCIIFast {
