@@ -71,9 +71,8 @@ extension Runtime {
       // while it waits: their places and objects go back at once.
       reapAny()
     }
-    if ChildOutcome.isComplete(h.buffer) {
-      reap(h, blocking: false)
-    } else {
+    // A child whose whole result came is reaped later (it is still leaving).
+    if !ChildOutcome.isComplete(h.buffer) {
       while h.status == nil {
         try checkInterrupt()
         reap(h, blocking: true)
@@ -92,6 +91,8 @@ extension Runtime {
       let n = readBuffer.withUnsafeMutableBytes { read(h.fd, $0.baseAddress, 1 << 16) }
       if n > 0 {
         h.buffer.append(contentsOf: readBuffer[0..<n])
+        // A whole result: nothing more will come (the caller closes).
+        if ChildOutcome.isComplete(h.buffer) { return }
         continue
       }
       if n < 0 && errno == EINTR { continue }

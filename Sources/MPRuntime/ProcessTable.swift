@@ -58,6 +58,9 @@ public enum ProcessTable {
     (e + off).assumingMemoryBound(to: Int32.self)
   }
 
+  /// Where this process's next look for a free entry starts.
+  @exclusivity(unchecked) nonisolated(unsafe) static var nextHint = 0
+  @exclusivity(unchecked) nonisolated(unsafe) static var tableFilled = false
   /// This process's entry (set when it registers).
   nonisolated(unsafe) static var mySlot = -1
   /// What this process last recorded, kept here so that re-entering the
@@ -77,8 +80,12 @@ public enum ProcessTable {
   /// full. Entries of reaped processes are reused once no free one is left.
   @discardableResult
   static func register(pid: Int32, ppid: Int32, name: String, refs: Int = 0, serial: Int = 0) -> Int {
-    for pass in 0..<2 {
-      for i in 0..<Arena.procCapacity {
+    for pass in (tableFilled ? 1 : 0)..<2 {
+      // From where this process last found one: entries are claimed in
+      // order, and a scan from 0 tried every claimed one (all 2,048, each
+      // an atomic compare-and-swap, once the table had filled).
+      for k in 0..<Arena.procCapacity {
+        let i = (k + nextHint) % Arena.procCapacity
         let e = entry(i)
         let claimed = pass == 0
           ? mp_atomic_cas32(i32(e, pidOff), 0, pid) != 0
@@ -100,15 +107,23 @@ public enum ProcessTable {
         bytes.withUnsafeBytes { (e + nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         mp_atomic_store32(i32(e, stateOff), State.running.rawValue)
         if Trace.isOn { Trace.recordStart(pid: pid, ppid: ppid, name: name) }
+        nextHint = i + 1
         return i
       }
+      // No entry is ever made unused again: once none is left, none will be.
+      if pass == 0 { tableFilled = true }
     }
     return -1
   }
 
   /// The entry of the live process `pid` (one that has not been reaped).
   static func slot(of pid: Int32) -> Int? {
-    for i in 0..<Arena.procCapacity where mp_atomic_load32(i32(entry(i), pidOff)) == pid {
+    // Backwards from this process's last claim: the child being reaped is
+    // most often the one registered last.
+    let n = Arena.procCapacity
+    for k in 0..<n {
+      let i = (nextHint - 1 - k + 2 * n) % n
+      guard mp_atomic_load32(i32(entry(i), pidOff)) == pid else { continue }
       let st = mp_atomic_load32(i32(entry(i), stateOff))
       if st != State.exited.rawValue && st != State.free.rawValue { return i }
     }
