@@ -63,7 +63,15 @@ struct PoolWorker {
         guard let reply, !reply.isClosed else { continue }
         DiePoint.workerRunning.reach()
         if job != cachedJob {
-          guard case .list(let b) = try Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)]), countedHandles: false),
+          // The function's handles are pinned (the caller holds them while
+          // its call lasts), and the call may end while this worker decodes
+          // them: each is taken only if still there, and the chunk is
+          // skipped if the call has ended (then the caller may have let
+          // them go before or during the decoding).
+          SharedHandle.pinnedMayBeGone = true
+          let bundle = try? Codec.decode(Array(bytes[fnStart..<(fnStart + fnLen)]), countedHandles: false)
+          SharedHandle.pinnedMayBeGone = false
+          guard case .list(let b)? = bundle, !reply.isClosed,
             b.items.count == 3,
             case .str(let file) = b.items[1], case .map(let globals) = b.items[2]
           else { continue }

@@ -77,6 +77,12 @@ public class SharedHandle: MPObject, Codec.Transferable {
     SharedHandle.live[offset] = Unmanaged.passUnretained(self)
   }
 
+  /// Set while a process decodes a pinned message whose sender may have
+  /// let its objects go meanwhile (a pool worker decoding the function of
+  /// a call that may just have ended): each handle is then taken as by
+  /// `strong`, never counted in on a block that may have been freed.
+  nonisolated(unsafe) static var pinnedMayBeGone = false
+
   /// Where `strong` wrote down the count the next wrapper made stands for.
   nonisolated(unsafe) static var counted: Int? = nil
 
@@ -91,15 +97,17 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// A counted wrapper for the object a weak reference names, or nil if
   /// that object has gone (its count reached 0). The count is taken under
   /// the arena's lock, so the block cannot be freed or reused meanwhile,
-  /// and only while it is above 0 (an object at 0 is being freed).
-  static func strong(offset: Int, number: Int, kind: UInt8) -> SharedHandle? {
-    if let h = live[offset]?.takeUnretainedValue() { return h.number == number ? h : nil }
+  /// and only while it is above 0 (an object at 0 is being freed). With no
+  /// number (a pinned handle, see `pinnedMayBeGone`), any live object of
+  /// that kind at that offset is taken.
+  static func strong(offset: Int, number: Int?, kind: UInt8) -> SharedHandle? {
+    if let h = live[offset]?.takeUnretainedValue() { return number == nil || h.number == number ? h : nil }
     guard let make = makers[kind] else { return nil }
     let at = ProcessRefs.reserve()
     let took = Arena.shared.ifLiveBlock(offset) { () -> Bool in
       let p = Arena.shared.at(offset)
       guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(kind),
-        p.load(fromByteOffset: 12, as: Int32.self) == Int32(truncatingIfNeeded: number)
+        number.map({ p.load(fromByteOffset: 12, as: Int32.self) == Int32(truncatingIfNeeded: $0) }) ?? true
       else { return false }
       if at > 0 { return Arena.shared.countIn(offset, entry: at, ifAbove0: true, locked: true) }
       let rc = p.assumingMemoryBound(to: Int64.self)
@@ -212,6 +220,12 @@ public class SharedHandle: MPObject, Codec.Transferable {
       }
       defer { if d.countedHandles { release(off) } }  // the message's count
       if let h = live[off]?.takeUnretainedValue() { return .object(h) }
+      if !d.countedHandles && pinnedMayBeGone {
+        guard let h = strong(offset: off, number: nil, kind: kind) else {
+          throw MPError(.closed, "a shared object this message names has gone")
+        }
+        return .object(h)
+      }
       return .object(make(off))
     }
   }
