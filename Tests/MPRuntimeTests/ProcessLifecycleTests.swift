@@ -99,23 +99,25 @@ final class ProcessLifecycleTests: XCTestCase {
   }
 
   func testHundredsOfSpawnJoinCyclesLeakNoFdsAndNoZombies() throws {
-    // The test counts while the script waits on a gate (MPProcess.openGate);
-    // a gate is alive at both counts. 200 cycles in a plain run, 500 in full:
-    // a leak of one fd or zombie per cycle shows in either.
+    // The test counts while the script waits on a gate (MPProcess.openGate),
+    // polling `gate.alive` and sleeping, which reap no other child (a join
+    // would reap them all and hide a leak); a gate is alive at both counts.
+    // 200 cycles in a plain run, 500 in full: a leak of one fd or zombie
+    // per cycle shows in either.
     let n = TestSize.pick(200, 500)
     let mp = try MPProcess(script: """
       fn one(i) => i * 2
       for i in range(5) { join(spawn(one, i)) }
       let gate = spawn(sleep, 60)
       print(gate.pid)
-      try { join(gate) } catch e { }
+      while gate.alive { sleep(0.01) }
       let total = 0
       for i in range(\(n)) { total += join(spawn(one, i)) }
       let ended = spawn(one, 1)
       let gate2 = spawn(sleep, 60)
       print(total)
       print(gate2.pid)
-      try { join(gate2) } catch e { }
+      while gate2.alive { sleep(0.01) }
       """)
     defer { mp.cleanup() }
     let gate = try mp.gatePid()
@@ -124,11 +126,12 @@ final class ProcessLifecycleTests: XCTestCase {
     mp.openGate(gate)
     XCTAssertEqual(mp.readLine(timeout: 30), "\(n * (n - 1))", mp.errText)
     let gate2 = try mp.gatePid()
-    // One child ended (or is ending) but was never joined: it may be a
-    // zombie until the end of the program; the joined ones must all be
-    // gone.
-    XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 1)
-    XCTAssertLessThanOrEqual(openFds(of: mp.pid), fdsBefore + 1, "fds leaked across \(n) spawn/join cycles")
+    // Two children may be left at the count: one ended (or is ending) but
+    // was never joined, and the last joined one may still be leaving (join
+    // returns once the result is in and reaps it later, docs/reference.md
+    // "join"). The other joined ones must all be gone.
+    XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 2)
+    XCTAssertLessThanOrEqual(openFds(of: mp.pid), fdsBefore + 2, "fds leaked across \(n) spawn/join cycles")
     mp.openGate(gate2)
     XCTAssertEqual(mp.wait(), 0, mp.errText)
   }
