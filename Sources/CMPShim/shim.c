@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 
 volatile int mp_interrupt_flag = 0;
@@ -197,10 +198,34 @@ void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg) {
 void mp_bind_child_calls(void) {
   ssize_t r = write(-1, "", 0);  /* EBADF */
   (void)r;
+  r = writev(-1, NULL, 0);
+  (void)r;
   (void)syscall(SYS_getpid);
 }
 
 void mp_exit_now(int code) {
   syscall(SYS_exit_group, code);
   _exit(code); /* not reached */
+}
+
+/* A child's result: its length (8 bytes, little-endian), then the bytes,
+   in one writev when the pipe takes them at once. 0, or -1 (errno). */
+int mp_write_framed(int fd, const void *body, size_t n) {
+  uint64_t len = (uint64_t)n;
+  size_t done = 0, total = 8 + n;
+  while (done < total) {
+    ssize_t w;
+    if (done < 8) {
+      struct iovec rest[2] = {{(char *)&len + done, 8 - done}, {(void *)body, n}};
+      w = writev(fd, rest, n ? 2 : 1);
+    } else {
+      w = write(fd, (const char *)body + (done - 8), total - done);
+    }
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    done += (size_t)w;
+  }
+  return 0;
 }

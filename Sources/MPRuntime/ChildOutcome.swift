@@ -47,15 +47,6 @@ enum ChildOutcome {
     }
   }
 
-  /// `encoded()` with its length in front, as written to the pipe.
-  func framed() -> [UInt8] {
-    let body = encoded()
-    var out = [UInt8](repeating: 0, count: 8)
-    out.withUnsafeMutableBytes { $0.storeBytes(of: UInt64(body.count).littleEndian, as: UInt64.self) }
-    out += body
-    return out
-  }
-
   /// Whether `bytes` hold a whole framed message.
   static func isComplete(_ bytes: [UInt8]) -> Bool {
     guard bytes.count >= 8 else { return false }

@@ -301,4 +301,6 @@ struct HeldLocks: ExpressibleByDictionaryLiteral {
     guard let i = find(offset) else { return nil }
     return entries.remove(at: i).kept
   }
+
+  var isEmpty: Bool { entries.isEmpty }
 }

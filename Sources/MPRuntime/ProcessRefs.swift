@@ -101,7 +101,7 @@ enum ProcessRefs {
   static func adopt(first f: Int, tail t: Int) {
     first = f
     tail = t
-    crossedOut = []
+    if !crossedOut.isEmpty { crossedOut = [] }
   }
 
   /// The last chunk of a record.

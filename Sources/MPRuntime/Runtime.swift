@@ -57,6 +57,8 @@ public enum Runtime {
     _ = SharedHandle.live.isEmpty
     _ = LockHandle.holds
     _ = ObjectIdentifier(SourceLocation.self)
+    _ = ProcessRefs.crossedOut.isEmpty
+    _ = ChildOutcome.value(.nil).encoded()
     maxProcs = try maxProcsSetting(default: maxProcs)
     var arenaSize = arenaSize
     // A smaller (or larger) arena, for experiments and for tests that fill it.
@@ -179,11 +181,11 @@ public enum Runtime {
   /// Sends a child's outcome to its parent and ends the process.
   static func finishChild(_ outcome: ChildOutcome) -> Never {
     if Trace.isOn { Trace.record(.processEnd, arg: Int(outcome.exitCode)) }
-    let message = outcome.framed()
+    let message = outcome.encoded()
     // Counts given back before the result goes: once its parent has the
     // whole result, join returns while this process is still leaving.
     SharedHandle.countProcessOut()
-    _ = writeAllBytes(resultFd, message)
+    message.withUnsafeBytes { _ = mp_write_framed(resultFd, $0.baseAddress, $0.count) }
     mp_exit_now(outcome.exitCode)
   }
 
@@ -195,11 +197,13 @@ public enum Runtime {
     forkedAny = false
     quietRuntimeTraces()
     for c in children where c.fd >= 0 { close(c.fd) }
-    children = []
+    if !children.isEmpty { children = [] }
     // The parent's pools are the parent's: this process must not close them.
-    PoolHandle.open = [:]
+    // (Emptied only when not empty: code a child does not run is a page
+    // it does not fault in.)
+    if !PoolHandle.open.isEmpty { PoolHandle.open = [:] }
     // The parent's locks are held by the parent, not by this copy of it.
-    LockHandle.holds = [:]
+    if !LockHandle.holds.isEmpty { LockHandle.holds = [:] }
     SharedHandle.adopt(record)
     if resultFd >= 0 { close(resultFd) }
     resultFd = fd

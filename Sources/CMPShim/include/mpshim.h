@@ -102,6 +102,10 @@ extern uintptr_t mp_stack_bottom;
 void mp_bind_child_calls(void);
 __attribute__((noreturn)) void mp_exit_now(int code);
 
+/* A child's result on its pipe: length (8 bytes, little-endian), then the
+   bytes; writev, so a small one is one system call. 0, or -1 (errno). */
+int mp_write_framed(int fd, const void *body, size_t n);
+
 /* pipe2 with O_CLOEXEC. */
 int mp_pipe_cloexec(int fds[2]);
 /* The monotonic clock in seconds. */
