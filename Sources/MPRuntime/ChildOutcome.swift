@@ -122,7 +122,7 @@ enum ChildOutcome {
     let n = try d.varint()
     for _ in 0..<max(0, min(n, 10_000)) {
       let fn = try d.string()
-      e.trace.append(.init(function: fn, loc: SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())))
+      e.addTrace(.init(function: fn, loc: SourceLocation(file: try d.string(), line: try d.varint(), column: try d.varint())))
     }
     let v = try d.value()
     if case .nil = v {} else { e.value = v }

@@ -24,7 +24,7 @@ extension Runtime {
     // leaving is reaped when it has left (`leaving`).
     children.removeAll { $0 === h }
     if h.status == nil && !leaving.contains(where: { $0 === h }) { leaving.append(h) }
-    return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).get()
+    return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).mapError(\.rethrowable).get()
   }
 
   static func checkInterrupt() throws {

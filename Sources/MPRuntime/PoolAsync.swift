@@ -61,7 +61,7 @@ final class PoolCall {
   /// Returns whether `until()` holds. A failed item is raised here, and
   /// again on every later call.
   func pump(deadline: Double?, until: () -> Bool) throws -> Bool {
-    if let failure { throw failure }
+    if let failure { throw failure.rethrowable }
     // Without a deadline this is a wait for ever, polled in slices only to
     // notice dead workers: the process table records it as untimed, as
     // for `map` (a deadlock check can count it).

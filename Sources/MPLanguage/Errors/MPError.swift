@@ -25,7 +25,35 @@ public struct MPError: Error, @unchecked Sendable {
   public var message: String
   public var loc: SourceLocation?
   /// Innermost first: function name and where in it the error passed.
-  public var trace: [TraceEntry] = []
+  public var trace: [TraceEntry] {
+    get { traceBox.entries }
+    set { traceBox = TraceBox(newValue) }
+  }
+  /// The trace lives in a class: an error is taken out of its `Error` box
+  /// (a copy) at every frame it unwinds through, and an array there would be
+  /// copied whole each time — a 10,000-deep recursion error cost 50 million
+  /// entry copies. Copies of one error share the entries; an error travels
+  /// up one path, so nothing else sees them grow.
+  var traceBox = TraceBox([])
+
+  final class TraceBox: @unchecked Sendable {
+    var entries: [TraceEntry]
+    init(_ entries: [TraceEntry]) { self.entries = entries }
+  }
+
+  /// A copy with a trace of its own, for an error that is kept and thrown
+  /// again (a joined child's, a pool result's): the frames one throw
+  /// unwinds through must not appear in the next.
+  public var rethrowable: MPError {
+    var c = self
+    c.traceBox = TraceBox(traceBox.entries)
+    return c
+  }
+
+  /// Adds the frame the error is leaving, in place.
+  public mutating func addTrace(_ entry: TraceEntry) {
+    traceBox.entries.append(entry)
+  }
   /// For `throw v`: the thrown value, as a codec-free description is not enough.
   public var value: Value? = nil
   /// True when the input simply ended too early (the REPL keeps reading).

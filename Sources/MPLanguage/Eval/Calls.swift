@@ -174,7 +174,7 @@ extension Interpreter {
       // A failing default value is an error in the call: show where.
       var at = e.pendingLoc ?? p.loc
       if at.line == 0 { at = p.loc }
-      e.trace.append(.init(function: p.name, loc: at))
+      e.addTrace(.init(function: p.name, loc: at))
       e.pendingLoc = loc
       throw e
     }

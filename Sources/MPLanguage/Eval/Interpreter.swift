@@ -109,7 +109,7 @@ public final class Interpreter {
       _ = try code(base)
     } catch var e as MPError {
       if !e.trace.isEmpty, let l = e.pendingLoc {
-        e.trace.append(.init(function: "<top level>", loc: l))
+        e.addTrace(.init(function: "<top level>", loc: l))
         e.pendingLoc = nil
       }
       throw e

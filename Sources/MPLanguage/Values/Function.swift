@@ -93,7 +93,7 @@ public final class FunctionProto {
     guard var e = error as? MPError else { return error }
     var at = e.pendingLoc ?? self.loc
     if at.line == 0 { at = self.loc }
-    e.trace.append(.init(function: name, loc: at))
+    e.addTrace(.init(function: name, loc: at))
     e.pendingLoc = loc
     return e
   }
