@@ -14,14 +14,22 @@ final class FailedMainWaitTests: XCTestCase {
       print(1 / 0)
       """)
     defer { mp.cleanup() }
-    var said = false
-    let deadline = Date().addingTimeInterval(10)
-    while Date() < deadline, !said {
-      XCTAssertNil(mp.wait(timeout: 0.1), "mp ended by itself: \(mp.errText)")
-      said = mp.errText.contains("waiting for its child processes to end (Ctrl-C stops them)")
-    }
-    XCTAssertTrue(said, mp.errText)
+    try waitForReport(mp, saying: "waiting for its child processes to end (Ctrl-C stops them)")
     XCTAssertTrue(mp.errText.contains("(forever): sleeping"), mp.errText)
+    try stopWithCtrlC(mp)
+  }
+
+  /// Waits (bounded) until mp's stderr says `text`, while mp keeps running.
+  func waitForReport(_ mp: MPProcess, saying text: String) throws {
+    let deadline = Date().addingTimeInterval(10)
+    while Date() < deadline, !mp.errText.contains(text) {
+      XCTAssertNil(mp.wait(timeout: 0.1), "mp ended by itself: \(mp.errText)")
+    }
+    XCTAssertTrue(mp.errText.contains(text), mp.errText)
+  }
+
+  /// Ctrl-C ends the wait for the children: exit 130.
+  func stopWithCtrlC(_ mp: MPProcess) throws {
     kill(mp.pid, SIGINT)
     XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
   }
@@ -46,15 +54,8 @@ final class FailedMainWaitTests: XCTestCase {
       print(1 / 0)
       """)
     defer { mp.cleanup() }
-    var said = false
-    let deadline = Date().addingTimeInterval(10)
-    while Date() < deadline, !said {
-      XCTAssertNil(mp.wait(timeout: 0.1), "mp ended by itself: \(mp.errText)")
-      said = mp.errText.contains("(forever): sleeping")
-    }
-    XCTAssertTrue(said, mp.errText)
+    try waitForReport(mp, saying: "(forever): sleeping")
     XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
-    kill(mp.pid, SIGINT)
-    XCTAssertEqual(mp.wait(timeout: 10), 130, mp.errText)
+    try stopWithCtrlC(mp)
   }
 }
