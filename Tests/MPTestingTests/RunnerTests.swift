@@ -68,6 +68,11 @@ final class RunnerTests: XCTestCase {
     XCTAssertTrue(r.out.contains(" consumer: waiting to get from queue "), r.out)
     XCTAssertTrue(r.out.contains("(empty, not closed)"), r.out)
     XCTAssertTrue(r.out.contains("forget close()"), r.out)
+    // The run is killed once the list has arrived (its last line says so):
+    // the list is whole — the sleeper, last in the table, is in it — and
+    // that last line is not shown.
+    XCTAssertTrue(r.out.contains(": sleeping"), r.out)
+    XCTAssertFalse(r.out.contains("end of the list of live processes"), r.out)
   }
 
   func testAFileThatChecksNothingIsRefused() throws {
