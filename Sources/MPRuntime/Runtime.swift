@@ -202,6 +202,9 @@ public enum Runtime {
     // (Emptied only when not empty: code a child does not run is a page
     // it does not fault in.)
     if !PoolHandle.open.isEmpty { PoolHandle.open = [:] }
+    // Its names for their queues too: this process would keep them after
+    // the parent closed a pool and the block went to a queue of the user's.
+    if !WaitGraph.poolQueues.isEmpty { WaitGraph.poolQueues = [:] }
     // The parent's locks are held by the parent, not by this copy of it.
     if !LockHandle.holds.isEmpty { LockHandle.holds = [:] }
     SharedHandle.adopt(record)
