@@ -161,19 +161,24 @@ struct PoolWorker {
   /// counted in for this process; nil if its call has ended.
   static func replyQueue(_ body: UnsafeRawBufferPointer, at: Int) -> QueueHandle? {
     var pos = at
-    func varint() -> Int? {
-      var shift = 0, v: UInt64 = 0
-      while pos < body.count, shift < 64 {
-        let b = body[pos]
-        pos += 1
-        v |= UInt64(b & 0x7f) << UInt64(shift)
-        if b & 0x80 == 0 { return Int(Int64(bitPattern: v)) }
-        shift += 7
-      }
-      return nil
-    }
+    func varint() -> Int? { PoolWorker.varint(body, &pos) }
     guard let offset = varint(), let number = varint() else { return nil }
     return SharedHandle.strong(offset: offset, number: number, kind: QueueHandle.kind) as? QueueHandle
+  }
+
+  /// The codec's varint at `pos` in `body`, read in place (a task message
+  /// is looked at inside the queue's `taking`, before it is copied out);
+  /// nil when it runs past the end.
+  static func varint(_ body: UnsafeRawBufferPointer, _ pos: inout Int) -> Int? {
+    var shift = 0, v: UInt64 = 0
+    while pos < body.count, shift < 64 {
+      let b = body[pos]
+      pos += 1
+      v |= UInt64(b & 0x7f) << UInt64(shift)
+      if b & 0x80 == 0 { return Int(Int64(bitPattern: v)) }
+      shift += 7
+    }
+    return nil
   }
 
   /// Where the rest of a task message (its reply queue's weak reference,
@@ -186,17 +191,7 @@ struct PoolWorker {
   /// its reply queue's weak reference is.
   static func peek(_ body: UnsafeRawBufferPointer) -> (Int, Int, Int)? {
     var pos = 1
-    func varint() -> Int? {
-      var shift = 0, v: UInt64 = 0
-      while pos < body.count, shift < 64 {
-        let b = body[pos]
-        pos += 1
-        v |= UInt64(b & 0x7f) << UInt64(shift)
-        if b & 0x80 == 0 { return Int(Int64(bitPattern: v)) }
-        shift += 7
-      }
-      return nil
-    }
+    func varint() -> Int? { PoolWorker.varint(body, &pos) }
     guard let job = varint(), let fnLen = varint(), fnLen >= 0 else { return nil }
     pos += fnLen
     guard let chunk = varint(), varint() != nil, pos < body.count else { return nil }

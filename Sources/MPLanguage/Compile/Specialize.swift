@@ -402,7 +402,6 @@ extension Compiler {
     do { return try module.slot(ref.name) } catch let e as MPError { throw e.located(ref.loc) }
   }
 
-  /// Arithmetic with an operator known at compile time, or nil.
   /// Arithmetic specialised by operand shape; nil for the bitwise
   /// operators, which loops rarely spend their time in.
   func specializedArithmetic(_ op: ArithmeticOperator, _ a: OperandKind, _ b: OperandKind, _ loc: SourceLocation) -> ExprCode? {
