@@ -201,4 +201,6 @@ func runParsed<C: ParsableCommand>(_ type: C.Type, _ argv: [String], as name: St
     type.exit(withError: error)
   }
 }
+// Small blocks from its own allocator (CMPShim/alloc.c): mp never starts a thread.
+mp_fast_alloc_enable()
 mp_run_on_stack(1 << 30, entry, nil)
