@@ -80,19 +80,27 @@ size_t mp_count_scalars(const uint8_t *p, size_t n) {
 }
 
 int mp_is_ascii(const uint8_t *p, size_t n) {
-  return mp_first_non_ascii(p, n) == n;
-}
-
-size_t mp_first_non_ascii(const uint8_t *p, size_t n) {
-  size_t i = 0;
-  while (i + 64 <= n) {
-    uint8_t any = 0;
-    for (size_t j = 0; j < 64; j++) any |= p[i + j];
-    if (any & 0x80) break;
-    i += 64;
+  // Eight bytes at a time, the last eight overlapping (short pieces: the
+  // lines and fields cut from a text).
+  if (n >= 8) {
+    uint64_t any = 0, w;
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+      for (size_t j = 0; j < 64; j += 8) {
+        memcpy(&w, p + i + j, 8);
+        any |= w;
+      }
+      if (any & 0x8080808080808080ull) return 0;
+    }
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, p + i, 8);
+      any |= w;
+    }
+    memcpy(&w, p + n - 8, 8);
+    return ((any | w) & 0x8080808080808080ull) == 0;
   }
-  for (; i < n; i++) if (p[i] & 0x80) return i;
-  return n;
+  for (size_t i = 0; i < n; i++) if (p[i] & 0x80) return 0;
+  return 1;
 }
 
 void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint8_t b) {
@@ -103,25 +111,38 @@ static inline int may_break(uint8_t b) {
   return (uint8_t)(b - 0x0A) <= 3 || (uint8_t)(b - 0x1C) <= 2 || b == 0xC2 || b == 0xE2;
 }
 
-size_t mp_find_line_break(const uint8_t *p, size_t n) {
-  size_t i = 0;
 #ifdef __SSE2__
-  // 16 bytes at a time; the mask of candidates gives the first one
-  // directly (lines are short: most calls end in the first few blocks).
-  const __m128i zero = _mm_setzero_si128();
-  const __m128i c0a = _mm_set1_epi8(0x0A), c1c = _mm_set1_epi8(0x1C);
-  const __m128i three = _mm_set1_epi8(3), two = _mm_set1_epi8(2);
+// The bytes of p[0..<16] at or below 0x1E or equal to 0xC2 or 0xE2, as a
+// mask: a superset of the bytes that may start a break (tabs and other
+// controls pass too; the caller looks at each).
+static inline uint64_t break_mask16(const uint8_t *p) {
+  const __m128i c1e = _mm_set1_epi8(0x1E);
   const __m128i cc2 = _mm_set1_epi8((char)0xC2), ce2 = _mm_set1_epi8((char)0xE2);
-  for (; i + 16 <= n; i += 16) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-    // (v - 0x0A) <= 3 unsigned: the saturating subtraction of 3 leaves 0.
-    __m128i r = _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, c0a), three), zero);
-    r = _mm_or_si128(r, _mm_cmpeq_epi8(_mm_subs_epu8(_mm_sub_epi8(v, c1c), two), zero));
-    r = _mm_or_si128(r, _mm_or_si128(_mm_cmpeq_epi8(v, cc2), _mm_cmpeq_epi8(v, ce2)));
-    unsigned mask = (unsigned)_mm_movemask_epi8(r);
-    if (mask) return i + (size_t)__builtin_ctz(mask);
+  __m128i v = _mm_loadu_si128((const __m128i *)p);
+  __m128i r = _mm_cmpeq_epi8(_mm_min_epu8(v, c1e), v);
+  r = _mm_or_si128(r, _mm_or_si128(_mm_cmpeq_epi8(v, cc2), _mm_cmpeq_epi8(v, ce2)));
+  return (uint64_t)(unsigned)_mm_movemask_epi8(r);
+}
+#endif
+
+size_t mp_line_break_candidates(const uint8_t *p, size_t n, size_t from, size_t *out, size_t cap, size_t *next) {
+  size_t i = from, k = 0;
+#ifdef __SSE2__
+  // 64 bytes at a time, taken only when all 64 candidates would fit.
+  for (; i + 64 <= n && k + 64 <= cap; i += 64) {
+    uint64_t mask = break_mask16(p + i) | break_mask16(p + i + 16) << 16 |
+                    break_mask16(p + i + 32) << 32 | break_mask16(p + i + 48) << 48;
+    while (mask) {
+      out[k++] = i + (size_t)__builtin_ctzll(mask);
+      mask &= mask - 1;
+    }
+  }
+  if (i + 64 <= n) {
+    *next = i;
+    return k;
   }
 #endif
-  for (; i < n; i++) if (may_break(p[i])) return i;
-  return n;
+  for (; i < n && k < cap; i++) if (may_break(p[i])) out[k++] = i;
+  *next = i;
+  return k;
 }

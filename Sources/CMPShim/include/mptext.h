@@ -16,11 +16,12 @@ size_t mp_count_byte(const uint8_t *p, size_t n, uint8_t b);
 size_t mp_count_scalars(const uint8_t *p, size_t n);
 /// 1 when every byte of p[0..<n] is below 0x80.
 int mp_is_ascii(const uint8_t *p, size_t n);
-/// The first byte of p[0..<n] at or above 0x80 (n when there is none).
-size_t mp_first_non_ascii(const uint8_t *p, size_t n);
-/// The first byte of p[0..<n] that may start a line break (\n \v \f \r,
-/// \x1c-\x1e, or 0xC2 / 0xE2, which start U+0085, U+2028 and U+2029), or n.
-size_t mp_find_line_break(const uint8_t *p, size_t n);
+/// The offsets of the bytes of p[from..<n] that may start a line break
+/// (\n \v \f \r, \x1c-\x1e, or 0xC2 / 0xE2, which start U+0085, U+2028
+/// and U+2029; and some other control bytes), in order,
+/// written to out[0..<cap]: returns how many, and in *next where to go on
+/// (n when done).
+size_t mp_line_break_candidates(const uint8_t *p, size_t n, size_t from, size_t *out, size_t cap, size_t *next);
 /// Copies src to dst replacing every byte a by b (n bytes).
 void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint8_t b);
 

@@ -177,7 +177,7 @@ func splitExactly(_ s: String, _ sep: String) -> [Value] {
     sep.withBytes { n in
       guard let p = h.baseAddress, let np = n.baseAddress, n.count <= h.count else { return [.str(s)] }
       var out: [Value] = []
-      var pieces = PieceMaker(h)
+      var pieces = PieceMaker(h, ascii: s.isASCIIFast)
       defer { pieces.free() }
       var start = 0
       if n.count == 1 {
@@ -221,7 +221,7 @@ func splitWhitespace(_ s: String) -> [Value] {
     guard let p = h.baseAddress else { return [] }
     let n = h.count
     var out: [Value] = []
-    var pieces = PieceMaker(h)
+    var pieces = PieceMaker(h, ascii: s.isASCIIFast)
     defer { pieces.free() }
     var i = 0
     while true {
@@ -248,18 +248,25 @@ func splitLines(_ s: String) -> [Value] {
     // a list of 50,000 lines step by step made malloc merge its free lists
     // at each step, which cost more than making the lines.
     out.reserveCapacity(mp_count_byte(p, n, 0x0A) + 1)
-    var pieces = PieceMaker(h)
+    var pieces = PieceMaker(h, ascii: s.isASCIIFast)
     defer { pieces.free() }
     var start = 0
-    var i = 0
-    while i < n {
-      i += mp_find_line_break(p + i, n - i)
-      if i >= n { break }
-      let k = lineBreakLength(p, i, n)
-      if k == 0 { i += 1; continue }
-      out.append(pieces.make(p + start, i - start))
-      i += k
-      start = i
+    // The candidates (bytes that may start a break) come from C a few
+    // hundred at a time: one call per line was a quarter of the work.
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { found in
+      var from = 0
+      while from < n {
+        var next = 0
+        let count = mp_line_break_candidates(p, n, from, found.baseAddress, 256, &next)
+        for j in 0..<count {
+          let i = found[j]
+          // (the \n of a \r\n is a candidate too, inside the break taken)
+          guard i >= start, case let k = lineBreakLength(p, i, n), k > 0 else { continue }
+          out.append(pieces.make(p + start, i - start))
+          start = i + k
+        }
+        from = next
+      }
     }
     if start < n { out.append(pieces.make(p + start, n - start)) }
     return out
@@ -385,8 +392,11 @@ struct PieceMaker {
   private var values: UnsafeMutablePointer<Value>?
   /// The end of the text the pieces are cut from (loads stay before it).
   private let end: UnsafePointer<UInt8>?
+  /// True when the text is all ASCII (so is every piece); nil: unknown.
+  private let ascii: Bool?
 
-  init(_ text: UnsafeBufferPointer<UInt8>) {
+  init(_ text: UnsafeBufferPointer<UInt8>, ascii: Bool) {
+    self.ascii = ascii ? true : nil
     let textBytes = text.count
     end = text.baseAddress.map { $0 + textBytes }
     // Not worth a table for a short text; a larger text gets more slots
@@ -413,7 +423,7 @@ struct PieceMaker {
   @inline(__always)
   mutating func make(_ p: UnsafePointer<UInt8>, _ n: Int) -> Value {
     if n == 1 && p[0] < 0x80 { return asciiCharValues[Int(p[0])] }
-    guard n > 1 && n <= 15, let keys, let values, let end else { return .str(makeString(p, n)) }
+    guard n > 1 && n <= 15, let keys, let values, let end else { return .str(makeString(p, n, ascii: ascii)) }
     var w0: UInt64
     var w1: UInt64
     if p + 16 <= end {

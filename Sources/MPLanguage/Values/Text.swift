@@ -40,12 +40,26 @@ extension String {
   }
 }
 
-/// A string made of `n` bytes at `p` (valid UTF-8 cut at scalar boundaries).
+/// A string made of `n` bytes at `p`, which must be valid UTF-8 cut at
+/// scalar boundaries (every caller cuts an existing string): they are
+/// copied without being validated again. `ascii` says whether they are all
+/// ASCII when the caller knows (a piece of an ASCII text); otherwise a
+/// string longer than 15 bytes is scanned for it.
 @inline(__always)
-func makeString(_ p: UnsafePointer<UInt8>?, _ n: Int) -> String {
+func makeString(_ p: UnsafePointer<UInt8>?, _ n: Int, ascii: Bool? = nil) -> String {
   guard let p, n > 0 else { return "" }
-  return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+  // A small string (n <= 15) finds its ASCII flag itself.
+  let isASCII = n <= 15 ? false : ascii ?? (mp_is_ascii(p, n) != 0)
+  return stringFromValidUTF8(UnsafeBufferPointer(start: p, count: n), isASCII: isASCII)
 }
+
+/// The standard library's own constructor behind `String(decoding:)`, after
+/// validation: `String._uncheckedFromUTF8(_:isASCII:)`, a static method on
+/// a struct (its thin metatype is no argument), exported as ABI
+/// (@usableFromInline). `String(decoding:)` validated each piece again and
+/// scanned it for ASCII: a third of making a 40-byte line.
+@_silgen_name("$sSS18_uncheckedFromUTF8_7isASCIISSSRys5UInt8VG_SbtFZ")
+func stringFromValidUTF8(_ input: UnsafeBufferPointer<UInt8>, isASCII: Bool) -> String
 
 /// The bytes `a..<b` of `s` (scalar boundaries) as a new string. A long
 /// piece is appended to an empty string as a substring: that copies the

@@ -1,0 +1,101 @@
+import XCTest
+@testable import MPLanguage
+
+/// `lines()`, `split` and `strip` cut long texts with block-at-a-time C
+/// scans and make the pieces without validating them again
+/// (StringMethods.swift, Text.swift `makeString`): checked here against
+/// plain Swift on texts long enough to cross many blocks, with every kind
+/// of line break, bytes that only look like one, and non-ASCII text.
+final class TextCuttingTests: XCTestCase {
+  /// Python's `splitlines()` breaks, and pieces that hold no break but
+  /// bytes a scan may stop at (tab, NUL, other controls, C2/E2 lead bytes).
+  static let breaks = ["\n", "\r\n", "\r", "\u{0B}", "\u{0C}", "\u{1C}", "\u{1D}", "\u{1E}", "\u{85}", "\u{2028}", "\u{2029}"]
+  static let fillers = ["word", "\t", "\u{0}", "\u{1F}", "¢", "€", "…", "é", "x y z", "0123456789abcdef", "😀", "\u{1B}"]
+
+  func referenceLines(_ s: String) -> [String] {
+    var out: [String] = []
+    var current = ""
+    var scalars = Array(s.unicodeScalars)[...]
+    while let c = scalars.popFirst() {
+      switch c.value {
+      case 0x0A, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029:
+        out.append(current); current = ""
+      case 0x0D:
+        if scalars.first?.value == 0x0A { scalars.removeFirst() }
+        out.append(current); current = ""
+      default:
+        current.unicodeScalars.append(c)
+      }
+    }
+    if !current.isEmpty { out.append(current) }
+    return out
+  }
+
+  func text(_ seed: Int, lines: Int) -> String {
+    var rng = seed
+    func next(_ n: Int) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((UInt64(bitPattern: Int64(rng)) >> 33) % UInt64(n)) }
+    var s = ""
+    for _ in 0..<lines {
+      for _ in 0..<next(12) { s += Self.fillers[next(Self.fillers.count)] }
+      s += Self.breaks[next(Self.breaks.count)]
+    }
+    if next(2) == 0 { s += "tail" }
+    return s
+  }
+
+  func strings(_ vs: [Value]) -> [String] {
+    vs.map { v -> String in
+      guard case .str(let s) = v else { return "<not a string>" }
+      return s
+    }
+  }
+
+  func testLinesMatchPythonsSplitlinesOnLongMixedText() {
+    for seed in 1...40 {
+      let s = text(seed, lines: 5 + seed * 13)
+      XCTAssertEqual(strings(splitLines(s)), referenceLines(s), "seed \(seed)")
+    }
+  }
+
+  func testLinesOfAsciiTextWithOnlyNewlines() {
+    for width in [0, 1, 15, 16, 17, 63, 64, 65, 200] {
+      let pieces = (0..<300).map { i in String(repeating: "abcdefghij", count: 30).prefix((i * 7 + width) % (width + 1)) }.map(String.init)
+      let s = pieces.joined(separator: "\n")
+      XCTAssertEqual(strings(splitLines(s)), referenceLines(s), "width \(width)")
+      XCTAssertEqual(strings(splitLines(s + "\n")), referenceLines(s + "\n"), "width \(width), final break")
+    }
+  }
+
+  /// Pieces are made without validation, with the ASCII flag given or
+  /// found: each must be the same string Swift makes by decoding, with the
+  /// same ASCII answer (the flag decides how mp indexes it).
+  func testPiecesAreTheStringsDecodingMakes() {
+    let texts = [text(7, lines: 400), String(repeating: "lorem ipsum dolor ", count: 500), "é" + String(repeating: "ascii only ", count: 50)]
+    for t in texts {
+      for piece in strings(splitLines(t)) + strings(splitWhitespace(t)) + strings(splitExactly(t, " ")) {
+        let decoded = String(decoding: Array(piece.utf8), as: UTF8.self)
+        XCTAssertEqual(piece, decoded)
+        XCTAssertEqual(piece.hashValue, decoded.hashValue)
+        XCTAssertEqual(piece.isASCIIFast, piece.unicodeScalars.allSatisfy(\.isASCII), piece)
+        XCTAssertEqual(piece.scalarCount, piece.unicodeScalars.count, piece)
+      }
+    }
+  }
+
+  func testStripAndSlicesOfLongTexts() {
+    let inner = text(3, lines: 200)
+    for pad in [" ", " \t\n", "\u{3000}\u{A0} ", ""] {
+      let s = pad + "x" + inner + "y" + pad
+      XCTAssertEqual(stripSpace(s, leading: true, trailing: true), "x" + inner + "y")
+    }
+    let t = String(repeating: "héllo wörld ", count: 300)
+    let scalars = Array(t.unicodeScalars)
+    for (a, b) in [(0, 5), (3, 20), (100, 1500), (7, 3599), (1000, 1001)] {
+      var expected = ""
+      expected.unicodeScalars.append(contentsOf: scalars[a..<b])
+      let got = stringSlice(t, from: a, to: b)
+      XCTAssertEqual(got, expected)
+      XCTAssertEqual(got.isASCIIFast, expected.unicodeScalars.allSatisfy(\.isASCII))
+    }
+  }
+}
