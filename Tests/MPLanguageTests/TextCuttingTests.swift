@@ -1,3 +1,4 @@
+import CMPShim
 import XCTest
 @testable import MPLanguage
 
@@ -96,6 +97,67 @@ final class TextCuttingTests: XCTestCase {
       let got = stringSlice(t, from: a, to: b)
       XCTAssertEqual(got, expected)
       XCTAssertEqual(got.isASCIIFast, expected.unicodeScalars.allSatisfy(\.isASCII))
+    }
+  }
+
+  /// The scalar index of a non-ASCII string is built 64 bytes at a time
+  /// (and extended after appends): every scalar's byte offset must be the
+  /// one a walk finds, for strings of 1- to 4-byte scalars of any length.
+  func testScalarIndexFindsEveryScalar() {
+    let alphabet = ["a", "é", "€", "😀", "z", "ü", " "]
+    var rng = 12345
+    func next(_ n: Int) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((UInt64(bitPattern: Int64(rng)) >> 33) % UInt64(n)) }
+    for length in [1, 63, 64, 65, 127, 128, 129, 500, 3000] {
+      var s = ""
+      for _ in 0..<length { s += alphabet[next(alphabet.count)] }
+      let starts = Array(s.utf8.indices.filter { s.utf8[$0] & 0xC0 != 0x80 }.map { s.utf8.distance(from: s.utf8.startIndex, to: $0) })
+      s.withBytes { buf in
+        // Built whole, and built in random steps as appends do.
+        let whole = ScalarIndex(buf)
+        let grown = ScalarIndex(UnsafeBufferPointer(rebasing: buf[0..<0]))
+        var at = 0
+        while at < buf.count {
+          at = min(buf.count, at + 1 + next(150))
+          while at < buf.count && buf[at] & 0xC0 == 0x80 { at += 1 }
+          grown.extend(UnsafeBufferPointer(rebasing: buf[0..<at]))
+        }
+        for ix in [whole, grown] {
+          XCTAssertEqual(ix.count, starts.count, "length \(length)")
+          for k in stride(from: starts.count - 1, through: 0, by: -1) {
+            XCTAssertEqual(ix.byteOffset(buf.baseAddress!, scalar: k), starts[k], "length \(length), scalar \(k)")
+          }
+          for k in starts.indices where k % 7 == 0 {
+            XCTAssertEqual(ix.scalarOffset(buf.baseAddress!, byte: starts[k]), k)
+          }
+        }
+      }
+    }
+  }
+
+  /// Both ways of finding the marks (with popcnt and pdep, and without)
+  /// agree with a plain walk, from any starting count.
+  func testScalarMarksWithAndWithoutBitInstructions() {
+    var rng = 99
+    func next(_ n: Int) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((UInt64(bitPattern: Int64(rng)) >> 33) % UInt64(n)) }
+    let alphabet = ["a", "é", "€", "😀", "b"]
+    for trial in 0..<60 {
+      var s = ""
+      for _ in 0..<(trial * 37 + next(200)) { s += alphabet[next(trial % 3 == 0 ? 1 : alphabet.count)] }
+      let bytes = Array(s.utf8)
+      let from = 0, start = next(200)
+      var expected: [Int] = []
+      var k = start
+      for (i, b) in bytes.enumerated() where b & 0xC0 != 0x80 {
+        if k % 64 == 0 { expected.append(i) }
+        k += 1
+      }
+      for f in [mp_scalar_marks, mp_scalar_marks_portable] {
+        var count = start
+        var out = [Int](repeating: -1, count: bytes.count / 64 + 1)
+        let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { f(b.baseAddress, from, b.count, &count, $0.baseAddress) } }
+        XCTAssertEqual(Array(out.prefix(n)), expected, "trial \(trial)")
+        XCTAssertEqual(count, k, "trial \(trial)")
+      }
     }
   }
 }

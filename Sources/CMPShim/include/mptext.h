@@ -22,6 +22,13 @@ int mp_is_ascii(const uint8_t *p, size_t n);
 /// written to out[0..<cap]: returns how many, and in *next where to go on
 /// (n when done).
 size_t mp_line_break_candidates(const uint8_t *p, size_t n, size_t from, size_t *out, size_t cap, size_t *next);
+/// Counts the scalars of p[from..<n] on from *count (updated), writing to
+/// marks the offset of every scalar whose number is a multiple of 64 (room
+/// for (n - from) / 64 + 1 of them); returns how many it wrote.
+size_t mp_scalar_marks(const uint8_t *p, size_t from, size_t n, size_t *count, size_t *marks);
+/// The same without popcnt and pdep (what mp_scalar_marks does on CPUs
+/// where they are missing or slow); for tests.
+size_t mp_scalar_marks_portable(const uint8_t *p, size_t from, size_t n, size_t *count, size_t *marks);
 /// Copies src to dst replacing every byte a by b (n bytes).
 void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint8_t b);
 
