@@ -11,6 +11,8 @@
 // In the Swift runtime, linked into every mp binary (C calling convention).
 extern bool swift_isUniquelyReferenced_nonNull_native(const void *object);
 
+int mp_string_append_in_place = 0;
+
 int mp_is_uniquely_referenced(void *p) {
   return swift_isUniquelyReferenced_nonNull_native(p);
 }

@@ -160,4 +160,41 @@ final class TextCuttingTests: XCTestCase {
       }
     }
   }
+
+  /// `s += c` appends small ASCII strings in place (StringBits
+  /// appendSmallASCII) once the start-up check agreed with Swift; if a
+  /// toolchain changes strings, that check turns it off: this makes it loud.
+  /// Whatever path each append takes, the result is Swift's.
+  func testSmallAppendsInPlace() {
+    _ = StringBits.current
+    XCTAssertEqual(mp_string_append_in_place, 1, "in-place appends are off: String's storage layout changed")
+    var rng = 5
+    func next(_ n: Int) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((UInt64(bitPattern: Int64(rng)) >> 33) % UInt64(n)) }
+    // ASCII pieces first (in place while there is room), then any.
+    let pieces = ["a", "bc", "0123456789abcde", "xyz", "lorem ipsum dolor sit amet", "é", "😀"]
+    var value = Value.str("")
+    var expected = ""
+    var inPlace = 0
+    for round in 0..<3000 {
+      let piece = pieces[next(round < 2000 ? 5 : pieces.count)]
+      expected += piece
+      let done = withUnsafeMutablePointer(to: &value) { p -> Bool in
+        guard let x = StringBits.current.uniqueString(UnsafeRawPointer(p)) else { return false }
+        let before = x.pointee.utf8.count
+        appendString(&x.pointee, piece)
+        if x.pointee.utf8.count == before + piece.utf8.count { inPlace += 1 }
+        return true
+      }
+      XCTAssertTrue(done)
+      guard case .str(let s) = value else { return XCTFail("not a string") }
+      if s.utf8.count != expected.utf8.count { return XCTFail("count \(s.utf8.count) != \(expected.utf8.count)") }
+      if round % 97 == 0 { XCTAssertEqual(s, expected) }
+    }
+    XCTAssertGreaterThan(inPlace, 1000)
+    guard case .str(let s) = value else { return XCTFail("not a string") }
+    XCTAssertEqual(s, expected)
+    XCTAssertEqual(Array(s.utf8), Array(expected.utf8))
+    XCTAssertEqual(s.isASCIIFast, expected.unicodeScalars.allSatisfy(\.isASCII))
+    XCTAssertEqual(s.scalarCount, expected.unicodeScalars.count)
+  }
 }

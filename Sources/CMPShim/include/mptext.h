@@ -36,5 +36,9 @@ void mp_replace_byte(uint8_t *dst, const uint8_t *src, size_t n, uint8_t a, uint
 /// the runtime's own test (what isKnownUniquelyReferenced calls), for an
 /// object Swift code holds no reference to (a string value's box).
 int mp_is_uniquely_referenced(void *p);
+/// 1 once mp has checked that it may append to a string's storage in place
+/// (Values/StringBits.swift, appendSmallASCII); a C global so that Swift
+/// reads it without a lazy-initialisation check.
+extern int mp_string_append_in_place;
 
 #endif

@@ -278,6 +278,7 @@ func withTextIndex<R>(_ s: String, _ body: (UnsafePointer<UInt8>, Int, ScalarInd
 /// so its entry is taken out first, extended by the new bytes and put back.
 @inline(__always)
 func appendString(_ x: inout String, _ y: String) {
+  if withUnsafeMutablePointer(to: &x, { StringBits.appendSmallASCII($0, y) }) { return }
   if textIndexCache.entries.isEmpty || x.isASCIIFast {
     x += y
     return
