@@ -48,10 +48,16 @@ let package = Package(
         "MPLanguage", "MPRuntime", "MPRepl", "MPTesting", "CMPShim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      // The Swift runtime linked in: a dynamically linked one costs ~7M
-      // instructions of symbol relocation at every start (half of
-      // `mp -e 'print(1)'`) and more page faults in every forked child.
-      linkerSettings: [.unsafeFlags(["-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"])]
+      // A static executable: the Swift runtime, libc, libstdc++ and libedit
+      // (with the libraries it needs, libtinfo, libbsd and libmd) linked in.
+      // A dynamically linked Swift runtime cost ~7M instructions of symbol
+      // relocation at every start. And fork copies, and exit tears down,
+      // every mapping: with shared libraries mp had 68 (17 of them for the
+      // REPL's line editor alone), now 17: spawn + join takes ~20% less
+      // CPU (bench/README.md, "Round two, third pass"). glibc warns that
+      // getpwuid and dlopen need its own shared libraries at run time: the
+      // REPL asks getpwuid only when HOME is unset.
+      linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--wrap=malloc", "-Xlinker", "--wrap=free", "-Xlinker", "--wrap=calloc", "-Xlinker", "--wrap=realloc", "-Xlinker", "--wrap=reallocarray", "-Xlinker", "--wrap=malloc_usable_size", "-Xlinker", "-ltinfo", "-Xlinker", "-lbsd", "-Xlinker", "-lmd", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization"])]
     ),
     // What the test targets share: finding the mp binary this run built.
     .target(name: "MPTestSupport", path: "Tests/MPTestSupport"),

@@ -100,7 +100,13 @@ static inline size_t ours_size(const void *p) {
   return class_size(run_class[((uintptr_t)p - region_base) >> RUN_SHIFT]);
 }
 
-void *malloc(size_t n) {
+// The entry points are named __wrap_*: the mp executable is linked
+// statically (Package.swift), where glibc's own malloc, free and realloc
+// are in the link too (its __libc_* entry points, which these call, are
+// in the same object), and `--wrap` sends every call to malloc, free...
+// from any object (the Swift runtime's, libc's own) here. In a dynamic
+// link, the weak aliases below replace glibc's functions instead.
+void *__wrap_malloc(size_t n) {
   if (n <= MP_SMALL_MAX && region_base) {
     void *p = small_alloc(n);
     if (p) return p;
@@ -108,7 +114,7 @@ void *malloc(size_t n) {
   return __libc_malloc(n);
 }
 
-void free(void *p) {
+void __wrap_free(void *p) {
   if (is_ours(p)) {
     size_t c = run_class[((uintptr_t)p - region_base) >> RUN_SHIFT];
     *(void **)p = free_list[c];
@@ -118,7 +124,7 @@ void free(void *p) {
   __libc_free(p);
 }
 
-void *calloc(size_t a, size_t b) {
+void *__wrap_calloc(size_t a, size_t b) {
   size_t n;
   if (__builtin_mul_overflow(a, b, &n)) {
     errno = ENOMEM;
@@ -131,34 +137,46 @@ void *calloc(size_t a, size_t b) {
   return __libc_calloc(a, b);
 }
 
-void *realloc(void *p, size_t n) {
+void *__wrap_realloc(void *p, size_t n) {
   if (!is_ours(p)) return __libc_realloc(p, n);
   if (n == 0) {
-    free(p);
+    __wrap_free(p);
     return NULL;
   }
   size_t have = ours_size(p);
   if (n <= have) return p;
-  void *q = malloc(n);
+  void *q = __wrap_malloc(n);
   if (!q) return NULL;
   memcpy(q, p, have);
-  free(p);
+  __wrap_free(p);
   return q;
 }
 
-void *reallocarray(void *p, size_t a, size_t b) {
+void *__wrap_reallocarray(void *p, size_t a, size_t b) {
   size_t n;
   if (__builtin_mul_overflow(a, b, &n)) {
     errno = ENOMEM;
     return NULL;
   }
-  return realloc(p, n);
+  return __wrap_realloc(p, n);
 }
 
-size_t malloc_usable_size(void *p) {
+// glibc's, for its own blocks: the internal name in a static link (where
+// malloc_usable_size would come back here), the next library's otherwise.
+extern size_t __malloc_usable_size(void *) __attribute__((weak));
+
+size_t __wrap_malloc_usable_size(void *p) {
   if (!p) return 0;
   if (is_ours(p)) return ours_size(p);
+  if (__malloc_usable_size) return __malloc_usable_size(p);
   static size_t (*libc_usable_size)(void *);
   if (!libc_usable_size) libc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
   return libc_usable_size ? libc_usable_size(p) : 0;
 }
+
+void *malloc(size_t) __attribute__((weak, alias("__wrap_malloc")));
+void free(void *) __attribute__((weak, alias("__wrap_free")));
+void *calloc(size_t, size_t) __attribute__((weak, alias("__wrap_calloc")));
+void *realloc(void *, size_t) __attribute__((weak, alias("__wrap_realloc")));
+void *reallocarray(void *, size_t, size_t) __attribute__((weak, alias("__wrap_reallocarray")));
+size_t malloc_usable_size(void *) __attribute__((weak, alias("__wrap_malloc_usable_size")));
