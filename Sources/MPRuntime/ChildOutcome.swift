@@ -21,15 +21,9 @@ enum ChildOutcome {
   /// The bytes the child writes. A return value that cannot travel becomes
   /// an error saying so; nothing is ever half written.
   func encoded() -> [UInt8] {
+    if let (a, b) = twoBytes { return [a, b] }
     switch self {
     case .value(let v):
-      // The commonest results without an Encoder (a buffer and a table
-      // each child would allocate, and fault in, for two bytes).
-      switch v {
-      case .nil: return [0, Codec.Tag.nilValue.rawValue]
-      case .bool(let b): return [0, (b ? Codec.Tag.trueValue : Codec.Tag.falseValue).rawValue]
-      default: break
-      }
       var e = Codec.Encoder()
       e.byte(0)
       do {
@@ -44,6 +38,18 @@ enum ChildOutcome {
       return [1] + ChildOutcome.encodeError(err)
     case .exit(let c):
       return [2, UInt8(truncatingIfNeeded: c)]
+    }
+  }
+
+  /// The whole message of the commonest outcomes (nil, a bool, an exit
+  /// code), which a child sends from its stack: an Encoder, or even an
+  /// array, is code and metadata each fresh child would fault in.
+  var twoBytes: (UInt8, UInt8)? {
+    switch self {
+    case .value(.nil): return (0, Codec.Tag.nilValue.rawValue)
+    case .value(.bool(let b)): return (0, (b ? Codec.Tag.trueValue : Codec.Tag.falseValue).rawValue)
+    case .exit(let c): return (2, UInt8(truncatingIfNeeded: c))
+    default: return nil
     }
   }
 

@@ -24,7 +24,9 @@ extension Runtime {
     // leaving is reaped when it has left (`leaving`).
     children.removeAll { $0 === h }
     if h.status == nil && !leaving.contains(where: { $0 === h }) { leaving.append(h) }
-    return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).mapError(\.rethrowable).get()
+    // A closure, not the key path \.rethrowable: that is an object made
+    // (and a page of the heap written) at every join.
+    return try (h.outcome ?? .failure(MPError(.process, "process \(h.pid) (\(h.name)) vanished"))).mapError { $0.rethrowable }.get()
   }
 
   static func checkInterrupt() throws {
@@ -136,7 +138,7 @@ extension Runtime {
     guard h.status == nil else { return }
     h.status = st
     if !leaving.isEmpty { leaving.removeAll { $0 === h } }
-    Timing.reaped.append((h.started, cpu))
+    if Timing.open > 0 { Timing.reaped.append((h.started, cpu)) }
     if Trace.isOn { Trace.record(.reaped, object: Int(h.pid), arg: Int(exitCode(st))) }
     ended(pid: h.pid, status: st)
   }
@@ -157,7 +159,8 @@ extension Runtime {
   }
 
   static func outcome(_ h: ProcessHandle, status: Int32?) -> Result<Value, MPError> {
-    let who = "process \(h.pid) (\(h.name))"
+    // Made only for a message: a string built at every join is heap written.
+    var who: String { "process \(h.pid) (\(h.name))" }
     // A whole result stands whatever ended the process after it was sent.
     if let st = status, mp_wifsignaled(st) != 0, !ChildOutcome.isComplete(h.buffer) {
       return .failure(MPError(.process, "\(who) was killed by \(signalName(mp_wtermsig(st)))"))

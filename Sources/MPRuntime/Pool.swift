@@ -33,7 +33,8 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   var replacements = 0
   unowned let interp: Interpreter
 
-  nonisolated(unsafe) static var open: [ObjectIdentifier: PoolHandle] = [:]
+  /// Unchecked (as every static a child touches: Runtime.swift).
+  @exclusivity(unchecked) nonisolated(unsafe) static var open: [ObjectIdentifier: PoolHandle] = [:]
 
   /// `pool(n, initializer)`: run once in each worker as it starts.
   var initializer: Value = .nil

@@ -25,7 +25,7 @@ enum ProcessRefs {
   /// Entries crossed out, to be written again before the record grows: a
   /// process that takes and drops handles for ever (a pool worker decoding
   /// each call's reply queue) keeps a record of constant size.
-  nonisolated(unsafe) static var crossedOut: [Int] = []
+  @exclusivity(unchecked) nonisolated(unsafe) static var crossedOut: [Int] = []
 
   /// An entry this process may write, already counted in its chunk and
   /// still 0 (its reaper skips it); 0 when no record is kept. Taken before

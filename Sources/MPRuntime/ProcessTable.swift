@@ -74,7 +74,7 @@ public enum ProcessTable {
   /// Above zero while this process waits in timed slices for something it
   /// would otherwise wait for forever (a pool call polls its reply queue so
   /// it can notice dead workers): such a wait is recorded as untimed.
-  nonisolated(unsafe) public static var untimedPolling = 0
+  @exclusivity(unchecked) nonisolated(unsafe) public static var untimedPolling = 0
 
   /// Claims an entry for `pid`; returns its index, or -1 if the table is
   /// full. Entries of reaped processes are reused once no free one is left.
@@ -102,9 +102,14 @@ public enum ProcessTable {
         (e + waitTargetOff).storeBytes(of: Int64(0), as: Int64.self)
         (e + startOff).storeBytes(of: mp_now(), as: Double.self)
         (e + sinceOff).storeBytes(of: 0.0, as: Double.self)
-        var bytes = Array(name.utf8.prefix(nameLen - 1))
-        bytes.append(0)
-        bytes.withUnsafeBytes { (e + nameOff).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        // Copied in place (an array for it was a heap page written per spawn).
+        let dst = (e + nameOff).assumingMemoryBound(to: UInt8.self)
+        var n = 0
+        for b in name.utf8 where n < nameLen - 1 {
+          dst[n] = b
+          n += 1
+        }
+        dst[n] = 0
         mp_atomic_store32(i32(e, stateOff), State.running.rawValue)
         if Trace.isOn { Trace.recordStart(pid: pid, ppid: ppid, name: name) }
         nextHint = i + 1
@@ -167,8 +172,8 @@ public enum ProcessTable {
     myKind = .none
     myTarget = 0
     myTimed = false
-    published = true
-    untimedPolling = 0
+    if !published { published = true }
+    if untimedPolling != 0 { untimedPolling = 0 }
   }
 
   /// In a new child: waits (briefly) until the parent has registered it.
@@ -204,7 +209,9 @@ public enum ProcessTable {
       published = false
       return
     }
-    published = true
+    // Written only when it changes: a page the parent writes after a fork
+    // is a copy-on-write fault (join publishes twice per child).
+    if !published { published = true }
     let e = entry(mySlot)
     (e + waitTargetOff).storeBytes(of: Int64(myTarget), as: Int64.self)
     i32(e, flagsOff).pointee = myTimed ? timedFlag : 0

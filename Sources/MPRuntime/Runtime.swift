@@ -22,7 +22,7 @@ public enum Runtime {
   @exclusivity(unchecked) nonisolated(unsafe) public private(set) static var isChild = false
   /// The REPL sets this: children get their own process group, so Ctrl-C at
   /// the terminal reaches only the REPL, which decides what to stop.
-  nonisolated(unsafe) public static var isolateChildrenFromTerminal = false
+  @exclusivity(unchecked) nonisolated(unsafe) public static var isolateChildrenFromTerminal = false
   nonisolated(unsafe) static var installed = false
   /// The function this process runs ("main" in the main process).
   @exclusivity(unchecked) nonisolated(unsafe) static var myName = "main" {
@@ -56,9 +56,10 @@ public enum Runtime {
     _ = PoolHandle.open.isEmpty
     _ = SharedHandle.live.isEmpty
     _ = LockHandle.holds
+    _ = WaitGraph.poolQueues.isEmpty
     _ = ObjectIdentifier(SourceLocation.self)
     _ = ProcessRefs.crossedOut.isEmpty
-    _ = ChildOutcome.value(.nil).encoded()
+    _ = ChildOutcome.value(.int(0)).encoded()
     maxProcs = try maxProcsSetting(default: maxProcs)
     var arenaSize = arenaSize
     // A smaller (or larger) arena, for experiments and for tests that fill it.
@@ -181,6 +182,11 @@ public enum Runtime {
   /// Sends a child's outcome to its parent and ends the process.
   static func finishChild(_ outcome: ChildOutcome) -> Never {
     if Trace.isOn { Trace.record(.processEnd, arg: Int(outcome.exitCode)) }
+    if var short = outcome.twoBytes {
+      SharedHandle.countProcessOut()
+      _ = withUnsafeBytes(of: &short) { mp_write_framed(resultFd, $0.baseAddress, 2) }
+      mp_exit_now(outcome.exitCode)
+    }
     let message = outcome.encoded()
     // Counts given back before the result goes: once its parent has the
     // whole result, join returns while this process is still leaving.
@@ -214,7 +220,7 @@ public enum Runtime {
     // The parent may have died before prctl took effect.
     if getppid() != parent { mp_exit_now(1) }
     if isolateChildrenFromTerminal { setpgid(0, 0) }
-    Random.shared.reseedForChild()
+    Random.shared.reseedForChild(pid: myPid, serial: mySerial)
     myName = name
     ProcessTable.forget()  // found lazily: the parent registers this process
     // A trace needs this process's entry from its first event.

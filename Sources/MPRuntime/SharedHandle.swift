@@ -24,8 +24,9 @@ public class SharedHandle: MPObject, Codec.Transferable {
 
   /// This process's wrappers, by offset. Unretained (a wrapper nobody uses
   /// goes, and its deinit removes it): a weak reference would move every
-  /// handle's reference counting to Swift's slow path.
-  nonisolated(unsafe) static var live: [Int: Unmanaged<SharedHandle>] = [:]
+  /// handle's reference counting to Swift's slow path. Unchecked (as every
+  /// static a child touches: Runtime.swift).
+  @exclusivity(unchecked) nonisolated(unsafe) static var live: [Int: Unmanaged<SharedHandle>] = [:]
 
   public class var kind: UInt8 { 0 }
   public static var codecKind: UInt8 { 2 }
@@ -194,6 +195,9 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// counts. Locks it still holds stay counted until it is reaped: the
   /// kernel writes to a held lock's mutex after the process is gone.
   static func countProcessOut() {
+    // A child that has none skips this code (and the dictionary's
+    // metadata): each is a page it would fault in.
+    guard !live.isEmpty else { return }
     for (off, h) in live where LockHandle.holds[off] == nil {
       giveBack(off, entry: h.takeUnretainedValue().refSlot)
     }

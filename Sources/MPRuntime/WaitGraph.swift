@@ -51,7 +51,8 @@ public enum WaitGraph {
   /// pool's task queue and each call's reply queue. Kept by the process
   /// that made them (the pool's owner, the caller), which is where a
   /// deadlock report or its `ps()` is made; elsewhere they read as queues.
-  nonisolated(unsafe) static var poolQueues: [Int: PoolQueue] = [:]
+  /// Made at start-up and unchecked: every child looks at it (Runtime.swift).
+  @exclusivity(unchecked) nonisolated(unsafe) static var poolQueues: [Int: PoolQueue] = [:]
 
   enum PoolQueue {
     case tasks, results

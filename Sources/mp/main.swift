@@ -64,8 +64,8 @@ struct Runner {
     if file != nil || eval != nil { Runtime.quietRuntimeTraces() }
     let interp = Interpreter(mainFile: file ?? "<main>")
     interp.argv = args
-    let mark = Timing.start(interp)
-    defer { if time { Timing.report(mark, interp) } }
+    let mark = time ? Timing.start(interp) : nil
+    defer { if let mark { Timing.report(mark, interp) } }
     if trace || traceOut != nil { Runtime.startTracing() }
     defer { if trace || traceOut != nil { finishTrace() } }
     if let code = eval {

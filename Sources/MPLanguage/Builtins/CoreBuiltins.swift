@@ -388,22 +388,24 @@ public final class Random {
     forks = 0
   }
 
-  /// Called in the parent just before each fork.
-  public func willFork() { forks &+= 1 }
+  /// Called in the parent just before each fork. Only a seeded program
+  /// counts: a page the parent writes between forks costs it a
+  /// copy-on-write fault after every fork.
+  public func willFork() { if programSeed != nil { forks &+= 1 } }
 
-  /// Called in every forked child. After `seed(n)` the k-th child gets a
-  /// stream derived from `n` and `k` (and numbers its own children from
-  /// that); otherwise it mixes in its pid and the time, so unseeded
-  /// children are independent.
-  public func reseedForChild() {
+  /// Called in every forked child, with its pid and its spawn serial (never
+  /// the same twice in a program's run). After `seed(n)` the k-th child
+  /// gets a stream derived from `n` and `k` (and numbers its own children
+  /// from that); otherwise it mixes its pid and serial into the parent's
+  /// stream (seeded from the clock at start-up), so unseeded children are
+  /// independent, with no system call or clock read in the child.
+  public func reseedForChild(pid: Int32, serial: Int) {
     if let n = programSeed {
       let derived = (n ^ 0x6A09_E667_F3BC_C909) &* 0x9E37_79B9_7F4A_7C15 &+ forks &* 0xBF58_476D_1CE4_E5B9
       seedProgram(derived)
       return
     }
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    seed(next() ^ UInt64(getpid()) &* 0x9E37_79B9 ^ UInt64(ts.tv_nsec))
+    seed(next() ^ UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9 ^ UInt64(bitPattern: Int64(serial)) &* 0xBF58_476D_1CE4_E5B9)
   }
 
   public func next() -> UInt64 {

@@ -22,9 +22,13 @@ public enum Timing {
   /// (an existing pool's workers) counts what they did during it.
   nonisolated(unsafe) public static var liveCPU: (() -> [Int32: Double])? = nil
 
-  /// Every reaped child's start time and CPU seconds, in reaping order;
-  /// the runtime appends as it reaps.
+  /// Every reaped child's start time and CPU seconds, in reaping order,
+  /// while a timed part is open (`open`); the runtime appends as it reaps.
   nonisolated(unsafe) public static var reaped: [(started: Double, cpu: Double)] = []
+  /// Timed parts begun and not yet ended. With none, no child is recorded:
+  /// a program that times nothing kept an entry per child for ever (and
+  /// wrote a page of it after each fork).
+  nonisolated(unsafe) public static var open = 0
 
   /// The CPU of children started at or after `since` and reaped after
   /// entry `index` of `reaped`.
@@ -48,11 +52,16 @@ public enum Timing {
   }
 
   public static func start(_ interp: Interpreter) -> Mark {
-    Mark(wall: now(), cpu: cpu(RUSAGE_SELF), processes: interp.processesStarted, reapedIndex: reaped.count,
+    open += 1
+    return Mark(wall: now(), cpu: cpu(RUSAGE_SELF), processes: interp.processesStarted, reapedIndex: reaped.count,
          live: liveCPU?() ?? [:])
   }
 
   public static func line(since m: Mark, _ interp: Interpreter) -> String {
+    defer {
+      open -= 1
+      if open == 0 && !reaped.isEmpty { reaped = [] }
+    }
     let wall = now() - m.wall
     let cpuSelf = cpu(RUSAGE_SELF) - m.cpu
     // First: the runtime reaps here the joined children still leaving, so
