@@ -369,12 +369,16 @@ struct Compiler {
     inner.localNames = fn.params.map { $0.decl.name }
     let defaults = try fn.params.map { p in try p.defaultValue.map { try inner.compileExpr($0) } }
     let run: ExprCode
-    if fn.isArrow, fn.body.count == 1, case .ret(let e?, _) = fn.body[0] {
+    let bytecode = interp.usesBytecode ? BytecodeCompiler.compile(fn, inner) : nil
+    if let bytecode {
+      let interp = self.interp
+      run = { fp in try interp.runBytecode(bytecode, fp) }
+    } else if fn.isArrow, fn.body.count == 1, case .ret(let e?, _) = fn.body[0] {
       run = try inner.compileExpr(e)
     } else {
       run = try inner.compileFunctionBody(fn.body)
     }
-    let proto = FunctionProto(node: fn, module: module, defaults: defaults, run: run)
+    let proto = FunctionProto(node: fn, module: module, defaults: defaults, run: run, bytecode: bytecode)
     if fn.upvalues.isEmpty {
       let shared = Closure(proto, [])
       return { _ in .function(shared) }

@@ -27,6 +27,14 @@ public final class Interpreter {
   /// call that started it. Unretained: locations live as long as the code.
   @exclusivity(unchecked) public internal(set) unowned(unsafe) var callSite: SourceLocation = noLoc
 
+  /// Small functions run as bytecode (Values/Bytecode.swift) unless
+  /// `MP_BYTECODE=0` (docs/reference.md): the closure compiler then runs
+  /// everything, which tests use to compare the two.
+  let usesBytecode: Bool = {
+    guard let v = getenv("MP_BYTECODE") else { return true }
+    return String(cString: v) != "0"
+  }()
+
   /// The interpreter of this process (there is one).
   nonisolated(unsafe) public static var current: Interpreter? = nil
 

@@ -25,6 +25,10 @@ struct VMState {
   var stackFloor: UInt = 0
   /// Processes started (spawn, pool workers), for timing lines.
   var processesStarted = 0
+  /// Bytecode calls in progress (Eval/BytecodeVM.swift), innermost last:
+  /// there are never more than the depth limit of them.
+  var returns = UnsafeMutablePointer<BytecodeReturn>.allocate(capacity: maxCallDepth + 16)
+  var returnTop = 0
   /// Bytes of strings being built (interpolation), used as a stack: each
   /// builder appends above what its callers left and cuts back to it.
   var scratch = ByteStack()

@@ -53,14 +53,16 @@ public final class FunctionProto {
   nonisolated(unsafe) public static var all: [FunctionProto] = []
   public let uid: Int
 
-  init(node: FnNode, module: ModuleScope, defaults: [ExprCode?], run: @escaping ExprCode) {
+  init(node: FnNode, module: ModuleScope, defaults: [ExprCode?], run: @escaping ExprCode, bytecode: Bytecode? = nil) {
     self.defaults = defaults
     self.run = run
+    self.bytecode = bytecode
+    bytecodeRef = bytecode.map { Unmanaged.passUnretained($0) }
     uid = FunctionProto.all.count
     name = node.name
     paramNames = node.params.map { $0.decl.name }
     nrequired = node.params.filter { $0.defaultValue == nil }.count
-    frameSize = node.frameSize
+    frameSize = bytecode?.frameSize ?? node.frameSize
     selfSlot = node.selfSlot
     var cap: [Int] = []
     for p in node.params where p.decl.isCaptured {
@@ -77,7 +79,14 @@ public final class FunctionProto {
     upvalueNames = node.upvalueNames
     globalNames = node.globalRefs
     FunctionProto.all.append(self)
+    bytecode?.proto = self
   }
+
+  /// The body as bytecode, when it has that form (Values/Bytecode.swift);
+  /// `run` then runs it. The unmanaged copy is what calls from bytecode
+  /// read, without counting a reference.
+  let bytecode: Bytecode?
+  let bytecodeRef: Unmanaged<Bytecode>?
 
   /// Stored, not computed: the call path reads these on every call.
   let nparams: Int

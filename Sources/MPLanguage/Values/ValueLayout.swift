@@ -30,6 +30,16 @@ enum ValueLayout {
       && fTag != noTag && bTag != noTag && fTag != bTag
   }()
 
+  /// The tags of `.function` and `.builtin` (meaningful when `isAsExpected`).
+  static let functionTag: UInt = {
+    let b = Builtin("layout probe", 0, 0, "") { _, _ in .nil }
+    return bits(of: .function(unsafeBitCast(b, to: Closure.self))).1
+  }()
+  static let builtinTag: UInt = {
+    let b = Builtin("layout probe", 0, 0, "") { _, _ in .nil }
+    return bits(of: .builtin(b)).1
+  }()
+
   /// The payload word of the value stored at `p`.
   @inline(__always)
   static func payload(_ p: UnsafeRawPointer) -> UInt { p.load(as: UInt.self) }
