@@ -14,9 +14,12 @@ enum LanguageTestSupport {
 
   /// Runs `source` as a whole script (like `mp FILE`), with `print`
   /// captured instead of written to stdout.
-  static func run(_ source: String, file: String = "t.mp", stepLimit: Int = 0) -> Outcome {
+  /// `bytecode: false` runs every function with the closure compiler
+  /// (as `MP_BYTECODE=0` does).
+  static func run(_ source: String, file: String = "t.mp", stepLimit: Int = 0, bytecode: Bool = true) -> Outcome {
     var out = Outcome()
     let interp = Interpreter(mainFile: file)
+    interp.usesBytecode = bytecode
     let box = LineBox()
     interp.main.set("print", .builtin(Builtin("print", 0, -1, "captured print") { args, _ in
       box.lines.append(args.map { $0.str }.joined(separator: " "))
@@ -37,8 +40,9 @@ enum LanguageTestSupport {
   /// Runs `source` exactly as `mp FILE` does (runMain: fresh main module,
   /// then `main()` if defined) and returns the rendered error, without the
   /// final newline; nil if the program succeeded.
-  static func renderedError(_ source: String, file: String = "t.mp") -> (MPError, String)? {
+  static func renderedError(_ source: String, file: String = "t.mp", bytecode: Bool = true) -> (MPError, String)? {
     let interp = Interpreter(mainFile: file)
+    interp.usesBytecode = bytecode
     do {
       try interp.runMain(source: source, file: file)
     } catch let e as MPError {

@@ -30,7 +30,7 @@ public final class Interpreter {
   /// Small functions run as bytecode (Values/Bytecode.swift) unless
   /// `MP_BYTECODE=0` (docs/reference.md): the closure compiler then runs
   /// everything, which tests use to compare the two.
-  let usesBytecode: Bool = {
+  var usesBytecode: Bool = {
     guard let v = getenv("MP_BYTECODE") else { return true }
     return String(cString: v) != "0"
   }()
