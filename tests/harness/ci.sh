@@ -12,6 +12,7 @@ run() {
 }
 run python3 tests/harness/chaos.py --rounds 6 --seconds 3 --mp "$mp" --quiet
 run python3 tests/harness/gen.py --seconds 15 --mp "$mp"
+run python3 tests/harness/bytecode_diff.py --seconds 15 --mp "$mp"
 run python3 tests/harness/signals.py --mp "$mp"
 run python3 tests/harness/soak.py --scale 0.02 --mp "$mp"
 exit $status
