@@ -132,7 +132,7 @@ void *__wrap_calloc(size_t a, size_t b) {
   }
   if (n <= MP_SMALL_MAX && region_base) {
     void *p = small_alloc(n);
-    if (p) return memset(p, 0, n);
+    if (p) return memset(p, 0, n ? (n + 15) & ~(size_t)15 : 16);  // the whole block, as its usable size says
   }
   return __libc_calloc(a, b);
 }
