@@ -50,6 +50,56 @@ static const uint8_t *find_long(const uint8_t *hay, size_t n, const uint8_t *nee
   return memmem(hay + i, n - i, needle, m);
 }
 
+size_t mp_count_sub(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m) {
+  if (m == 0 || m > n) return 0;
+  if (m == 1) return mp_count_byte(hay, n, needle[0]);
+  size_t count = 0, i = 0;
+#ifdef __SSE2__
+  // The filter of find_long, counting in place: a match at k moves the
+  // scan to k + m (matches do not overlap, as in Python), dropping the
+  // block's candidates before it. Many short matches (a word in every
+  // line) cost a call each through mp_memmem.
+  const __m128i first = _mm_set1_epi8((char)needle[0]);
+  const __m128i last = _mm_set1_epi8((char)needle[m - 1]);
+  size_t wasted = 0;
+  while (i + m - 1 + 32 <= n) {
+    const uint8_t *p = hay + i;
+    __m128i a0 = _mm_loadu_si128((const __m128i *)p);
+    __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+    __m128i b0 = _mm_loadu_si128((const __m128i *)(p + m - 1));
+    __m128i b1 = _mm_loadu_si128((const __m128i *)(p + m - 1 + 16));
+    unsigned lo = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a0, first), _mm_cmpeq_epi8(b0, last)));
+    unsigned hi = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a1, first), _mm_cmpeq_epi8(b1, last)));
+    uint32_t mask = lo | (hi << 16);
+    size_t next = i + 32;
+    while (mask) {
+      unsigned k = (unsigned)__builtin_ctz(mask);
+      size_t j = 1;
+      while (j + 1 < m && p[k + j] == needle[j]) j++;
+      if (j + 1 >= m) {
+        count++;
+        if (k + m >= 32) {
+          next = i + k + m;
+          break;
+        }
+        mask &= ~((2u << (k + m - 1)) - 1);  // the bits below k + m
+        continue;
+      }
+      wasted += j;
+      mask &= mask - 1;
+    }
+    i = next;
+    if (wasted > 2 * i + 4096) break;
+  }
+#endif
+  const uint8_t *r;
+  while (i < n && (r = memmem(hay + i, n - i, needle, m)) != NULL) {
+    count++;
+    i = (size_t)(r - hay) + m;
+  }
+  return count;
+}
+
 const uint8_t *mp_memmem(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m) {
   if (m == 0) return hay;
   if (m > n) return NULL;

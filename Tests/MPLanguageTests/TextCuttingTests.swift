@@ -197,4 +197,27 @@ final class TextCuttingTests: XCTestCase {
     XCTAssertEqual(s.isASCIIFast, expected.unicodeScalars.allSatisfy(\.isASCII))
     XCTAssertEqual(s.scalarCount, expected.unicodeScalars.count)
   }
+
+  /// count(sub) counts non-overlapping occurrences in one C loop: against a
+  /// plain count on texts of few letters (many overlaps and near misses).
+  func testCountOfSubstringsMatchesAPlainCount() {
+    var rng = 7
+    func next(_ n: Int) -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int((UInt64(bitPattern: Int64(rng)) >> 33) % UInt64(n)) }
+    func plain(_ h: [UInt8], _ n: [UInt8]) -> Int {
+      var count = 0, i = 0
+      while i + n.count <= h.count {
+        if Array(h[i..<i + n.count]) == n { count += 1; i += n.count } else { i += 1 }
+      }
+      return count
+    }
+    for trial in 0..<300 {
+      let letters = Array("ab".utf8) + (trial % 2 == 0 ? Array("c".utf8) : [])
+      let h = (0..<(next(400) + 1)).map { _ in letters[next(letters.count)] }
+      let n = (0..<(next(5) + 2)).map { _ in letters[next(letters.count)] }
+      let got = h.withUnsafeBufferPointer { hb in n.withUnsafeBufferPointer { nb in mp_count_sub(hb.baseAddress, hb.count, nb.baseAddress, nb.count) } }
+      XCTAssertEqual(got, plain(h, n), "trial \(trial)")
+    }
+    XCTAssertEqual(countOccurrences(String(repeating: "aaa", count: 100), "aa"), 150)
+    XCTAssertEqual(countOccurrences(String(repeating: "lorem ipsum ", count: 1000), "lorem"), 1000)
+  }
 }

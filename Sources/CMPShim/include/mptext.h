@@ -10,6 +10,9 @@
 /// The first occurrence of needle[0..<m] in hay[0..<n], or NULL (memmem;
 /// hay itself for an empty needle).
 const uint8_t *mp_memmem(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
+/// The number of non-overlapping occurrences of needle[0..<m] in hay[0..<n]
+/// (0 for an empty needle).
+size_t mp_count_sub(const uint8_t *hay, size_t n, const uint8_t *needle, size_t m);
 /// The number of bytes of p[0..<n] equal to b.
 size_t mp_count_byte(const uint8_t *p, size_t n, uint8_t b);
 /// The number of bytes of p[0..<n] that start a UTF-8 scalar (not 10xxxxxx).

@@ -127,14 +127,7 @@ func countOccurrences(_ s: String, _ sub: String) -> Int {
   s.withBytes { h in
     sub.withBytes { n in
       guard n.count <= h.count, let hp = h.baseAddress, let np = n.baseAddress else { return 0 }
-      if n.count == 1 { return mp_count_byte(hp, h.count, np[0]) }
-      var count = 0
-      var at = 0
-      while let r = mp_memmem(hp + at, h.count - at, np, n.count) {
-        count += 1
-        at = r - hp + n.count
-      }
-      return count
+      return mp_count_sub(hp, h.count, np, n.count)
     }
   }
 }
