@@ -89,7 +89,7 @@ class Gen:
             elif k < 0.7 and depth < 2:
                 c = f"c{len(lines)}"
                 lines.append(f"{pad}let {c} = 0")
-                lines.append(f"{pad}while {c} < {r.randint(0, 6)} {{")
+                lines.append(f"{pad}while {c} < {r.randint(0, 3)} {{")
                 lines.append(f"{pad}  {c} += 1")
                 self.block(names + [c], depth + 1, True, lines, indent + 1)
                 lines.append(f"{pad}}}")
@@ -120,7 +120,7 @@ class Gen:
     def program(self):
         r = self.rng
         out = []
-        for i in range(r.randint(1, 5)):
+        for i in range(r.randint(1, 4)):
             out += self.function(i)
         for _ in range(r.randint(2, 6)):
             name, arity = r.choice(self.functions)
@@ -135,7 +135,7 @@ def run(mp, path, bytecode):
     env = dict(os.environ)
     env["MP_BYTECODE"] = "1" if bytecode else "0"
     try:
-        p = subprocess.run([mp, path], capture_output=True, text=True, timeout=20, env=env)
+        p = subprocess.run([mp, path], capture_output=True, text=True, timeout=5, env=env)
         return p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired:
         return "timeout", "", ""
@@ -156,25 +156,28 @@ def main():
     limit = a.programs or (0 if a.seconds else 200)
     print(f"bytecode_diff: first seed {seed}, {mp}")
     start = time.time()
-    n = failed = 0
+    n = failed = slow = 0
     with tempfile.TemporaryDirectory() as tmp:
         while (limit and n < limit) or (not limit and time.time() - start < a.seconds):
             src = Gen(random.Random(seed + n)).program()
             path = os.path.join(tmp, f"p{seed + n}.mp")
             with open(path, "w") as f:
                 f.write(src)
-            fast, slow = run(mp, path, True), run(mp, path, False)
-            if fast != slow:
+            fast, closures = run(mp, path, True), run(mp, path, False)
+            if "timeout" in (fast[0], closures[0]):
+                # Calls in loops of calls can take exponential time: not compared.
+                slow += 1
+            elif fast != closures:
                 failed += 1
                 os.makedirs(a.keep, exist_ok=True)
                 keep = os.path.join(a.keep, f"p{seed + n}")
                 with open(keep + ".mp", "w") as f:
                     f.write(src)
                 with open(keep + ".out", "w") as f:
-                    f.write(f"bytecode: {fast!r}\nclosures: {slow!r}\n")
+                    f.write(f"bytecode: {fast!r}\nclosures: {closures!r}\n")
                 print(f"bytecode_diff: seed {seed + n} differs; kept in {keep}.mp/.out")
             n += 1
-    print(f"bytecode_diff: {n} programs, {failed} differed, {time.time() - start:.0f} s")
+    print(f"bytecode_diff: {n} programs, {failed} differed, {slow} over 5 s (not compared), {time.time() - start:.0f} s")
     return 1 if failed else 0
 
 

@@ -106,6 +106,7 @@ extension Interpreter {
   func runBytecode(_ entry: Bytecode, _ fp0: Frame) throws -> Value {
     let vm = self.vm
     let bottom = vm.pointee.returnTop
+    let intTag = ValueLayout.intTag
     var bc = Unmanaged.passUnretained(entry)
     var fp = fp0
     var ip = entry.code
@@ -226,7 +227,7 @@ extension Interpreter {
               // `f(n - k)`: the argument is made in its slot.
               let a = at(fp, ins.c)
               if case .int(let i) = a.pointee, case (let r, false) = i.subtractingReportingOverflow(site.pointee.k) {
-                base.initialize(to: .int(r))
+                ValueLayout.initializeInt(base, r, tag: intTag)
               } else {
                 base.initialize(to: try SubOp.apply(a.pointee, .int(site.pointee.k), site.pointee.subLoc))
               }
@@ -266,18 +267,38 @@ extension Interpreter {
           let r = try arith(AddOp.self, at(fp, ins.b), at(fp, ins.c), loc(ip, bc))
           if vm.pointee.returnTop == bottom { return r }
           popFrame(vm, &bc, &fp, &ip, r)
-        case .retIfLtI, .retIfLeI, .retIfGtI, .retIfGeI, .retIfEqI, .retIfNeI:
-          let x = at(fp, ins.b)
-          let yes: Bool
-          switch ins.op {
-          case .retIfLtI: yes = try compareI(LtOp.self, x, ins.c, loc(ip, bc))
-          case .retIfLeI: yes = try compareI(LeOp.self, x, ins.c, loc(ip, bc))
-          case .retIfGtI: yes = try compareI(GtOp.self, x, ins.c, loc(ip, bc))
-          case .retIfGeI: yes = try compareI(GeOp.self, x, ins.c, loc(ip, bc))
-          case .retIfEqI: yes = try compareI(EqOp.self, x, ins.c, loc(ip, bc))
-          default: yes = try compareI(NeOp.self, x, ins.c, loc(ip, bc))
+        case .retIfLtI:
+          if try compareI(LtOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
+            let r = copy(at(fp, ins.a))
+            if vm.pointee.returnTop == bottom { return r }
+            popFrame(vm, &bc, &fp, &ip, r)
           }
-          if yes {
+        case .retIfLeI:
+          if try compareI(LeOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
+            let r = copy(at(fp, ins.a))
+            if vm.pointee.returnTop == bottom { return r }
+            popFrame(vm, &bc, &fp, &ip, r)
+          }
+        case .retIfGtI:
+          if try compareI(GtOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
+            let r = copy(at(fp, ins.a))
+            if vm.pointee.returnTop == bottom { return r }
+            popFrame(vm, &bc, &fp, &ip, r)
+          }
+        case .retIfGeI:
+          if try compareI(GeOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
+            let r = copy(at(fp, ins.a))
+            if vm.pointee.returnTop == bottom { return r }
+            popFrame(vm, &bc, &fp, &ip, r)
+          }
+        case .retIfEqI:
+          if try compareI(EqOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
+            let r = copy(at(fp, ins.a))
+            if vm.pointee.returnTop == bottom { return r }
+            popFrame(vm, &bc, &fp, &ip, r)
+          }
+        case .retIfNeI:
+          if try compareI(NeOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
             let r = copy(at(fp, ins.a))
             if vm.pointee.returnTop == bottom { return r }
             popFrame(vm, &bc, &fp, &ip, r)

@@ -26,8 +26,10 @@ enum ValueLayout {
     // payload: the probe is only copied, never called.
     let (fBits, fTag) = bits(of: .function(unsafeBitCast(b, to: Closure.self)))
     let (bBits, bTag) = bits(of: .builtin(b))
+    let (iBits, iTag) = bits(of: .int(-42))
     return fBits == address && bBits == address
       && fTag != noTag && bTag != noTag && fTag != bTag
+      && iBits == UInt(bitPattern: -42) && iTag == intTag
   }()
 
   /// The tags of `.function` and `.builtin` (meaningful when `isAsExpected`).
@@ -39,6 +41,18 @@ enum ValueLayout {
     let b = Builtin("layout probe", 0, 0, "") { _, _ in .nil }
     return bits(of: .builtin(b)).1
   }()
+
+  /// The tag of `.int`: bytecode writes an int into uninitialised memory
+  /// (a new frame's argument) as its two words.
+  static let intTag: UInt = bits(of: .int(0)).1
+
+  /// Initialises `p` to `.int(i)` given `tag`, `intTag` read once by the caller.
+  @inline(__always)
+  static func initializeInt(_ p: UnsafeMutablePointer<Value>, _ i: Int, tag: UInt) {
+    let raw = UnsafeMutableRawPointer(p)
+    raw.storeBytes(of: i, as: Int.self)
+    raw.storeBytes(of: UInt8(truncatingIfNeeded: tag), toByteOffset: tagOffset, as: UInt8.self)
+  }
 
   /// The payload word of the value stored at `p`.
   @inline(__always)
