@@ -12,6 +12,7 @@
 extern bool swift_isUniquelyReferenced_nonNull_native(const void *object);
 
 int mp_string_append_in_place = 0;
+int mp_small_strings_in_place = 0;
 
 int mp_is_uniquely_referenced(void *p) {
   return swift_isUniquelyReferenced_nonNull_native(p);

@@ -220,4 +220,36 @@ final class TextCuttingTests: XCTestCase {
     XCTAssertEqual(countOccurrences(String(repeating: "aaa", count: 100), "aa"), 150)
     XCTAssertEqual(countOccurrences(String(repeating: "lorem ipsum ", count: 1000), "lorem"), 1000)
   }
+
+  /// Pieces of up to 15 bytes are made in place (StringBits.small), with
+  /// two loads unless the 16 bytes would cross a page: checked against
+  /// Swift's own small strings, at the end of a page followed by an
+  /// inaccessible one (a load past the page would crash) and in its middle.
+  func testSmallPiecesAreSwiftsSmallStrings() {
+    _ = StringBits.current
+    XCTAssertEqual(mp_small_strings_in_place, 1, "small strings are no longer made in place: layout changed")
+    let page = 4096
+    guard let mem = mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), mem != MAP_FAILED else {
+      return XCTFail("mmap")
+    }
+    defer { munmap(mem, 2 * page) }
+    mprotect(mem + page, page, PROT_NONE)
+    let base = mem.assumingMemoryBound(to: UInt8.self)
+    for sample in ["héllo wörld!", "0123456789abcde", "😀😀😀", "a€b€c", "ünïcödé ok", "plain ascii"] {
+      let bytes = Array(sample.utf8)
+      for start in bytes.indices where bytes[start] & 0xC0 != 0x80 {
+        for end in (start + 1)...min(bytes.count, start + 15) where end == bytes.count || bytes[end] & 0xC0 != 0x80 {
+          let piece = Array(bytes[start..<end])
+          let real = String(decoding: piece, as: UTF8.self)
+          for at in [page - piece.count, 100] {
+            (base + at).update(from: piece, count: piece.count)
+            let made = makeString(UnsafePointer(base + at), piece.count)
+            XCTAssertEqual(made, real)
+            XCTAssertTrue(unsafeBitCast(made, to: (UInt64, UInt64).self) == unsafeBitCast(real, to: (UInt64, UInt64).self), real)
+            XCTAssertEqual(made.isASCIIFast, piece.allSatisfy { $0 < 0x80 })
+          }
+        }
+      }
+    }
+  }
 }

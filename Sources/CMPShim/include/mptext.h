@@ -43,5 +43,8 @@ int mp_is_uniquely_referenced(void *p);
 /// (Values/StringBits.swift, appendSmallASCII); a C global so that Swift
 /// reads it without a lazy-initialisation check.
 extern int mp_string_append_in_place;
+/// 1 once mp has checked that it makes small strings as Swift does
+/// (StringBits.small).
+extern int mp_small_strings_in_place;
 
 #endif

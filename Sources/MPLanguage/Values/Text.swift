@@ -48,6 +48,7 @@ extension String {
 @inline(__always)
 func makeString(_ p: UnsafePointer<UInt8>?, _ n: Int, ascii: Bool? = nil) -> String {
   guard let p, n > 0 else { return "" }
+  if n <= 15 && mp_small_strings_in_place != 0 { return StringBits.small(p, n) }
   // A small string (n <= 15) finds its ASCII flag itself.
   let isASCII = n <= 15 ? false : ascii ?? (mp_is_ascii(p, n) != 0)
   return stringFromValidUTF8(UnsafeBufferPointer(start: p, count: n), isASCII: isASCII)
