@@ -66,8 +66,6 @@ int64_t mp_atomic_add(volatile int64_t *p, int64_t d) { return __atomic_add_fetc
 int mp_atomic_cas(volatile int64_t *p, int64_t e, int64_t d) {
   return __atomic_compare_exchange_n(p, &e, d, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
-int32_t mp_atomic_load32(const volatile int32_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-void mp_atomic_store32(volatile int32_t *p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 int mp_atomic_cas32(volatile int32_t *p, int32_t e, int32_t d) {
   return __atomic_compare_exchange_n(p, &e, d, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }

@@ -94,9 +94,11 @@ public final class LockHandle: SharedHandle {
     default:
       throw MPError(.process, "acquiring \(repr) failed: \(String(cString: strerror(rc)))")
     }
-    mp_atomic_store32(owner, me)
+    // Under the mutex: a release store orders it before the unlock that
+    // follows (the owner is only this process's to write until then).
+    mp_atomic_store32_release(owner, me)
     if Trace.isOn { Trace.record(.lockAcquired, object: number) }
-    LockHandle.holds[offset] = 0
+    heldBy = me
     // Remember who holds it, for the warning if this process dies holding
     // it: written when another process took it last, not at every acquire.
     if named.pointee != me {
@@ -114,37 +116,47 @@ public final class LockHandle: SharedHandle {
       if holder == 0 { throw MPError(.value, "release of \(repr), which is not locked") }
       throw MPError(.value, "release of \(repr) by process \(Runtime.myPid), but process \(holder) holds it")
     }
-    mp_atomic_store32(owner, 0)
+    mp_atomic_store32_release(owner, 0)
     if Trace.isOn { Trace.record(.lockReleased, object: number) }
     let rc = mp_mutex_unlock(base)
     if rc != 0 { throw MPError(.process, "releasing \(repr) failed: \(String(cString: strerror(rc)))") }
-    // A count the last wrapper handed over (-1: kept but written nowhere,
+    heldBy = 0
+    // A count an earlier wrapper handed over (-1: kept but written nowhere,
     // as in the main process) goes back now that the mutex is unlocked.
-    if let kept = LockHandle.holds.removeValue(forKey: offset), kept != 0 {
+    if !LockHandle.holds.isEmpty, let kept = LockHandle.holds.removeValue(forKey: offset) {
       SharedHandle.giveBack(offset, entry: max(kept, 0))
     }
   }
 
-  /// The locks this process holds. A held lock is not freed under its
-  /// holder, even if the holder drops every value referring to it: glibc
-  /// keeps a held robust mutex on the process's list and writes to it until
-  /// it is unlocked, and the kernel writes to it when the holder dies. So
-  /// the last wrapper of a held lock does not give its count back: it hands
-  /// it to the hold (the value here: where the count is written down),
-  /// given back by release(), or by the holder's reaper. Taking and
-  /// releasing a lock change no count at all, so a process killed at any
-  /// instruction of either leaks nothing.
-  @exclusivity(unchecked) nonisolated(unsafe) static var holds: HeldLocks = [:]
+  /// This process's pid while it holds the lock (a process has one wrapper
+  /// per object, `SharedHandle.live`); 0 otherwise. A forked child's copy
+  /// names its parent, so it reads as not held there.
+  @exclusivity(unchecked) private var heldBy: Int32 = 0
 
-  /// Called as this process's last wrapper for the object at `offset` goes:
-  /// true if the lock is held here and so keeps the wrapper's count.
-  static func keepsCount(_ offset: Int, slot: Int) -> Bool {
-    guard let kept = holds[offset] else { return false }
-    if kept == 0 {
-      holds[offset] = slot == 0 ? -1 : slot
-      return true
-    }
-    return false
+  /// The locks this process holds whose wrapper went first. A held lock is
+  /// not freed under its holder, even if the holder drops every value
+  /// referring to it: glibc keeps a held robust mutex on the process's list
+  /// and writes to it until it is unlocked, and the kernel writes to it
+  /// when the holder dies. So the last wrapper of a held lock does not give
+  /// its count back: it hands it to the hold (the value here: where the
+  /// count is written down), given back by release() through a later
+  /// wrapper, or by the holder's reaper. Taking and releasing a lock change
+  /// no count at all, so a process killed at any instruction of either
+  /// leaks nothing.
+  @exclusivity(unchecked) nonisolated(unsafe) static var holds = HeldLocks()
+
+  /// Called as this process's wrapper `h` goes: true if it is a lock held
+  /// here, whose count the hold then keeps.
+  static func keepsCount(_ h: SharedHandle, slot: Int) -> Bool {
+    guard isHeldHere(h) else { return false }
+    holds[h.offset] = slot == 0 ? -1 : slot
+    return true
+  }
+
+  /// Whether `h` is a lock this process holds.
+  static func isHeldHere(_ h: SharedHandle) -> Bool {
+    guard let l = h as? LockHandle else { return false }
+    return l.heldBy != 0 && l.heldBy == Runtime.myPid
   }
 
   public override func enter(_ interp: Interpreter) throws -> Value? {
@@ -268,39 +280,73 @@ func acquireOrRelease(_ name: String, _ args: [Value], acquire: (Double?) throws
 /// The locks a process holds (offset -> where the kept count is written, as
 /// `LockHandle.holds` describes). A process holds a few locks at a time:
 /// a short list searched from the end beats hashing at every acquire and
-/// release.
-struct HeldLocks: ExpressibleByDictionaryLiteral {
-  private var entries: [(offset: Int, kept: Int)] = []
-
-  init(dictionaryLiteral elements: (Int, Int)...) {
-    entries = elements.map { (offset: $0.0, kept: $0.1) }
-  }
+/// release, and a buffer of its own (grown by doubling, never freed: one
+/// per process) costs no uniqueness check or bounds check an array would.
+struct HeldLocks {
+  private var offsets: UnsafeMutablePointer<Int>? = nil
+  private var kept: UnsafeMutablePointer<Int>? = nil
+  private var count = 0
+  private var capacity = 0
 
   private func find(_ offset: Int) -> Int? {
-    var i = entries.count - 1
+    guard let offsets else { return nil }
+    var i = count - 1
     while i >= 0 {
-      if entries[i].offset == offset { return i }
+      if offsets[i] == offset { return i }
       i -= 1
     }
     return nil
   }
 
   subscript(offset: Int) -> Int? {
-    get { find(offset).map { entries[$0].kept } }
+    get { find(offset).map { kept.unsafelyUnwrapped[$0] } }
     set {
       if let i = find(offset) {
-        if let newValue { entries[i].kept = newValue } else { entries.remove(at: i) }
+        if let newValue { kept.unsafelyUnwrapped[i] = newValue } else { _ = remove(i) }
       } else if let newValue {
-        entries.append((offset: offset, kept: newValue))
+        if count == capacity { grow() }
+        offsets.unsafelyUnwrapped[count] = offset
+        kept.unsafelyUnwrapped[count] = newValue
+        count += 1
       }
     }
+  }
+
+  private mutating func grow() {
+    let cap = max(8, capacity * 2)
+    let o = UnsafeMutablePointer<Int>.allocate(capacity: cap), k = UnsafeMutablePointer<Int>.allocate(capacity: cap)
+    if let offsets, let kept {
+      o.update(from: offsets, count: count)
+      k.update(from: kept, count: count)
+      offsets.deallocate()
+      kept.deallocate()
+    }
+    (offsets, kept, capacity) = (o, k, cap)
   }
 
   @discardableResult
   mutating func removeValue(forKey offset: Int) -> Int? {
     guard let i = find(offset) else { return nil }
-    return entries.remove(at: i).kept
+    return remove(i)
   }
 
-  var isEmpty: Bool { entries.isEmpty }
+  /// Removes entry `i`, moving the ones after it down (locks are mostly
+  /// released in the reverse order of taking them: usually none).
+  private mutating func remove(_ i: Int) -> Int {
+    let o = offsets.unsafelyUnwrapped, k = kept.unsafelyUnwrapped
+    let v = k[i]
+    var j = i
+    while j < count - 1 {
+      o[j] = o[j + 1]
+      k[j] = k[j + 1]
+      j += 1
+    }
+    count -= 1
+    return v
+  }
+
+  var isEmpty: Bool { count == 0 }
+
+  /// Forgets every entry (a forked child holds none of its parent's locks).
+  mutating func removeAll() { count = 0 }
 }

@@ -41,14 +41,16 @@ public enum Runtime {
   /// children of its own to reap at its end.
   @exclusivity(unchecked) nonisolated(unsafe) static var forkedAny = false
   /// This process's id, cached: getpid() is a system call, and locks ask on
-  /// every acquire and release.
-  @exclusivity(unchecked) nonisolated(unsafe) public static var myPid: Int32 = getpid()
+  /// every acquire and release. Set by `install` and in every child; a
+  /// constant first value, so reading it needs no lazy-initialisation check.
+  @exclusivity(unchecked) nonisolated(unsafe) public static var myPid: Int32 = 0
 
   /// Maps the arena, registers the built-ins and the end-of-program and
   /// interrupt hooks. Call once, before the first Interpreter is made.
   public static func install(arenaSize: Int = 1 << 30) throws {
     guard !installed else { return }
     installed = true
+    myPid = getpid()
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
     // What a child runs between fork and exit is made ready here, once:
     // library calls bound, lazily made globals made.
@@ -212,7 +214,7 @@ public enum Runtime {
     // the parent closed a pool and the block went to a queue of the user's.
     if !WaitGraph.poolQueues.isEmpty { WaitGraph.poolQueues = [:] }
     // The parent's locks are held by the parent, not by this copy of it.
-    if !LockHandle.holds.isEmpty { LockHandle.holds = [:] }
+    LockHandle.holds.removeAll()
     SharedHandle.adopt(record)
     if resultFd >= 0 { close(resultFd) }
     resultFd = fd

@@ -128,7 +128,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
 
   deinit {
     SharedHandle.live[offset] = nil
-    if LockHandle.keepsCount(offset, slot: refSlot) { return }
+    if LockHandle.keepsCount(self, slot: refSlot) { return }
     SharedHandle.giveBack(offset, entry: refSlot)
   }
 
@@ -198,7 +198,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     // A child that has none skips this code (and the dictionary's
     // metadata): each is a page it would fault in.
     guard !live.isEmpty else { return }
-    for (off, h) in live where LockHandle.holds[off] == nil {
+    for (off, h) in live where !LockHandle.isHeldHere(h.takeUnretainedValue()) {
       giveBack(off, entry: h.takeUnretainedValue().refSlot)
     }
     live = [:]

@@ -32,39 +32,60 @@ extension Runtime {
       }
       return .object(try QueueHandle(maxsize: n))
     }
-    reg("acquire", 1, 2, "acquire(l[, timeout]): take a lock or semaphore; false if the timeout passed") { a, _ in
-      let t = try timeout(a, 1, "acquire")
-      switch a[0] {
+    // The forms of one or two arguments are also given without an argument
+    // array (`Builtin.oneArgument`): `acquire(l); release(l)` and
+    // `put(q, x)` in a loop allocated an array per call.
+    func acquire(_ x: Value, _ t: Double?) throws -> Value {
+      switch x {
       case .object(let l as LockHandle): return .bool(try l.acquire(timeout: t))
       case .object(let s as SemaphoreHandle): return .bool(try s.acquire(timeout: t))
-      default: throw MPError(.type, "acquire() needs a lock or semaphore, found \(a[0].typeName)")
+      default: throw MPError(.type, "acquire() needs a lock or semaphore, found \(x.typeName)")
       }
     }
+    reg("acquire", 1, 2, "acquire(l[, timeout]): take a lock or semaphore; false if the timeout passed") { a, _ in
+      try acquire(a[0], try timeout(a, 1, "acquire"))
+    }
+    Interpreter.builtins["acquire"]?.oneArgument { x, _ in try acquire(x, nil) }
+    func release(_ x: Value) throws -> Value {
+      switch x {
+      case .object(let l as LockHandle): try l.release()
+      case .object(let s as SemaphoreHandle): try s.release()
+      default: throw MPError(.type, "release() needs a lock or semaphore, found \(x.typeName)")
+      }
+      return .nil
+    }
     reg("release", 1, 2, "release(l) / release(s, n): give back a lock, or add n to a semaphore") { a, _ in
+      guard a.count > 1 else { return try release(a[0]) }
       switch a[0] {
-      case .object(let l as LockHandle):
-        if a.count > 1 { throw MPError(.type, "release(l) of a lock takes no count (only a semaphore's release takes n)") }
-        try l.release()
+      case .object(is LockHandle):
+        throw MPError(.type, "release(l) of a lock takes no count (only a semaphore's release takes n)")
       case .object(let s as SemaphoreHandle):
-        if a.count > 1 { return try s.releaseCount(a[1]) }
-        try s.release()
+        return try s.releaseCount(a[1])
       default: throw MPError(.type, "release() needs a lock or semaphore, found \(a[0].typeName)")
       }
+    }
+    Interpreter.builtins["release"]?.oneArgument { x, _ in try release(x) }
+    func put(_ q: Value, _ x: Value, _ t: Double?) throws -> Value {
+      guard case .object(let q as QueueHandle) = q else {
+        throw MPError(.type, "put() needs a queue first, found \(q.typeName)")
+      }
+      try q.put(x, timeout: t)
       return .nil
     }
     reg("put", 2, 3, "put(q, v[, timeout]): add v to a queue (waits while a bounded queue is full)") { a, _ in
-      guard case .object(let q as QueueHandle) = a[0] else {
-        throw MPError(.type, "put() needs a queue first, found \(a[0].typeName)")
+      try put(a[0], a[1], try timeout(a, 2, "put"))
+    }
+    Interpreter.builtins["put"]?.twoArguments { q, x, _ in try put(q, x, nil) }
+    func get(_ q: Value, _ t: Double?) throws -> Value {
+      guard case .object(let q as QueueHandle) = q else {
+        throw MPError(.type, "get() needs a queue, found \(q.typeName)")
       }
-      try q.put(a[1], timeout: try timeout(a, 2, "put"))
-      return .nil
+      return try q.get(timeout: t)
     }
     reg("get", 1, 2, "get(q[, timeout]): take the next item of a queue (waits until one arrives)") { a, _ in
-      guard case .object(let q as QueueHandle) = a[0] else {
-        throw MPError(.type, "get() needs a queue, found \(a[0].typeName)")
-      }
-      return try q.get(timeout: try timeout(a, 1, "get"))
+      try get(a[0], try timeout(a, 1, "get"))
     }
+    Interpreter.builtins["get"]?.oneArgument { q, _ in try get(q, nil) }
     reg("pool", 0, 3, "pool(n=cpu_count(), initializer, initargs): n worker processes: p.map(f, items), starmap, apply, map_unordered, the _async forms, imap, close") { a, i in
       var n = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
       if let v = a.first, v.typeName != "nil" {

@@ -152,6 +152,21 @@ public final class Builtin {
   /// string's length from the value's bits (Values/StringBits.swift).
   var isLen = false
 
+  /// Sets `fn1`: what `fn` does with exactly one argument. For built-ins
+  /// registered outside this module (`acquire(l)` in a loop).
+  @discardableResult
+  public func oneArgument(_ f: @escaping (Value, Interpreter) throws -> Value) -> Builtin {
+    fn1 = f
+    return self
+  }
+
+  /// Sets `fn2`: what `fn` does with exactly two arguments (`put(q, x)`).
+  @discardableResult
+  public func twoArguments(_ f: @escaping (Value, Value, Interpreter) throws -> Value) -> Builtin {
+    fn2 = f
+    return self
+  }
+
   public init(_ name: String, _ minArgs: Int, _ maxArgs: Int, _ doc: String,
               _ fn: @escaping ([Value], Interpreter) throws -> Value) {
     self.name = name
