@@ -343,9 +343,24 @@ extension Interpreter {
   private func callFromBytecode(_ callee: UnsafeMutablePointer<Value>, _ ins: Instr,
                                 _ site: UnsafePointer<BytecodeCallSite>, _ x: Value, _ fp: Frame,
                                 loc: SourceLocation) throws -> Value {
-    let fv = callee.pointee
     let argc = site.pointee.argc
     @inline(__always) func arg(_ i: Int) -> Value { ins.op == .callSubK ? x : fp[Int(ins.c) + i] }
+    // A built-in is read without counting a reference: built-ins live as
+    // long as the process (`Interpreter.builtins`), and a count changed
+    // right after a fork (spawn's) copies the page it is on.
+    if ValueLayout.tag(callee) == ValueLayout.builtinTag {
+      let b = Unmanaged<Builtin>.fromOpaque(UnsafeRawPointer(bitPattern: ValueLayout.payload(callee)).unsafelyUnwrapped)
+      return try b._withUnsafeGuaranteedRef { b in
+        if argc == 1, let f1 = b.fn1 {
+          do { return try f1(arg(0), self) } catch let e as MPError { throw e.located(loc) }
+        }
+        if argc == 2, let f2 = b.fn2 {
+          do { return try f2(arg(0), arg(1), self) } catch let e as MPError { throw e.located(loc) }
+        }
+        return try callBuiltin(b, (0..<argc).map(arg), loc: loc)
+      }
+    }
+    let fv = callee.pointee
     switch fv {
     case .function(let c):
       let base = vm.pointee.sp
