@@ -75,7 +75,7 @@ enum ProcessRefs {
   /// Before a fork: a new record for the child, holding `offsets` (whose
   /// counts the caller has already raised). Returns its first chunk and
   /// where each offset was written, in order.
-  static func recordForChild(_ offsets: [Int]) throws -> (first: Int, slots: [Int]) {
+  static func recordForChild(_ offsets: [Int]) throws -> (first: Int, tail: Int, slots: [Int]) {
     let first = try Arena.shared.allocate(chunkSize)
     var chunk = first, used = 0
     var slots: [Int] = []
@@ -94,7 +94,7 @@ enum ProcessRefs {
       used += 1
     }
     Arena.shared.word(chunk + 8).pointee = Int64(used)
-    return (first, slots)
+    return (first, chunk, slots)
   }
 
   /// In the child right after fork: its record is the one made for it.
@@ -102,16 +102,6 @@ enum ProcessRefs {
     first = f
     tail = t
     if !crossedOut.isEmpty { crossedOut = [] }
-  }
-
-  /// The last chunk of a record.
-  static func lastChunk(of f: Int) -> Int {
-    var c = f
-    while true {
-      let n = Int(Arena.shared.word(c).pointee)
-      if n == 0 { return c }
-      c = n
-    }
   }
 
   /// By the reaper, once the process is dead: gives back every count its

@@ -26,7 +26,8 @@ public enum Runtime {
   nonisolated(unsafe) static var installed = false
   /// The function this process runs ("main" in the main process).
   @exclusivity(unchecked) nonisolated(unsafe) static var myName = "main" {
-    didSet { madeNameBytes = nil }
+    // Cleared only when made: a page written in every child is a fault.
+    didSet { if madeNameBytes != nil { madeNameBytes = nil } }
   }
   /// `myName` as a C string, made once (when a lock first needs it, not in
   /// every child): locks record their holder's name on every acquire.

@@ -162,6 +162,9 @@ public class SharedHandle: MPObject, Codec.Transferable {
     var offsets: [Int]
     var slots: [Int]
     var first: Int
+    /// Its last chunk, found by the parent: a child that read the chain
+    /// would fault in a page of the arena for it.
+    var tail: Int
   }
 
   /// Before a fork: the child will hold a copy of every wrapper this
@@ -173,7 +176,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
     for off in offsets { mp_atomic_add(Arena.shared.at(off).assumingMemoryBound(to: Int64.self), 1) }
     do {
       let r = try ProcessRefs.recordForChild(offsets)
-      return ChildRecord(offsets: offsets, slots: r.slots, first: r.first)
+      return ChildRecord(offsets: offsets, slots: r.slots, first: r.first, tail: r.tail)
     } catch {
       for off in offsets { release(off) }
       throw error
@@ -188,7 +191,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// In the child right after fork: its wrappers' counts are the record's.
   static func adopt(_ r: ChildRecord) {
     for (off, at) in zip(r.offsets, r.slots) { live[off]?.takeUnretainedValue().refSlot = at }
-    ProcessRefs.adopt(first: r.first, tail: ProcessRefs.lastChunk(of: r.first))
+    ProcessRefs.adopt(first: r.first, tail: r.tail)
   }
 
   /// Before a child's `_exit`: its wrappers are never freed, so drop their
