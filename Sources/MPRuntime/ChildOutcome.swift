@@ -73,6 +73,15 @@ enum ChildOutcome {
   static func decode(_ bytes: [UInt8]) throws -> ChildOutcome? {
     guard isComplete(bytes) else { return nil }
     let tag = bytes[8]
+    // The two-byte results (twoBytes) without a Decoder.
+    if bytes.count == 10 && tag == 0 {
+      switch bytes[9] {
+      case Codec.Tag.nilValue.rawValue: return .value(.nil)
+      case Codec.Tag.trueValue.rawValue: return .value(.bool(true))
+      case Codec.Tag.falseValue.rawValue: return .value(.bool(false))
+      default: break
+      }
+    }
     switch tag {
     case 0: return .value(try Codec.decode(bytes, from: 9))
     case 1: return .error(try decodeError(bytes[9...]))

@@ -113,16 +113,27 @@ public enum Runtime {
     // As Python's start() does: children that ended are reaped first, so
     // fire-and-forget children leave no zombies and count no more.
     reapFinished()
-    let h = try forkChild(name: name, interp) { runChild(f, args, interp, site: site) }
+    // The child runs the function from here: a closure holding f, args and
+    // site had copies retained before the fork and released in the child
+    // (a page written, so copied, for each).
+    guard let h = try forkOrNil(name: name, interp) else { runChild(f, args, interp, site: site) }
     h.isDaemon = daemon
     return h
   }
 
   /// Forks a child that runs `body` and never returns into the caller's
-  /// frames. Checks MP_MAX_PROCS, sets up the result pipe, counts the child
-  /// in for every shared object it inherits, registers it in the process
-  /// table and in this process's children.
+  /// frames.
   static func forkChild(name: String, _ interp: Interpreter, _ body: () -> Never) throws -> ProcessHandle {
+    guard let h = try forkOrNil(name: name, interp) else { body() }
+    return h
+  }
+
+  /// Forks: the child's handle in the parent, nil in the child, which runs
+  /// its function and leaves (finishChild) without returning further.
+  /// Checks MP_MAX_PROCS, sets up the result pipe, counts the child in for
+  /// every shared object it inherits, registers it in the process table
+  /// and in this process's children.
+  static func forkOrNil(name: String, _ interp: Interpreter) throws -> ProcessHandle? {
     let liveWord = Arena.shared.word(Arena.liveOffset)
     var live = mp_atomic_add(liveWord, 1)
     if live > maxProcs && !leaving.isEmpty {
@@ -135,8 +146,10 @@ public enum Runtime {
       mp_atomic_add(liveWord, -1)
       throw MPError(.process, "too many processes: MP_MAX_PROCS is \(maxProcs) and \(live - 1) are alive (join some first, or raise MP_MAX_PROCS)")
     }
-    var fds: [Int32] = [0, 0]
-    guard mp_pipe_cloexec(&fds) == 0 else {
+    // Two ints on the stack (an array was an object made, and released in
+    // the child: a page written).
+    var fds: (Int32, Int32) = (0, 0)
+    guard withUnsafeMutableBytes(of: &fds, { mp_pipe_cloexec($0.baseAddress!.assumingMemoryBound(to: Int32.self)) }) == 0 else {
       let err = errno
       mp_atomic_add(liveWord, -1)
       throw MPError(.process, "cannot create a pipe for the child: \(String(cString: strerror(err)))")
@@ -145,8 +158,8 @@ public enum Runtime {
     do {
       record = try SharedHandle.countChildIn()
     } catch {
-      close(fds[0])
-      close(fds[1])
+      close(fds.0)
+      close(fds.1)
       mp_atomic_add(liveWord, -1)
       throw error
     }
@@ -159,24 +172,24 @@ public enum Runtime {
     if pid < 0 {
       let err = errno
       SharedHandle.undo(record)
-      close(fds[0])
-      close(fds[1])
+      close(fds.0)
+      close(fds.1)
       mp_atomic_add(liveWord, -1)
       throw MPError(.process, "fork failed: \(String(cString: strerror(err)))")
     }
     if pid == 0 {
-      close(fds[0])
+      close(fds.0)
       mySerial = serial
-      becomeChild(parent: parent, resultFd: fds[1], name: name, record: record)
-      body()
+      becomeChild(parent: parent, resultFd: fds.1, name: name, record: record)
+      return nil
     }
-    close(fds[1])
+    close(fds.1)
     // The parent registers the child, so it is in the table (for kill(),
     // ps() and deadlock checks) from the moment spawn returns, and its
     // reaper finds there what it holds.
     ProcessTable.register(pid: pid, ppid: parent, name: name, refs: record.first, serial: serial)
     if Trace.isOn { Trace.record(.spawn, object: Int(pid)) }
-    let h = ProcessHandle(pid: pid, name: name, serial: serial, fd: fds[0], owner: parent)
+    let h = ProcessHandle(pid: pid, name: name, serial: serial, fd: fds.0, owner: parent)
     children.append(h)
     interp.processesStarted += 1
     return h
