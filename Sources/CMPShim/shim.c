@@ -189,18 +189,6 @@ void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg) {
   mp_stack_bottom = 0;
 }
 
-/* Lazy binding resolves a library function at its first call, walking the
-   symbol tables of every loaded library: in a forked child that is a
-   dozen page faults. The calls a child makes at its end that its parent
-   may never have made are bound here, once, in the parent. */
-void mp_bind_child_calls(void) {
-  ssize_t r = write(-1, "", 0);  /* EBADF */
-  (void)r;
-  r = writev(-1, NULL, 0);
-  (void)r;
-  (void)syscall(SYS_getpid);
-}
-
 void mp_exit_now(int code) {
   syscall(SYS_exit_group, code);
   _exit(code); /* not reached */

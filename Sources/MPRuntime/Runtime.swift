@@ -6,7 +6,7 @@ import MPLanguage
 /// and sends its outcome (ChildOutcome) back over a pipe. The parent's
 /// side — join, reaping, the end of the program — is in Join.swift.
 ///
-/// A value's way from `spawn` to `join`: `spawn` → `forkChild` (here) →
+/// A value's way from `spawn` to `join`: `spawn` → `forkOrNil` (here) →
 /// `runChild` in the child → `ChildOutcome.encoded` → the pipe →
 /// `Runtime.join` → `waitForEnd` / `childEnded` → `ChildOutcome.decode`.
 public enum Runtime {
@@ -54,8 +54,8 @@ public enum Runtime {
     myPid = getpid()
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
     // What a child runs between fork and exit is made ready here, once:
-    // library calls bound, lazily made globals made.
-    mp_bind_child_calls()
+    // lazily made globals made (mp is linked statically: no library call
+    // is bound lazily).
     _ = PoolHandle.open.isEmpty
     _ = SharedHandle.live.isEmpty
     _ = LockHandle.holds

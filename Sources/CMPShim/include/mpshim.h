@@ -103,9 +103,7 @@ void mp_run_on_stack(size_t size, void (*fn)(void *), void *arg);
 /* Lowest usable address of that stack (0 when not running on it). */
 extern uintptr_t mp_stack_bottom;
 
-/* Binds, in the parent, the library calls a forked child makes at its end
-   (see shim.c); mp_exit_now is _exit through the already bound syscall(). */
-void mp_bind_child_calls(void);
+/* _exit through syscall(exit_group): no exit handlers in a forked child. */
 __attribute__((noreturn)) void mp_exit_now(int code);
 
 /* A child's result on its pipe: length (8 bytes, little-endian), then the
