@@ -58,7 +58,7 @@ extension Runtime {
         if errno == EINTR { continue }
         throw MPError(.process, "waiting for process \(h.pid) failed: \(String(cString: strerror(errno)))")
       }
-      if n > 0 { drain(h) }
+      if n > 0 { drain(h, readable: true) }
       // The whole result is here: the function has returned and the child
       // only leaves (_exit, its memory unmapped: tens of microseconds that
       // join need not wait for; it is reaped as soon as it is gone).
@@ -84,12 +84,15 @@ extension Runtime {
   }
 
   /// Reads what is available from the child's pipe without blocking;
-  /// closes it at its end.
-  static func drain(_ h: ProcessHandle) {
+  /// closes it at its end. `readable`: a poll has just said so (the first
+  /// read needs no poll of its own).
+  static func drain(_ h: ProcessHandle, readable: Bool = false) {
     guard h.fd >= 0 else { return }
+    var known = readable
     while true {
       var pfd = pollfd(fd: h.fd, events: Int16(POLLIN), revents: 0)
-      if Glibc.poll(&pfd, 1, 0) <= 0 { return }
+      if !known && Glibc.poll(&pfd, 1, 0) <= 0 { return }
+      known = false
       let n = readBuffer.withUnsafeMutableBytes { read(h.fd, $0.baseAddress, 1 << 16) }
       if n > 0 {
         h.buffer.append(contentsOf: readBuffer[0..<n])
