@@ -134,15 +134,7 @@ struct BytecodeCompiler {
         case .binary(.comparison(let op), let a, let b, let loc) = arms[0].0, let i = immediate(b)
       {
         let x = try operand(a)
-        let ret: Opcode
-        switch op {
-        case .less: ret = .retIfLtI
-        case .lessOrEqual: ret = .retIfLeI
-        case .greater: ret = .retIfGtI
-        case .greaterOrEqual: ret = .retIfGeI
-        case .equal: ret = .retIfEqI
-        case .notEqual: ret = .retIfNeI
-        }
+        let ret = Self.comparison(op, .returnIf)
         emit(ret, try operand(r), x, i, loc)
         return
       }
@@ -197,27 +189,11 @@ struct BytecodeCompiler {
     case .binary(.comparison(let op), let a, let b, let loc):
       let x = try operand(a)
       if let i = immediate(b) {
-        let jump: Opcode
-        switch op {
-        case .less: jump = .jumpUnlessLtI
-        case .lessOrEqual: jump = .jumpUnlessLeI
-        case .greater: jump = .jumpUnlessGtI
-        case .greaterOrEqual: jump = .jumpUnlessGeI
-        case .equal: jump = .jumpUnlessEqI
-        case .notEqual: jump = .jumpUnlessNeI
-        }
+        let jump = Self.comparison(op, .jumpUnlessInt)
         return [emit(jump, 0, x, i, loc)]
       }
       let y = try operand(b)
-      let jump: Opcode
-      switch op {
-      case .less: jump = .jumpUnlessLt
-      case .lessOrEqual: jump = .jumpUnlessLe
-      case .greater: jump = .jumpUnlessGt
-      case .greaterOrEqual: jump = .jumpUnlessGe
-      case .equal: jump = .jumpUnlessEq
-      case .notEqual: jump = .jumpUnlessNe
-      }
+      let jump = Self.comparison(op, .jumpUnless)
       return [emit(jump, 0, x, y, loc)]
     case .binary(.and, let a, let b, _):
       let first = try jumpUnless(a)
@@ -297,15 +273,7 @@ struct BytecodeCompiler {
       emit(opcode, dst, x, try operand(b), loc)
     case .binary(.comparison(let op), let a, let b, let loc):
       let x = try leftOperand(a, dst), y = try operand(b)
-      let opcode: Opcode
-      switch op {
-      case .less: opcode = .lt
-      case .lessOrEqual: opcode = .le
-      case .greater: opcode = .gt
-      case .greaterOrEqual: opcode = .ge
-      case .equal: opcode = .eq
-      case .notEqual: opcode = .ne
-      }
+      let opcode = Self.comparison(op, .value)
       emit(opcode, dst, x, y, loc)
     case .binary(let op, let a, let b, let loc) where op == .and || op == .or:
       // Into a fresh register: the right side may read `dst`'s old value.
@@ -327,6 +295,37 @@ struct BytecodeCompiler {
     default:
       throw Unsupported()
     }
+  }
+
+  /// The forms a comparison is compiled to.
+  enum ComparisonForm: Int {
+    /// `a = b op c`
+    case value
+    /// jump unless `b op c`; the same with c an int in the instruction
+    case jumpUnless, jumpUnlessInt
+    /// return `a` if `b op c`, c an int in the instruction
+    case returnIf
+  }
+
+  private static let comparisonOpcodes: [[Opcode]] = [
+    [.lt, .le, .gt, .ge, .eq, .ne],
+    [.jumpUnlessLt, .jumpUnlessLe, .jumpUnlessGt, .jumpUnlessGe, .jumpUnlessEq, .jumpUnlessNe],
+    [.jumpUnlessLtI, .jumpUnlessLeI, .jumpUnlessGtI, .jumpUnlessGeI, .jumpUnlessEqI, .jumpUnlessNeI],
+    [.retIfLtI, .retIfLeI, .retIfGtI, .retIfGeI, .retIfEqI, .retIfNeI],
+  ]
+
+  /// The opcode of comparison `op` in `form`.
+  private static func comparison(_ op: ComparisonOperator, _ form: ComparisonForm) -> Opcode {
+    let i: Int
+    switch op {
+    case .less: i = 0
+    case .lessOrEqual: i = 1
+    case .greater: i = 2
+    case .greaterOrEqual: i = 3
+    case .equal: i = 4
+    case .notEqual: i = 5
+    }
+    return comparisonOpcodes[form.rawValue][i]
   }
 
   /// An int literal that fits an instruction's operand field.

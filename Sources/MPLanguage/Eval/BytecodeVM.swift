@@ -267,6 +267,9 @@ extension Interpreter {
           let r = try arith(AddOp.self, at(fp, ins.b), at(fp, ins.c), loc(ip, bc))
           if vm.pointee.returnTop == bottom { return r }
           popFrame(vm, &bc, &fp, &ip, r)
+        // One case per comparison, each with its own return: one switch
+        // on the opcode dispatches them (a nested switch on the comparison
+        // was a second jump table on the hottest instruction of fib).
         case .retIfLtI:
           if try compareI(LtOp.self, at(fp, ins.b), ins.c, loc(ip, bc)) {
             let r = copy(at(fp, ins.a))
