@@ -18,6 +18,20 @@ int mp_is_uniquely_referenced(void *p) {
   return swift_isUniquelyReferenced_nonNull_native(p);
 }
 
+#ifdef __SSE2__
+/* Of the 32 positions from p, those where a needle of m bytes could start:
+   its first byte at the position and its last m - 1 bytes further. */
+static inline uint32_t candidates(const uint8_t *p, size_t m, __m128i first, __m128i last) {
+  __m128i a0 = _mm_loadu_si128((const __m128i *)p);
+  __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+  __m128i b0 = _mm_loadu_si128((const __m128i *)(p + m - 1));
+  __m128i b1 = _mm_loadu_si128((const __m128i *)(p + m - 1 + 16));
+  unsigned lo = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a0, first), _mm_cmpeq_epi8(b0, last)));
+  unsigned hi = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a1, first), _mm_cmpeq_epi8(b1, last)));
+  return lo | (hi << 16);
+}
+#endif
+
 // The first occurrence of a needle of 2 or more bytes: 32 positions at a
 // time, those whose first and last bytes both match are compared in full
 // (the filter of Muła's "SIMD-friendly substring search"). glibc's memmem
@@ -31,13 +45,7 @@ static const uint8_t *find_long(const uint8_t *hay, size_t n, const uint8_t *nee
   size_t wasted = 0;
   while (i + m - 1 + 32 <= n) {
     const uint8_t *p = hay + i;
-    __m128i a0 = _mm_loadu_si128((const __m128i *)p);
-    __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
-    __m128i b0 = _mm_loadu_si128((const __m128i *)(p + m - 1));
-    __m128i b1 = _mm_loadu_si128((const __m128i *)(p + m - 1 + 16));
-    unsigned lo = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a0, first), _mm_cmpeq_epi8(b0, last)));
-    unsigned hi = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a1, first), _mm_cmpeq_epi8(b1, last)));
-    uint32_t mask = lo | (hi << 16);
+    uint32_t mask = candidates(p, m, first, last);
     while (mask) {
       unsigned k = (unsigned)__builtin_ctz(mask);
       if (m <= 2 || memcmp(p + k + 1, needle + 1, m - 2) == 0) return p + k;
@@ -65,13 +73,7 @@ size_t mp_count_sub(const uint8_t *hay, size_t n, const uint8_t *needle, size_t 
   size_t wasted = 0;
   while (i + m - 1 + 32 <= n) {
     const uint8_t *p = hay + i;
-    __m128i a0 = _mm_loadu_si128((const __m128i *)p);
-    __m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
-    __m128i b0 = _mm_loadu_si128((const __m128i *)(p + m - 1));
-    __m128i b1 = _mm_loadu_si128((const __m128i *)(p + m - 1 + 16));
-    unsigned lo = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a0, first), _mm_cmpeq_epi8(b0, last)));
-    unsigned hi = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a1, first), _mm_cmpeq_epi8(b1, last)));
-    uint32_t mask = lo | (hi << 16);
+    uint32_t mask = candidates(p, m, first, last);
     size_t next = i + 32;
     while (mask) {
       unsigned k = (unsigned)__builtin_ctz(mask);
