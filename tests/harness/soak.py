@@ -238,15 +238,27 @@ def soak_poolmaps(mp, scale):
     """One pool, many maps: the pool's arena use, memory and fds flat."""
     n = max(100, int(20_000 * scale))
     step = n // 10
+    # A worker gives back its count on a call's reply queue (2,560 bytes)
+    # just after sending the last results, so a map can return before the
+    # queue is freed: the arena is read once two readings 20 ms apart agree.
     prog = f"""
 fn sq(x) {{ return x * x }}
+fn settled() {{
+  let x = arena_used()
+  while true {{
+    sleep(0.02)
+    let y = arena_used()
+    if y == x {{ return y }}
+    x = y
+  }}
+}}
 let p = pool(2)
 let total = 0
 for i in range({n}) {{
   total += sum(p.map(sq, range(20)))
-  if i % {step} == 0 {{ print("mark", i, arena_used()); sleep(0.05) }}
+  if i % {step} == 0 {{ print("mark", i, settled()); sleep(0.05) }}
 }}
-print("mark end", arena_used())
+print("mark end", settled())
 sleep(0.5)
 p.close()
 print(total)
