@@ -11,11 +11,40 @@ import MPLanguage
 /// that unchanged over two looks at least a quarter of a second apart.
 enum Deadlock {
   nonisolated(unsafe) static var lastLook = 0.0
-  nonisolated(unsafe) static var candidate: [Int32: Int32] = [:]
-  nonisolated(unsafe) static var candidateSince = 0.0
+  nonisolated(unsafe) static var confirmation = Confirmation()
 
   static let lookInterval = 0.1
   static let confirmAfter = 0.25
+
+  /// Two looks that found the same waits, at least `confirmAfter` apart,
+  /// with main inside one and the same wait of its own between them. The
+  /// last part matters: a look left over from an earlier wait (main went
+  /// on, ran, and waited again) says nothing about now. A pool call that
+  /// found its workers dead, reaped before it could replace them, read as
+  /// main alone; many calls later, the next such call was "confirmed" at
+  /// its first look.
+  struct Confirmation {
+    var seqs: [Int32: Int32] = [:]
+    var epoch = 0
+    var since = 0.0
+
+    /// One look. `seqs`: the change counts of the other waiting processes,
+    /// nil if this is no deadlock; `epoch`: ProcessTable.waitEpoch. True
+    /// once confirmed (and it starts again from nothing).
+    mutating func look(_ seqs: [Int32: Int32]?, epoch: Int, now: Double) -> Bool {
+      guard let seqs else {
+        self = Confirmation()
+        return false
+      }
+      if since == 0 || seqs != self.seqs || epoch != self.epoch {
+        self = Confirmation(seqs: seqs, epoch: epoch, since: now)
+        return false
+      }
+      guard now - since >= Deadlock.confirmAfter else { return false }
+      self = Confirmation()
+      return true
+    }
+  }
 
   /// One look at the table; raises the "deadlock" error once confirmed.
   static func check() throws {
@@ -23,23 +52,13 @@ enum Deadlock {
     guard now - lastLook >= lookInterval else { return }
     lastLook = now
     let table = ProcessTable.snapshot()
-    guard let stuck = find(table, me: Runtime.myPid, wakers: WaitGraph.wakers) else {
-      candidate = [:]
-      candidateSince = 0
-      return
-    }
+    let stuck = find(table, me: Runtime.myPid, wakers: WaitGraph.wakers)
     // The same waits, not new ones: every other process's sequence number
     // is unchanged. (Ours changes as our own wait goes round its slices.)
-    var seqs: [Int32: Int32] = [:]
-    for w in stuck where w.pid != Runtime.myPid { seqs[w.pid] = w.seq }
-    if candidateSince == 0 || seqs != candidate {
-      candidate = seqs
-      candidateSince = now
-      return
+    let seqs = stuck.map { s in
+      Dictionary(s.filter { $0.pid != Runtime.myPid }.map { ($0.pid, $0.seq) }, uniquingKeysWith: { a, _ in a })
     }
-    guard now - candidateSince >= confirmAfter else { return }
-    candidate = [:]
-    candidateSince = 0
+    guard confirmation.look(seqs, epoch: ProcessTable.waitEpoch, now: now), let stuck else { return }
     let message = report(stuck, me: Runtime.myPid)
     killAll(stuck.map(\.pid).filter { $0 != Runtime.myPid })
     throw MPError(.deadlock, message)

@@ -239,8 +239,8 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     let site = interp.callSite
     // The reply queue is polled with a timeout only to notice dead workers:
     // for deadlock detection this is a wait without one.
-    ProcessTable.untimedPolling += 1
-    defer { ProcessTable.untimedPolling -= 1 }
+    ProcessTable.beginPolling()
+    defer { ProcessTable.endPolling() }
     func take(_ bytes: [UInt8]) throws {
       var d = Codec.Decoder(bytes)
       guard try d.varint() == job else { return }

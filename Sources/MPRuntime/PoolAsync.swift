@@ -65,8 +65,8 @@ final class PoolCall {
     // Without a deadline this is a wait for ever, polled in slices only to
     // notice dead workers: the process table records it as untimed, as
     // for `map` (a deadlock check can count it).
-    if deadline == nil { ProcessTable.untimedPolling += 1 }
-    defer { if deadline == nil { ProcessTable.untimedPolling -= 1 } }
+    if deadline == nil { ProcessTable.beginPolling() }
+    defer { if deadline == nil { ProcessTable.endPolling() } }
     while !until() {
       var slice = 0.1
       if let deadline {

@@ -75,6 +75,22 @@ public enum ProcessTable {
   /// would otherwise wait for forever (a pool call polls its reply queue so
   /// it can notice dead workers): such a wait is recorded as untimed.
   @exclusivity(unchecked) nonisolated(unsafe) public static var untimedPolling = 0
+  /// Changes whenever this process begins or ends a wait (a polled wait is
+  /// one wait from its start to its end, whatever its slices do): a
+  /// deadlock is confirmed only by looks inside one wait
+  /// (Deadlock.Confirmation).
+  @exclusivity(unchecked) nonisolated(unsafe) static var waitEpoch = 0
+
+  /// A wait polled in timed slices begins (see `untimedPolling`).
+  static func beginPolling() {
+    untimedPolling += 1
+    waitEpoch &+= 1
+  }
+
+  static func endPolling() {
+    untimedPolling -= 1
+    waitEpoch &+= 1
+  }
 
   /// Claims an entry for `pid`; returns its index, or -1 if the table is
   /// full. Entries of reaped processes are reused once no free one is left.
@@ -192,6 +208,7 @@ public enum ProcessTable {
   public static func setWaiting(_ kind: WaitKind, target: Int = 0, timed: Bool = false) {
     let timed = timed && untimedPolling == 0
     if kind == myKind && target == myTarget && timed == myTimed && published { return }
+    if kind != myKind && untimedPolling == 0 { waitEpoch &+= 1 }
     if Trace.isOn {
       if myKind != .none { Trace.record(.waitEnd, object: Trace.objectNumber(myKind, myTarget), arg: Int(myKind.rawValue)) }
       if kind != .none { Trace.record(.waitBegin, object: Trace.objectNumber(kind, target), arg: Int(kind.rawValue)) }

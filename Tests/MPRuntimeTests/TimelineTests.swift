@@ -210,4 +210,33 @@ final class TimelineTests: XCTestCase {
   func testMainAloneOnAnEmptyQueueIsADeadlock() {
     XCTAssertEqual(Deadlock.find([Self.info(10, .queueGet, 5)], me: 10, wakers: Self.holders)?.count, 1)
   }
+
+  func testTwoLooksInsideOneWaitConfirmADeadlock() {
+    var c = Deadlock.Confirmation()
+    XCTAssertFalse(c.look([11: 3], epoch: 7, now: 100))
+    XCTAssertFalse(c.look([11: 3], epoch: 7, now: 100.1), "confirmed before 0.25 s")
+    XCTAssertTrue(c.look([11: 3], epoch: 7, now: 100.3))
+    // Confirmed once, then it starts again from nothing.
+    XCTAssertFalse(c.look([11: 3], epoch: 7, now: 100.6))
+  }
+
+  func testALookFromAnEarlierWaitConfirmsNothing() {
+    // A pool call saw main alone (its dead workers reaped, not yet
+    // replaced); main then went on and, seconds later, waited again in the
+    // same state: the old look must not count (main had no time to act).
+    var c = Deadlock.Confirmation()
+    XCTAssertFalse(c.look([:], epoch: 1, now: 100))
+    XCTAssertFalse(c.look([:], epoch: 4, now: 103))
+    XCTAssertFalse(c.look([:], epoch: 4, now: 103.1))
+    XCTAssertTrue(c.look([:], epoch: 4, now: 103.3))
+  }
+
+  func testWaitsThatChangedOrAGoodLookStartOver() {
+    var c = Deadlock.Confirmation()
+    XCTAssertFalse(c.look([11: 3], epoch: 1, now: 100))
+    XCTAssertFalse(c.look([11: 4], epoch: 1, now: 100.3), "11 changed its wait")
+    XCTAssertFalse(c.look(nil, epoch: 1, now: 100.6))
+    XCTAssertFalse(c.look([11: 4], epoch: 1, now: 100.9), "a look that found no deadlock came between")
+    XCTAssertTrue(c.look([11: 4], epoch: 1, now: 101.2))
+  }
 }
