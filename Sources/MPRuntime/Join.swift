@@ -232,6 +232,12 @@ extension Runtime {
     // On the timeline the main script ends here, before its children.
     if !isChild && Trace.isOn { Trace.record(.scriptEnd) }
     PoolHandle.closeAll()
+    // Ctrl-C while a pool finished its work killed its workers; now it
+    // stops the program, with the children killed as below.
+    if mp_interrupt_flag != 0 {
+      killChildren()
+      try SyncWait.checkInterrupt()
+    }
     // Daemons are not waited for: they go when the program ends.
     for h in children where h.isDaemon && h.status == nil { Glibc.kill(h.pid, SIGKILL) }
     while let h = children.first {

@@ -20,7 +20,8 @@ public final class PoolHandle: MPObject, Codec.Transferable {
   /// The pool's shared words, an arena object like a queue: freed when
   /// the last process that knows the pool lets it go.
   let state: PoolStateHandle
-  /// Per worker, four Int64s: state (0 idle, 1 running), job, chunk, pid.
+  /// Per worker, four Int64s: state (0 idle, 1 running a task, 2 running
+  /// the initializer), job, chunk, pid.
   let slots: Int
   /// Shared state: one Int64, 1 once the owner closed the pool.
   let control: Int
@@ -114,7 +115,10 @@ public final class PoolHandle: MPObject, Codec.Transferable {
 
   func startWorker(_ i: Int) throws -> ProcessHandle {
     let s = slot(i)
-    mp_atomic_store(s, 0)
+    // 2 until the initializer has run (the worker then writes 0): not a
+    // task (a dead worker's chunk is one whose state is 1), but work that
+    // closing the pool waits for (SeeingBuiltins.childrenReport).
+    if case .nil = initializer { mp_atomic_store(s, 0) } else { mp_atomic_store(s, 2) }
     let w = try Runtime.forkChild(name: "pool worker", interp) { [self] in
       PoolWorker(pool: self, index: i).run()
     }
@@ -411,7 +415,16 @@ public final class PoolHandle: MPObject, Codec.Transferable {
     }
     for w in workers {
       if kill { Glibc.kill(w.pid, SIGKILL) }
-      reapBlocking(w)
+      // Waiting for a worker's last task (or its initializer) is a wait
+      // like any other: Ctrl-C ends it by killing the workers, and the
+      // flag stays set for the caller's next check (the end of a script
+      // then exits 130). wait4 returns EINTR on SIGINT (no SA_RESTART).
+      while w.status == nil {
+        if mp_interrupt_flag != 0 {
+          for v in workers where v.status == nil { Glibc.kill(v.pid, SIGKILL) }
+        }
+        Runtime.reap(w, blocking: true)
+      }
       forget(w)
     }
     workers = []

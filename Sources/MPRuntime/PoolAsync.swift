@@ -292,6 +292,9 @@ extension PoolWorker {
   /// up on a call when its workers keep dying.
   func runInitializer(_ interp: Interpreter) {
     if case .nil = pool.initializer { return }
+    // The state word was 2 from the fork (PoolHandle.startWorker): 0 now
+    // that the worker will next take a task.
+    defer { mp_atomic_store(pool.slot(index), 0) }
     do {
       _ = try interp.call(pool.initializer, pool.initArgs)
     } catch let e as MPError {

@@ -63,12 +63,18 @@ extension Runtime {
 
   /// What the live children wait on, one line each, for the message of a
   /// program that failed while children still run.
-  /// Idle workers of this process's own pools are left out: the end of the
-  /// program closes those pools, so they are not waited for.
+  /// Workers of this process's own pools are listed only while they run a
+  /// task or have their initializer to run: the end of the program closes
+  /// those pools, which waits for that work and for nothing else. (An idle
+  /// worker, or one still starting, which reads as running, takes the stop
+  /// message as its next task.)
   public static func childrenReport() -> String? {
-    let idle = Set(ProcessTable.snapshot().filter {
-      $0.state == .waiting && $0.waitKind == .queueGet && WaitGraph.poolQueues[$0.waitTarget] == .tasks
-    }.map(\.pid))
+    var idle = Set<Int32>()
+    for p in PoolHandle.open.values where !p.isClosed {
+      for (i, w) in p.workers.enumerated() where i < p.size {
+        if mp_atomic_load(p.slot(i)) == 0 { idle.insert(w.pid) }
+      }
+    }
     let rows = processList().filter { $0.pid != myPid && !idle.contains($0.pid) }
     guard !rows.isEmpty else { return nil }
     return rows.map { "  pid \($0.pid) (\($0.name)): \($0.state)\($0.waits.isEmpty ? "" : ", \($0.waits)")" }.joined(separator: "\n")

@@ -58,4 +58,38 @@ final class FailedMainWaitTests: XCTestCase {
     XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
     try stopWithCtrlC(mp)
   }
+
+  /// Workers forked a moment before main failed are still starting: they
+  /// read as running, yet closing the pool does not wait for them (the stop
+  /// message is their first task), so they are not listed. (Listed before
+  /// in most runs: "pid N (pool worker): running".)
+  func testPoolWorkersStillStartingAreNotListed() throws {
+    let mp = try MPProcess(script: """
+      fn forever() { while true { sleep(0.1) } }
+      let p = spawn(forever)
+      let t = now()
+      while ps()[0]["state"] != "sleeping" and now() - t < 10 { sleep(0.01) }
+      let workers = pool(4)
+      print(1 / 0)
+      """)
+    defer { mp.cleanup() }
+    try waitForReport(mp, saying: "(forever): sleeping")
+    XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
+    try stopWithCtrlC(mp)
+  }
+
+  /// A worker running its initializer is working: closing the pool waits
+  /// for it, so it is listed.
+  func testAPoolWorkerInItsInitializerIsListed() throws {
+    let mp = try MPProcess(script: """
+      fn init() { sleep(60) }
+      let workers = pool(1, initializer=init)
+      let t = now()
+      while workers.workers[0] == 0 and now() - t < 10 { sleep(0.01) }
+      print(1 / 0)
+      """)
+    defer { mp.cleanup() }
+    try waitForReport(mp, saying: "(pool worker): ")
+    try stopWithCtrlC(mp)
+  }
 }
