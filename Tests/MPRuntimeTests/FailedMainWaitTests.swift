@@ -37,7 +37,7 @@ final class FailedMainWaitTests: XCTestCase {
   /// The idle workers of main's own pools are not waited for (the end of
   /// the program closes the pool), so they are not listed either.
   func testIdlePoolWorkersAreNotListedAsWaitedFor() throws {
-    let mp = try MPProcess(script: """
+    let err = try report(of: """
       fn forever() { while true { sleep(0.1) } }
       let workers = pool(2)
       let p = spawn(forever)
@@ -52,11 +52,8 @@ final class FailedMainWaitTests: XCTestCase {
       let t = now()
       while not settled() and now() - t < 10 { sleep(0.01) }
       print(1 / 0)
-      """)
-    defer { mp.cleanup() }
-    try waitForReport(mp, saying: "(forever): sleeping")
-    XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
-    try stopWithCtrlC(mp)
+      """, saying: "(forever): sleeping")
+    XCTAssertFalse(err.contains("pool worker"), err)
   }
 
   /// Workers forked a moment before main failed are still starting: they
@@ -64,32 +61,35 @@ final class FailedMainWaitTests: XCTestCase {
   /// message is their first task), so they are not listed. (Listed before
   /// in most runs: "pid N (pool worker): running".)
   func testPoolWorkersStillStartingAreNotListed() throws {
-    let mp = try MPProcess(script: """
+    let err = try report(of: """
       fn forever() { while true { sleep(0.1) } }
       let p = spawn(forever)
       let t = now()
       while ps()[0]["state"] != "sleeping" and now() - t < 10 { sleep(0.01) }
       let workers = pool(4)
       print(1 / 0)
-      """)
-    defer { mp.cleanup() }
-    try waitForReport(mp, saying: "(forever): sleeping")
-    XCTAssertFalse(mp.errText.contains("pool worker"), mp.errText)
-    try stopWithCtrlC(mp)
+      """, saying: "(forever): sleeping")
+    XCTAssertFalse(err.contains("pool worker"), err)
   }
 
-  /// A worker running its initializer is working: closing the pool waits
-  /// for it, so it is listed.
-  func testAPoolWorkerInItsInitializerIsListed() throws {
-    let mp = try MPProcess(script: """
+  /// A worker with its initializer to run is working, even before it has
+  /// started it: closing the pool waits for it, so it is listed.
+  func testAPoolWorkerWithItsInitializerToRunIsListed() throws {
+    _ = try report(of: """
       fn init() { sleep(60) }
       let workers = pool(1, initializer=init)
-      let t = now()
-      while workers.workers[0] == 0 and now() - t < 10 { sleep(0.01) }
       print(1 / 0)
-      """)
+      """, saying: "(pool worker): ")
+  }
+
+  /// What mp, failing while children run, says it waits for once it says
+  /// `text`; then Ctrl-C ends the wait.
+  func report(of script: String, saying text: String) throws -> String {
+    let mp = try MPProcess(script: script)
     defer { mp.cleanup() }
-    try waitForReport(mp, saying: "(pool worker): ")
+    try waitForReport(mp, saying: text)
+    let err = mp.errText
     try stopWithCtrlC(mp)
+    return err
   }
 }
