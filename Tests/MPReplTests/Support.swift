@@ -133,6 +133,8 @@ final class TerminalSession {
   let socket: String
   let statusFile: String
   private(set) var stopped = false
+  /// Sessions started so far in this test process (names the sockets).
+  private static var started = 0
 
   /// Starts `mp` in an 100x40 terminal; `environment` is added to a small
   /// fixed one (the test runner's own environment does not leak in).
@@ -141,8 +143,16 @@ final class TerminalSession {
       FileManager.default.isExecutableFile(atPath: $0)
     }) else { throw XCTSkip("tmux is not installed; terminal tests need it") }
     self.tmux = tmux
-    socket = directory + "/tmux.sock"
-    statusFile = directory + "/mp-status"
+    // Each session has its own socket and status file. A test that starts
+    // mp again in the same directory (history across a restart) used a
+    // server on the socket just given `kill-server`, which returns before
+    // that server has gone: the new session went to the dying server and
+    // vanished with it, leaving an empty screen (1 run in ~5 of this
+    // sequence on a loaded machine); and the status file still held the
+    // first session's exit status.
+    TerminalSession.started += 1
+    socket = directory + "/tmux-\(TerminalSession.started).sock"
+    statusFile = directory + "/mp-status-\(TerminalSession.started)"
     var env = ["TERM": "xterm-256color", "HOME": directory, "PATH": "/usr/bin:/bin"]
     for (k, v) in environment { env[k] = v }
     let assignments = env.sorted { $0.key < $1.key }.map { "\($0.key)=\(TerminalSession.quote($0.value))" }

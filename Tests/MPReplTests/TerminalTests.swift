@@ -193,6 +193,10 @@ final class TerminalTests: XCTestCase {
     try expect(again.waitFor { $0.hasSuffix("mp> fn two() {\n  return 2\n}") }, "the multi-line entry was not recalled whole")
     try again.press("Up")
     try expect(again.waitForLastLine("mp> let remembered = 1"), "the older line was not recalled")
+    // Ctrl-D leaves from an empty line; on a line with text the editor
+    // takes it as delete-char, as shells do. So: Ctrl-C clears the line.
+    try again.press("C-c")
+    try expect(again.waitForLastLine("mp>"), "Ctrl-C did not clear the recalled line")
     try again.press("C-d")
     XCTAssertEqual(again.exitStatus(), 0)
   }
