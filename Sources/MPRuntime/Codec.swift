@@ -10,6 +10,11 @@ public enum Codec {
     case nilValue = 0, falseValue, trueValue, int, float, str, list, map, backref, function, builtin, handle, range
     /// A list of ints only, sent as raw 64-bit words (pools move many).
     case intList
+    /// A value that carries counted handles, preceded by their offsets
+    /// (`Encoder.countedValue`): a process taking it from a queue can move
+    /// those counts into its own record before the item leaves the queue,
+    /// without decoding it (SharedHandle.swift, "hand-over").
+    case counted
   }
 
   /// How a runtime object travels: a kind byte and its own payload.
@@ -29,6 +34,14 @@ public enum Codec {
     var e = Encoder()
     e.pinned = pinned
     try e.value(v)
+    return e.bytes
+  }
+
+  /// The encoding of `v` for a queue item: listing the handles it counts
+  /// up front when it counts any (`Tag.counted`).
+  static func encodeItem(_ v: Value) throws -> [UInt8] {
+    var e = Encoder()
+    try e.countedValue(v)
     return e.bytes
   }
 
@@ -53,8 +66,24 @@ public enum Codec {
     /// sender keeps them alive until every copy is decoded (a pool call
     /// sends one function to many workers).
     public var pinned = false
+    /// The offsets of the handles whose count this message holds, in the
+    /// order they were written.
+    var counted: [Int] = []
 
     public init() { bytes.reserveCapacity(64) }
+
+    /// Writes `v`, preceded by the list of the handles it counted when
+    /// there are any: a value without handles costs nothing more.
+    public mutating func countedValue(_ v: Value) throws {
+      let start = bytes.count, before = counted.count
+      try value(v)
+      guard counted.count > before else { return }
+      var head = Encoder()
+      head.byte(Tag.counted.rawValue)
+      head.varint(counted.count - before)
+      for off in counted[before...] { head.varint(off) }
+      bytes.insert(contentsOf: head.bytes, at: start)
+    }
 
     public mutating func byte(_ b: UInt8) { bytes.append(b) }
 
@@ -189,6 +218,11 @@ public enum Codec {
     var depth = 0
     /// False for messages encoded `pinned`: decoding them releases no count.
     public var countedHandles = true
+    /// The handles a `Tag.counted` header listed whose count the decoding
+    /// has not used yet (from `carriedAt` on): whatever a failed decode
+    /// left is given back, so a corrupt or undecodable item leaks nothing.
+    var carried: [Int] = []
+    var carriedAt = 0
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -298,7 +332,31 @@ public enum Codec {
       case .range:
         let a = Int(try int64()), b = Int(try int64()), c = Int(try int64())
         return .object(RangeObject(a, b, c))
+      case .counted:
+        let k = try varint()
+        guard k >= 0, k <= bytes.count - pos else { throw corrupt() }
+        var list: [Int] = []
+        list.reserveCapacity(k)
+        for _ in 0..<k { list.append(try varint()) }
+        guard countedHandles else { return try value() }
+        let (outer, outerAt) = (carried, carriedAt)
+        (carried, carriedAt) = (list, 0)
+        defer {
+          for off in carried[carriedAt...] { SharedHandle.dropMessageCount(off) }
+          (carried, carriedAt) = (outer, outerAt)
+        }
+        return try value()
       }
+    }
+
+    /// A handle at `off` was decoded: its count in the message is used.
+    mutating func usedCount(_ off: Int) {
+      guard carriedAt < carried.count else { return }
+      if carried[carriedAt] != off {
+        guard let i = carried[carriedAt...].firstIndex(of: off) else { return }
+        carried.swapAt(i, carriedAt)
+      }
+      carriedAt += 1
     }
 
     mutating func function() throws -> Value {

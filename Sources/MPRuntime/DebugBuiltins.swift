@@ -85,6 +85,11 @@ enum DiePoint: String, CaseIterable {
   /// A process was handed the block of a new shared object and has not
   /// written the object's header yet.
   case objectMade = "object made"
+  /// A process taking a queue item that carries objects wrote their
+  /// counts down as pending; the item is still queued.
+  case itemTaking = "queue item taking"
+  /// That item has left its queue; its objects are not decoded yet.
+  case itemTaken = "queue item taken"
 
   @exclusivity(unchecked) nonisolated(unsafe) static var on = false
   nonisolated(unsafe) static var armed: [String: Int] = [:]

@@ -315,7 +315,8 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       let weak = reply.weakReference
       e.varint(weak.offset)
       e.varint(weak.number)
-      try e.value(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
+      // Its handles listed up front: see QueueHandle.carriedCounts.
+      try e.countedValue(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
       try tasks.putBytes(e.bytes, timeout: nil)
       i += size
     }

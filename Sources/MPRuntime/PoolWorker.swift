@@ -112,7 +112,7 @@ struct PoolWorker {
         } else {
           e.byte(0)
           do {
-            try e.value(.list(ListRef(out)))
+            try e.countedValue(.list(ListRef(out)))  // see QueueHandle.carriedCounts
           } catch let err as MPError {
             e = Codec.Encoder()
             e.varint(job)

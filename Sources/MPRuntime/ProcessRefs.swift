@@ -8,15 +8,18 @@ import MPLanguage
 /// no code at its end; without this record every object it referred to
 /// (a queue full of items, a lock it held) would stay for ever.
 ///
-/// The record is a chain of chunks: [next chunk][entries used][entries...].
+/// The record is a chain of chunks: [next chunk][entries used][the
+/// hand-over note: queue, item][entries...] (the note in the first only).
 /// Only this process writes it; its reaper reads it after it has died. An
 /// entry is added after the object's count went up and zeroed before the
 /// count goes down, so a death between the two steps can only leak a
 /// count, never give one back twice. The main process keeps no record:
 /// when it ends, the whole arena ends with it.
 enum ProcessRefs {
-  static let capacity = 254
-  static let chunkSize = 16 + 8 * capacity
+  static let capacity = 252
+  static let entriesOff = 32
+  static let chunkSize = entriesOff + 8 * capacity
+  static let noteQueueOff = 16, noteItemOff = 24
 
   /// This process's first chunk (0: no record, as in the main process).
   @exclusivity(unchecked) nonisolated(unsafe) static var first = 0
@@ -43,7 +46,7 @@ enum ProcessRefs {
       used = 0
     }
     Arena.shared.word(tail + 8).pointee = Int64(used + 1)
-    return tail + 16 + 8 * used
+    return tail + entriesOff + 8 * used
   }
 
   /// Writes `offset` down at a reserved entry (right after its count went up).
@@ -88,7 +91,7 @@ enum ProcessRefs {
         chunk = next
         used = 0
       }
-      let at = chunk + 16 + 8 * used
+      let at = chunk + entriesOff + 8 * used
       Arena.shared.word(at).pointee = Int64(off)
       slots.append(at)
       used += 1
@@ -104,21 +107,99 @@ enum ProcessRefs {
     if !crossedOut.isEmpty { crossedOut = [] }
   }
 
+  // MARK: taking a queue item that carries counts
+
+  /// Set in an entry written for a count that a queue item still holds:
+  /// it is this record's only if the note's item has left its queue.
+  static let pendingTag: Int64 = 1 << 62
+
+  /// Under the queue's get lock, before item `item` of the queue object
+  /// at `queue` leaves it: one entry for each count the item carries on
+  /// the objects at `offsets`, tagged pending, and the note naming the
+  /// item. The store that takes the item out of the queue (its get count)
+  /// is then the one store that moves every count to this record: until
+  /// it, the reaper of a process that died here skips the pending entries
+  /// (the item, with its counts, is still queued for the next getter);
+  /// after it, they are this record's. Returns the entries, or nil when
+  /// the record cannot grow (the arena is full): the counts then travel
+  /// in the item's bytes as they always did, unrecorded.
+  struct TakeOver {
+    var entries: [Int]
+    var offsets: [Int]
+  }
+
+  static func beginTakeOver(queue: Int, item: Int, offsets: [Int]) -> TakeOver? {
+    guard first != 0 else { return nil }
+    var entries: [Int] = []
+    entries.reserveCapacity(offsets.count)
+    for _ in offsets {
+      let at = reserve()
+      guard at > 0 else {
+        for e in entries { recycle(e) }
+        return nil
+      }
+      entries.append(at)
+    }
+    // The item first: the reaper reads a note only when its queue is set.
+    // A note left from an earlier take cannot be seen here: `finishTakeOver`
+    // clears it, and pending entries without a note count for nothing.
+    Arena.shared.word(first + noteItemOff).pointee = Int64(item)
+    Arena.shared.word(first + noteQueueOff).pointee = Int64(queue)
+    for (at, off) in zip(entries, offsets) { Arena.shared.word(at).pointee = Int64(off) | pendingTag }
+    DiePoint.itemTaking.reach()
+    return TakeOver(entries: entries, offsets: offsets)
+  }
+
+  /// Right after the item left its queue: its counts are this record's
+  /// (pending entries already were, as the note's item has gone); the
+  /// entries become plain before the note goes, and the decoding uses
+  /// them (SharedHandle.owned).
+  static func finishTakeOver(_ t: TakeOver) {
+    for (at, off) in zip(t.entries, t.offsets) {
+      Arena.shared.word(at).pointee = Int64(off)
+      SharedHandle.owned[off, default: []].append(at)
+    }
+    Arena.shared.word(first + noteQueueOff).pointee = 0
+  }
+
+  /// For the reaper: whether the item a dead process's note names has left
+  /// its queue. The queue is still there: the process held it (its count
+  /// is in this record, given back only after this look). Were it gone,
+  /// its items' counts went with it: nothing pending is this record's.
+  static func noteItemTaken(_ f: Int) -> Bool {
+    let q = Int(Arena.shared.word(f + noteQueueOff).pointee)
+    guard q != 0 else { return false }
+    let item = Arena.shared.word(f + noteItemOff).pointee
+    return Arena.shared.ifLiveBlock(q) { () -> Bool in
+      let p = Arena.shared.at(q)
+      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind), p.load(as: Int64.self) > 0 else { return false }
+      // Only the get lock's holder raises it, and a dead holder never will.
+      let got = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.getCountOff))
+      return got > item
+    } ?? false
+  }
+
   /// By the reaper, once the process is dead: gives back every count its
   /// record holds and frees the record.
   static func releaseAll(_ f: Int) {
     // A count change the process died in the middle of is finished (or
     // undone) by the arena's repair, entry included: before reading them.
     Arena.shared.settle()
+    // Before any count goes: the queue the note names must still be there.
+    let taken = f != 0 && noteItemTaken(f)
     var chunk = f
     var steps = 0
     while chunk != 0 && steps < 1 << 20 {
       let used = min(capacity, max(0, Int(Arena.shared.word(chunk + 8).pointee)))
       for i in 0..<used {
-        let at = chunk + 16 + 8 * i
-        let off = Int(Arena.shared.word(at).pointee)
+        let at = chunk + entriesOff + 8 * i
+        var off = Int(Arena.shared.word(at).pointee)
+        if off & Int(pendingTag) != 0 {
+          off &= ~Int(pendingTag)
+          if !taken { off = 0 }  // still the queued item's
+        }
+        Arena.shared.word(at).pointee = 0
         if off != 0 {
-          Arena.shared.word(at).pointee = 0
           // Kind 0: an object whose maker died before writing its header.
           if Arena.shared.at(off).load(fromByteOffset: 8, as: Int32.self) == 0 {
             Arena.shared.free(off)

@@ -51,6 +51,7 @@ public final class QueueHandle: SharedHandle {
   var count: Int { QueueHandle.itemCount(q) }
   var maxsize: Int { Int(i64(QueueHandle.maxOff).pointee) }
   var isClosed: Bool { mp_load_acquire32(i32(QueueHandle.closedOff)) != 0 }
+  var format: Int32 { mp_load_acquire32(i32(QueueHandle.formatOff)) }
 
   public override var typeName: String { "queue" }
   public override var repr: String { "<queue \(number)>" }
@@ -136,7 +137,7 @@ public final class QueueHandle: SharedHandle {
         s.withUTF8 { u in if let b = u.baseAddress { (d + 2).copyMemory(from: b, byteCount: n) } }
       }
     default:
-      try putBytes(try Codec.encode(v), timeout: timeout)
+      try putBytes(try Codec.encodeItem(v), timeout: timeout)
     }
   }
 
@@ -232,20 +233,23 @@ public final class QueueHandle: SharedHandle {
         if n < Int(mp_load_acquire(i64(QueueHandle.putCountOff))) {
           let slot = QueueHandle.slotForGet(q, n)
           let (body, block) = QueueHandle.itemBytes(slot)
-          let got: Taken
           if decode, block == 0, let v = QueueHandle.decodeSmall(body) {
-            got = .value(v)
-          } else {
-            got = .bytes([UInt8](body))
+            taking?(body)
+            QueueHandle.finishGet(q, n, block: block, taken: taken)
+            endGet()
+            return .value(v)
           }
+          let got = [UInt8](body)
+          // Counts the item carries, moved to this process's record by the
+          // store that takes it out (ProcessRefs.beginTakeOver). Only a
+          // child keeps a record; small items never carry any.
+          let takeOver = ProcessRefs.first != 0 ? beginTakeOver(body, n) : nil
           taking?(body)
           QueueHandle.finishGet(q, n, block: block, taken: taken)
-          getLock.unlock()
-          if maxsize > 0 {
-            mp_fence()
-            wakeIfAsleep(QueueHandle.putWaitOff, QueueHandle.spaceSeqOff)
-          }
-          return got
+          if let takeOver { ProcessRefs.finishTakeOver(takeOver) }
+          endGet()
+          if takeOver != nil { DiePoint.itemTaken.reach() }
+          return .bytes(got)
         }
         let closed = isClosed
         getLock.unlock()
@@ -258,6 +262,22 @@ public final class QueueHandle: SharedHandle {
         count > 0 || isClosed
       }
     }
+  }
+
+  /// An item was got: the get lock goes, and a putter waiting for space is woken.
+  @inline(__always) private func endGet() {
+    getLock.unlock()
+    if maxsize > 0 {
+      mp_fence()
+      wakeIfAsleep(QueueHandle.putWaitOff, QueueHandle.spaceSeqOff)
+    }
+  }
+
+  /// Under the get lock, before item `n` (in `body`) leaves the queue: the
+  /// counts it carries are written down as this process's, pending.
+  private func beginTakeOver(_ body: UnsafeRawBufferPointer, _ n: Int) -> ProcessRefs.TakeOver? {
+    guard let list = QueueHandle.carriedCounts(body, format: format) else { return nil }
+    return ProcessRefs.beginTakeOver(queue: offset, item: n, offsets: list)
   }
 
   /// The value of a small item encoded by `put`'s fast path; nil for

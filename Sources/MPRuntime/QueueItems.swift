@@ -28,7 +28,40 @@ extension QueueHandle {
   static func keep(_ item: UnsafeRawBufferPointer, format: Int32) -> Bool {
     if format != ItemFormat.values.rawValue { return droppers[format] != nil }
     guard let tag = item.first, let t = Codec.Tag(rawValue: tag) else { return false }
-    return t == .list || t == .map || t == .function || t == .handle
+    return t == .list || t == .map || t == .function || t == .handle || t == .counted
+  }
+
+  /// The objects whose counts an item carries, as its `Tag.counted` header
+  /// lists them (nil when it has none), read in place under the get lock.
+  /// Where the header is depends on the format: a value starts the item;
+  /// a pool task's items and a pool result's values follow their header.
+  static func carriedCounts(_ body: UnsafeRawBufferPointer, format: Int32) -> [Int]? {
+    var pos = 0
+    switch format {
+    case ItemFormat.values.rawValue:
+      break
+    case ItemFormat.poolTasks.rawValue:
+      guard body.first == 1, let (_, _, at) = PoolWorker.peek(body) else { return nil }
+      pos = at
+      guard PoolWorker.varint(body, &pos) != nil, PoolWorker.varint(body, &pos) != nil else { return nil }
+    case ItemFormat.poolResults.rawValue:
+      guard PoolWorker.varint(body, &pos) != nil, PoolWorker.varint(body, &pos) != nil,
+        pos < body.count, body[pos] == 0
+      else { return nil }
+      pos += 1
+    default:
+      return nil
+    }
+    guard pos < body.count, body[pos] == Codec.Tag.counted.rawValue else { return nil }
+    pos += 1
+    guard let k = PoolWorker.varint(body, &pos), k > 0, k <= body.count - pos else { return nil }
+    var list: [Int] = []
+    list.reserveCapacity(k)
+    for _ in 0..<k {
+      guard let off = PoolWorker.varint(body, &pos), off >= Arena.heapStart, off < Arena.shared.size else { return nil }
+      list.append(off)
+    }
+    return list
   }
 
   static func dropCounts(_ items: [[UInt8]], format: Int32) {
@@ -46,7 +79,7 @@ extension QueueHandle {
   static func dropValue(_ bytes: [UInt8], from: Int) {
     guard from < bytes.count, let t = Codec.Tag(rawValue: bytes[from]) else { return }
     switch t {
-    case .list, .map, .function, .handle:
+    case .list, .map, .function, .handle, .counted:
       _ = try? Codec.decode(bytes, from: from, countedHandles: true)
     default: return
     }

@@ -67,8 +67,10 @@ public class SharedHandle: MPObject, Codec.Transferable {
     self.offset = offset
     number = Int(Arena.shared.at(offset).load(fromByteOffset: 12, as: Int32.self))
     super.init()
-    if let at = SharedHandle.counted {
-      refSlot = at
+    // Matched by offset: a condition or a pipe makes the wrappers of its
+    // lock or queues before its own, and those must not take its count.
+    if let c = SharedHandle.counted, c.offset == offset {
+      refSlot = c.entry
       SharedHandle.counted = nil
     } else {
       let at = ProcessRefs.reserve()
@@ -84,8 +86,9 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// `strong`, never counted in on a block that may have been freed.
   nonisolated(unsafe) static var pinnedMayBeGone = false
 
-  /// Where `strong` wrote down the count the next wrapper made stands for.
-  nonisolated(unsafe) static var counted: Int? = nil
+  /// Where `strong` (or a decoding, `adopt`) wrote down the count that the
+  /// next wrapper made for that object stands for.
+  nonisolated(unsafe) static var counted: (offset: Int, entry: Int)? = nil
 
   /// A weak reference names an object without holding a count on it: its
   /// offset and its number, which no later object has. A pool's chunks
@@ -122,7 +125,7 @@ public class SharedHandle: MPObject, Codec.Transferable {
       ProcessRefs.recycle(at)
       return nil
     }
-    counted = at
+    counted = (offset, at)
     return make(offset)
   }
 
@@ -191,6 +194,8 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// In the child right after fork: its wrappers' counts are the record's.
   static func adopt(_ r: ChildRecord) {
     for (off, at) in zip(r.offsets, r.slots) { live[off]?.takeUnretainedValue().refSlot = at }
+    // Entries of the parent's record: the parent's counts, not the child's.
+    if !owned.isEmpty { owned = [:] }
     ProcessRefs.adopt(first: r.first, tail: r.tail)
   }
 
@@ -211,8 +216,38 @@ public class SharedHandle: MPObject, Codec.Transferable {
     e.byte(Self.kind)
     e.varint(offset)
     // The message holds a count until it is decoded.
-    if !e.pinned { mp_atomic_add(refcount, 1) }
+    if !e.pinned {
+      mp_atomic_add(refcount, 1)
+      e.counted.append(offset)
+    }
   }
+
+  // MARK: hand-over
+
+  /// Counts carried by queue items this process has taken and not decoded
+  /// yet, by object: record entries (ProcessRefs.takeOver wrote them as the
+  /// item left its queue). Decoding a handle uses one of them if there is
+  /// one (the new wrapper adopts the entry, or it is given back), so at no
+  /// instruction is such a count nobody's: it is the queue's, then this
+  /// record's, then the wrapper's, and a process killed in between is
+  /// cleaned up by its reaper (docs/reference.md, "Processes that die").
+  @exclusivity(unchecked) nonisolated(unsafe) static var owned: [Int: [Int]] = [:]
+
+  /// The record entry holding a taken message's count on `off`, if any.
+  @inline(__always) static func takeOwned(_ off: Int) -> Int? {
+    guard !owned.isEmpty, var list = owned[off] else { return nil }
+    let at = list.removeLast()
+    owned[off] = list.isEmpty ? nil : list
+    return at
+  }
+
+  /// A message's count on `off` is no longer needed (its handle was
+  /// decoded into an existing wrapper, or the decoding failed).
+  static func dropMessageCount(_ off: Int) {
+    guard off >= Arena.heapStart, off < Arena.shared.size else { return }
+    if let at = takeOwned(off) { giveBack(off, entry: at) } else { release(off) }
+  }
+
 
   /// Decoders for each kind of shared object.
   nonisolated(unsafe) static var makers: [UInt8: (Int) -> SharedHandle] = [:]
@@ -225,9 +260,24 @@ public class SharedHandle: MPObject, Codec.Transferable {
       guard off >= Arena.heapStart, off < Arena.shared.size, let make = makers[kind] else {
         throw MPError(.value, "corrupt handle in a message")
       }
-      defer { if d.countedHandles { release(off) } }  // the message's count
+      if d.countedHandles {
+        d.usedCount(off)
+        if let h = live[off]?.takeUnretainedValue() {
+          dropMessageCount(off)
+          return .object(h)
+        }
+        if let at = takeOwned(off) {
+          // The new wrapper stands for the message's count: no store moves it.
+          counted = (off, at)
+          return .object(make(off))
+        }
+        // Counted in before the message's count goes: never at 0 between.
+        let h = make(off)
+        release(off)
+        return .object(h)
+      }
       if let h = live[off]?.takeUnretainedValue() { return .object(h) }
-      if !d.countedHandles && pinnedMayBeGone {
+      if pinnedMayBeGone {
         guard let h = strong(offset: off, number: nil, kind: kind) else {
           throw MPError(.closed, "a shared object this message names has gone")
         }
