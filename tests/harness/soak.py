@@ -22,8 +22,15 @@ Usage: soak.py [--scale F] [--mp PATH] [--only NAME]
 import argparse
 import os
 import subprocess
+import shutil
 import sys
+import tempfile
 import time
+
+# Each run writes its programs in a folder of its own: two runs at once (a CI
+# run beside another on the same machine) wrote and read one /tmp file, and
+# one could start mp on a file the other had just truncated.
+WORKDIR = tempfile.mkdtemp(prefix="mp-soak-")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -135,7 +142,7 @@ let squares = 0
 for r in join(cs) {{ got += r[0]; total += r[1]; squares += r[2] }}
 print(got, total, squares)
 """
-    path = "/tmp/mp-soak-queue.mp"
+    path = os.path.join(WORKDIR, "queue.mp")
     with open(path, "w") as f:
         f.write(prog)
     t = time.monotonic()
@@ -160,7 +167,7 @@ print("mark end", arena_used())
 sleep(0.5)
 print(total)
 """
-    path = "/tmp/mp-soak-spawn.mp"
+    path = os.path.join(WORKDIR, "spawn.mp")
     with open(path, "w") as f:
         f.write(prog)
     t = time.monotonic()
@@ -187,7 +194,7 @@ print(sum(join(ps)))
 print("mark end", arena_used())
 sleep(0.5)
 """
-    path = "/tmp/mp-soak-wide.mp"
+    path = os.path.join(WORKDIR, "wide.mp")
     with open(path, "w") as f:
         f.write(prog)
     t = time.monotonic()
@@ -263,7 +270,7 @@ sleep(0.5)
 p.close()
 print(total)
 """
-    path = "/tmp/mp-soak-poolmaps.mp"
+    path = os.path.join(WORKDIR, "poolmaps.mp")
     with open(path, "w") as f:
         f.write(prog)
     t = time.monotonic()
@@ -285,7 +292,7 @@ def soak_lines(mp, scale):
 fn w(id) {{ for i in range({n}) {{ print(str(id) * (20000 + 7919 * (i % 13))) }} }}
 join([spawn(w, 1), spawn(w, 2), spawn(w, 3), spawn(w, 4)])
 """
-    path = "/tmp/mp-soak-lines.mp"
+    path = os.path.join(WORKDIR, "lines.mp")
     with open(path, "w") as f:
         f.write(prog)
     t = time.monotonic()
@@ -330,4 +337,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    finally:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+    sys.exit(status)
