@@ -129,8 +129,6 @@ public final class Arena {
 
   private func unlock() {
     mutex.unlock()
-    // Objects whose last count a dead process gave back (see `repair`).
-    while let obj = Arena.orphans.popLast() { Arena.freeObject?(obj) }
   }
 
   /// Makes sure the allocator is whole (repairing it if a process died
@@ -277,11 +275,27 @@ public final class Arena {
   /// below it.
   static let countTag: Int64 = 1 << 40
 
-  /// Objects whose count a repair brought to 0, freed by the repairing
-  /// process once it lets the lock go (their finalizers free blocks).
-  nonisolated(unsafe) static var orphans: [Int] = []
-  /// Finalizes and frees an object (SharedHandle sets it).
-  nonisolated(unsafe) static var freeObject: ((Int) -> Void)? = nil
+  /// Set in a record entry whose count was the object's last: the entry
+  /// now stands for freeing the object (SharedHandle.finish), which its
+  /// process finishes, or its reaper if it dies first. Set in the same
+  /// step as the count reaches 0, and cleared in the same step as the
+  /// object's block is freed (`free(clearing:)`): at no instruction is an
+  /// object at 0 nobody's to free, or freed and still someone's.
+  static let freeingTag: Int64 = 1 << 61
+
+  /// Takes `countTag` off the count at `rc`, writing the entry `entry`
+  /// for what the count then is: 0 in it if some count is left, the
+  /// object marked `freeingTag` if it was the last. A compare-and-swap, as
+  /// other processes may give back raw counts meanwhile; a death inside
+  /// leaves the tag, and the repair does this again.
+  private func untag(_ rc: UnsafeMutablePointer<Int64>, obj: Int, entry: Int) -> Int64 {
+    while true {
+      let c = mp_atomic_load(rc)
+      let left = c - Arena.countTag
+      word(entry).pointee = left == 0 ? Int64(obj) | Arena.freeingTag : 0
+      if mp_atomic_cas(rc, c, left) != 0 { return left }
+    }
+  }
 
   /// Adds 1 to the count of the object at `obj` (its first word) and
   /// writes `obj` at the record entry `entry`, as one step for a process
@@ -320,7 +334,8 @@ public final class Arena {
 
   /// Zeroes the record entry `entry` and takes 1 from the count of the
   /// object at `obj`, as one step (see `countIn`). Returns the count left:
-  /// at 0 the caller frees the object.
+  /// at 0 the entry is marked `freeingTag` instead, and the caller frees
+  /// the object (SharedHandle.finish).
   func countOut(_ obj: Int, entry: Int) -> Int64 {
     let rc = word(obj)
     guard (try? lock()) != nil else { return 1 }  // cannot happen; keep the object rather than free it twice
@@ -330,23 +345,27 @@ public final class Arena {
     word(Arena.journalCountEntryOffset).pointee = Int64(entry)
     mp_atomic_add(rc, -1 + Arena.countTag)
     DiePoint.handleUncounted.reach()
-    word(entry).pointee = 0
-    let left = mp_atomic_add(rc, -Arena.countTag)
+    let left = untag(rc, obj: obj, entry: entry)
     word(Arena.journalCountEntryOffset).pointee = 0
     return left
   }
 
   /// A count change cut short by a death: if the count changed (it still
-  /// carries the tag), the entry is made to agree and the tag removed.
+  /// carries the tag), the entry is made to agree and the tag removed. A
+  /// last count given back leaves its entry marked for freeing: the dead
+  /// process's reaper frees the object (ProcessRefs.releaseAll).
   private func repairCount() {
     let entry = Int(word(Arena.journalCountEntryOffset).pointee)
     guard entry != 0 else { return }
     let obj = Int(word(Arena.journalCountObjectOffset).pointee)
     let rc = word(obj)
     if mp_atomic_load(rc) & Arena.countTag != 0 {
-      let counted = word(Arena.journalCountDirectionOffset).pointee > 0
-      word(entry).pointee = counted ? Int64(obj) : 0
-      if mp_atomic_add(rc, -Arena.countTag) == 0 { Arena.orphans.append(obj) }
+      if word(Arena.journalCountDirectionOffset).pointee > 0 {
+        word(entry).pointee = Int64(obj)
+        mp_atomic_add(rc, -Arena.countTag)
+      } else {
+        _ = untag(rc, obj: obj, entry: entry)
+      }
     }
     word(Arena.journalCountEntryOffset).pointee = 0
   }

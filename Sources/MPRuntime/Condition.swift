@@ -41,8 +41,8 @@ public final class ConditionHandle: SharedHandle {
 
   static func registerFinalizer() {
     finalizers[kind] = { payloadOffset in
-      let lockOffset = Int(Arena.shared.at(payloadOffset).load(fromByteOffset: lockOff, as: Int64.self))
-      SharedHandle.release(lockOffset)
+      // Zeroed as it is given back: this may run again (SharedHandle.finish).
+      SharedHandle.dropHeld(Arena.shared.word(payloadOffset + lockOff))
     }
   }
 

@@ -90,6 +90,11 @@ enum DiePoint: String, CaseIterable {
   case itemTaking = "queue item taking"
   /// That item has left its queue; its objects are not decoded yet.
   case itemTaken = "queue item taken"
+  /// A process gave back the last count on an object and is about to
+  /// free it (its finalizer has not begun).
+  case objectFreeing = "object freeing"
+  /// The object's finalizer is done; its block is not freed yet.
+  case objectFinalized = "object finalized"
 
   @exclusivity(unchecked) nonisolated(unsafe) static var on = false
   nonisolated(unsafe) static var armed: [String: Int] = [:]

@@ -68,7 +68,8 @@ public final class PipeEndHandle: SharedHandle {
         mp_atomic_store32((qp + QueueHandle.closedOff).assumingMemoryBound(to: Int32.self), 1)
         mp_atomic_add32((qp + QueueHandle.dataSeqOff).assumingMemoryBound(to: Int32.self), 1)
         _ = mp_futex_wake((qp + QueueHandle.dataSeqOff).assumingMemoryBound(to: Int32.self), Int32.max)
-        SharedHandle.release(q)
+        // Zeroed as it is given back: this may run again (SharedHandle.finish).
+        SharedHandle.dropHeld(Arena.shared.word(payloadOffset + off))
       }
     }
   }

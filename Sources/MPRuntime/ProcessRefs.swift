@@ -172,7 +172,8 @@ enum ProcessRefs {
     let item = Arena.shared.word(f + noteItemOff).pointee
     return Arena.shared.ifLiveBlock(q) { () -> Bool in
       let p = Arena.shared.at(q)
-      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind), p.load(as: Int64.self) > 0 else { return false }
+      // (At 0 it may be being freed: that process takes its items as gets do.)
+      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind) else { return false }
       // Only the get lock's holder raises it, and a dead holder never will.
       let got = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.getCountOff))
       return got > item
@@ -194,6 +195,16 @@ enum ProcessRefs {
       for i in 0..<used {
         let at = chunk + entriesOff + 8 * i
         var off = Int(Arena.shared.word(at).pointee)
+        if off & Int(Arena.freeingTag) != 0 {
+          // It died freeing this object: the rest of the freeing is done
+          // here (the entry is cleared as the block is freed).
+          off &= ~Int(Arena.freeingTag)
+          if Arena.shared.isAllocated(off) && Arena.shared.at(off).load(fromByteOffset: 8, as: Int32.self) != 0 {
+            SharedHandle.finish(off, entry: at)
+          }
+          Arena.shared.word(at).pointee = 0
+          continue
+        }
         if off & Int(pendingTag) != 0 {
           off &= ~Int(pendingTag)
           if !taken { off = 0 }  // still the queued item's

@@ -235,10 +235,16 @@ extension QueueHandle {
 
   /// Frees every item left and every segment, once no process holds the
   /// queue (one may have died inside a put or a get: that is repaired first).
+  /// The items are taken as gets take them, one store committing each, so
+  /// that a process that dies in here leaves a queue whole for its reaper
+  /// to finish (SharedHandle.finish): an item's counts go to this process's
+  /// record as the item leaves (ProcessRefs.beginTakeOver), and are given
+  /// back once the queue's locks are let go.
   static func freeAll(_ p: UnsafeMutableRawPointer) {
     // An allocation cut short by a death names its block in a pending word
     // once the arena is repaired: before those words are read.
     Arena.shared.settle()
+    let object = Int(bitPattern: p) - Int(bitPattern: Arena.shared.base) - SharedHandle.headerSize
     let format = (p + formatOff).load(as: Int32.self)
     var carried: [[UInt8]] = []
     defer { dropCounts(carried, format: format) }
@@ -250,33 +256,39 @@ extension QueueHandle {
     guard let getDied = try? getLock.lock("a queue", interruptible: false) else { return }
     defer { getLock.unlock() }
     if getDied { repairGet(p) }
-    var seg = Int(word(p, headSegOff).pointee)
-    guard seg != 0 else { return }
-    var n = Int(word(p, getCountOff).pointee)
+    let head = word(p, headSegOff)
     let end = Int(word(p, putCountOff).pointee)
-    var first = Int(Arena.shared.at(seg).load(fromByteOffset: 8, as: Int64.self))
-    while n < end {
-      if n >= first + segSlots {
-        seg = Int(Arena.shared.word(seg).pointee)
-        guard seg != 0, Arena.shared.isAllocated(seg) else { break }
-        first = n
+    while head.pointee != 0 {
+      let n = Int(word(p, getCountOff).pointee)
+      guard n < end else { break }
+      let slot = slotForGet(p, n)
+      var (body, block) = itemBytes(slot)
+      if block != 0 && !Arena.shared.isAllocated(block) {
+        (body, block) = (UnsafeRawBufferPointer(start: nil, count: 0), 0)  // cannot happen; never read a freed block
       }
-      let slot = Arena.shared.at(seg + segHeader + (n - first) * slotSize)
-      let w = Int(slot.load(as: Int64.self))
-      if w >= 0 || Arena.shared.isAllocated(-w) {
-        let (bytes, block) = itemBytes(slot)
-        if keep(bytes, format: format) { carried.append([UInt8](bytes)) }
-        if block != 0 { Arena.shared.free(block) }
+      var takeOver: ProcessRefs.TakeOver? = nil
+      if keep(body, format: format) {
+        carried.append([UInt8](body))
+        if ProcessRefs.first != 0, let list = carriedCounts(body, format: format) {
+          takeOver = ProcessRefs.beginTakeOver(queue: object, item: n, offsets: list)
+        }
       }
-      n += 1
+      finishGet(p, n, block: block, taken: nil)
+      if let takeOver { ProcessRefs.finishTakeOver(takeOver) }
     }
-    seg = Int(word(p, headSegOff).pointee)
-    word(p, headSegOff).pointee = 0
+    // Nothing is put any more. The segments go one at a time, each named
+    // in the get side's pending word first (as when a get leaves one).
     word(p, tailSegOff).pointee = 0
-    while seg != 0 && Arena.shared.isAllocated(seg) {
+    let old = word(p, oldSegPendingOff)
+    while head.pointee != 0 {
+      let seg = Int(head.pointee)
       let next = Int(Arena.shared.word(seg).pointee)
-      Arena.shared.free(seg)
-      seg = next
+      mp_store_first(old, Int64(seg))
+      step()
+      mp_store_release(head, Int64(next))
+      step()
+      Arena.shared.free(seg, clearing: old)
+      step()
     }
   }
 }

@@ -141,24 +141,53 @@ public class SharedHandle: MPObject, Codec.Transferable {
   /// neither keeps the count nor gives it back twice.
   static func giveBack(_ offset: Int, entry: Int) {
     guard entry > 0 else { return release(offset) }
-    if Arena.shared.countOut(offset, entry: entry) == 0 { finish(offset) }
+    // At 0 the entry stays, marked: freeing the object is this record's.
+    if Arena.shared.countOut(offset, entry: entry) == 0 { finish(offset, entry: entry) }
     ProcessRefs.recycle(entry)
   }
 
+  /// Gives back a count written down nowhere (the main process's: it
+  /// cannot die apart from the program; or a message's).
   static func release(_ offset: Int) {
     let rc = Arena.shared.at(offset).assumingMemoryBound(to: Int64.self)
     if mp_atomic_add(rc, -1) == 0 { finish(offset) }
   }
 
-  /// An object's count reached 0: its space is reused.
-  static func finish(_ offset: Int) {
+  /// An object's count reached 0: its space is reused. With `entry` (the
+  /// record entry marked for freeing it, Arena.freeingTag), a process that
+  /// dies anywhere in here leaves the rest to its reaper, which calls this
+  /// again: finalizers can be run again from wherever one stopped, and the
+  /// block is freed in the same step as the entry is cleared.
+  static func finish(_ offset: Int, entry: Int = 0) {
+    DiePoint.objectFreeing.reach()
     let kind = UInt8(truncatingIfNeeded: Arena.shared.at(offset).load(fromByteOffset: 8, as: Int32.self))
     finalizers[kind]?(offset + headerSize)
-    Arena.shared.free(offset)
+    DiePoint.objectFinalized.reach()
+    Arena.shared.free(offset, clearing: entry > 0 ? Arena.shared.word(entry) : nil)
   }
 
-  /// Extra cleanup when an object's space is reused (a queue frees its items).
+  /// Extra cleanup when an object's space is reused (a queue frees its
+  /// items). Each must be able to run again after a death anywhere inside
+  /// it (`finish`): every step it takes is one store, or journaled.
   nonisolated(unsafe) static var finalizers: [UInt8: (Int) -> Void] = [:]
+
+  /// Gives back the count that the arena word `w` holds on the object it
+  /// names (a condition's lock, a pipe's queues), and zeroes `w`, so that a
+  /// finalizer run again does not give it back twice. In a child the count
+  /// moves to an entry of its record first (two journaled steps): from
+  /// there a last count is freed as any (`giveBack`).
+  static func dropHeld(_ w: UnsafeMutablePointer<Int64>) {
+    let obj = Int(w.pointee)
+    guard obj != 0 else { return }
+    let at = ProcessRefs.reserve()
+    guard at > 0 else {
+      w.pointee = 0
+      return release(obj)
+    }
+    Arena.shared.countIn(obj, entry: at)
+    _ = Arena.shared.countOut(obj, entry: Int(bitPattern: w) - Int(bitPattern: Arena.shared.base))
+    giveBack(obj, entry: at)
+  }
 
   /// What a child is counted in for, made before the fork.
   struct ChildRecord {
@@ -253,7 +282,6 @@ public class SharedHandle: MPObject, Codec.Transferable {
   nonisolated(unsafe) static var makers: [UInt8: (Int) -> SharedHandle] = [:]
 
   static func registerCodec() {
-    Arena.freeObject = { finish($0) }
     Codec.register(kind: codecKind) { d in
       let kind = try d.byte()
       let off = try d.varint()

@@ -42,10 +42,16 @@ public final class SharedMapHandle: SharedHandle {
 
   static func registerFinalizer() {
     finalizers[kind] = { payloadOffset in
-      let block = Int(Arena.shared.at(payloadOffset).load(fromByteOffset: blockOff, as: Int64.self))
+      let w = Arena.shared.word(payloadOffset + blockOff)
+      let block = Int(w.pointee)
       guard block != 0 else { return }
-      for e in entries(block) { releaseValue(e.value) }
-      Arena.shared.free(block)
+      let values = entries(block).map { [UInt8]($0.value) }
+      // Freed and unnamed in one step: a finalizer run again after a death
+      // (SharedHandle.finish) finds nothing left, and never gives a value's
+      // counts back twice; a death while they are given back below keeps
+      // the rest of them (a leak, the lesser harm).
+      Arena.shared.free(block, clearing: w)
+      for v in values { v.withUnsafeBytes { releaseValue($0) } }
     }
   }
 
