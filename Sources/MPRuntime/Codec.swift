@@ -37,13 +37,6 @@ public enum Codec {
     return e.bytes
   }
 
-  /// The encoding of `v` for a queue item: listing the handles it counts
-  /// up front when it counts any (`Tag.counted`).
-  static func encodeItem(_ v: Value) throws -> [UInt8] {
-    var e = Encoder()
-    try e.countedValue(v)
-    return e.bytes
-  }
 
   /// Decodes the one value that `bytes` holds from offset `start` on.
   public static func decode(_ bytes: [UInt8], from start: Int = 0, countedHandles: Bool = true) throws -> Value {
@@ -69,14 +62,34 @@ public enum Codec {
     /// The offsets of the handles whose count this message holds, in the
     /// order they were written.
     var counted: [Int] = []
+    /// Beside `counted`: the record entry holding each count, 0 for a count
+    /// held by the bytes alone (see `countedValue`).
+    var countedEntries: [Int] = []
+    /// Set while `countedValue` writes a child's queue item.
+    var recording = false
 
     public init() { bytes.reserveCapacity(64) }
 
     /// Writes `v`, preceded by the list of the handles it counted when
-    /// there are any: a value without handles costs nothing more.
+    /// there are any: a value without handles costs nothing more. For a
+    /// queue item (a pool's message) only, put with `QueueHandle.putEncoded`:
+    /// in a child each count is written in its record as it is taken, so
+    /// a producer killed before the item is in the queue gives it back
+    /// (ProcessRefs.beginPublish), and a failed encoding gives back what
+    /// it took.
     public mutating func countedValue(_ v: Value) throws {
       let start = bytes.count, before = counted.count
-      try value(v)
+      let outer = recording
+      recording = ProcessRefs.first != 0
+      defer { recording = outer }
+      do {
+        try value(v)
+      } catch {
+        SharedHandle.dropCounts(Array(counted[before...]), entries: Array(countedEntries[before...]))
+        counted.removeSubrange(before...)
+        countedEntries.removeSubrange(before...)
+        throw error
+      }
       guard counted.count > before else { return }
       var head = Encoder()
       head.byte(Tag.counted.rawValue)

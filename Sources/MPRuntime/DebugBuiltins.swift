@@ -90,6 +90,9 @@ enum DiePoint: String, CaseIterable {
   case itemTaking = "queue item taking"
   /// That item has left its queue; its objects are not decoded yet.
   case itemTaken = "queue item taken"
+  /// A process putting an item that carries objects tagged their counts
+  /// in its record as being published; the item is not in the queue yet.
+  case itemPublishing = "queue item publishing"
   /// A process gave back the last count on an object and is about to
   /// free it (its finalizer has not begun).
   case objectFreeing = "object freeing"

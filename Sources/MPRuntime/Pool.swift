@@ -317,7 +317,7 @@ public final class PoolHandle: MPObject, Codec.Transferable {
       e.varint(weak.number)
       // Its handles listed up front: see QueueHandle.carriedCounts.
       try e.countedValue(.list(ListRef(Array(items[i..<min(i + size, items.count)]))))
-      try tasks.putBytes(e.bytes, timeout: nil)
+      try tasks.putEncoded(e, timeout: nil)
       i += size
     }
     return (starts, size)

@@ -125,11 +125,10 @@ struct PoolWorker {
         }
         DiePoint.workerReplying.reach()
         do {
-          try reply.putBytes(e.bytes, timeout: nil)
+          try reply.putEncoded(e, timeout: nil)
         } catch let err as MPError where err.kind == .closed {
-          // The call ended (failed or interrupted) meanwhile: the results'
-          // handles were counted for a message nobody will read.
-          PoolWorker.dropResult(e.bytes)
+          // The call ended (failed or interrupted) meanwhile: putEncoded
+          // gave back the results' counts, for a message nobody will read.
           continue
         }
       } catch {

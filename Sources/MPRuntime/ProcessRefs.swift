@@ -162,22 +162,68 @@ enum ProcessRefs {
     Arena.shared.word(first + noteQueueOff).pointee = 0
   }
 
+  // MARK: putting an item that carries counts
+
+  /// Set in an entry written for a count that a message being put holds:
+  /// it is this record's only if the note's item has not been published.
+  static let publishingTag: Int64 = 1 << 60
+
+  /// A message's counts (Encoder.countedValue), and their entries (0: none).
+  struct Publish {
+    var entries: [Int]
+    var offsets: [Int]
+  }
+
+  /// Under the queue's put lock, before item `item` is published: its
+  /// counts, this record's since they were taken, are tagged as being
+  /// published, under the note naming the item. The store that publishes
+  /// it (the put count) is then the one store that makes them the queue's:
+  /// a reaper gives them back if the item was not published, and leaves
+  /// them to the item if it was.
+  static func beginPublish(queue: Int, item: Int, _ p: Publish) {
+    guard first != 0 else { return }
+    Arena.shared.word(first + noteItemOff).pointee = Int64(item)
+    Arena.shared.word(first + noteQueueOff).pointee = Int64(queue)
+    for (at, off) in zip(p.entries, p.offsets) where at > 0 {
+      Arena.shared.word(at).pointee = Int64(off) | publishingTag
+    }
+    DiePoint.itemPublishing.reach()
+  }
+
+  /// Right after the item was published: the counts are the item's; the
+  /// entries are crossed out before the note goes.
+  static func finishPublish(_ p: Publish) {
+    for at in p.entries where at > 0 { Arena.shared.word(at).pointee = 0 }
+    Arena.shared.word(first + noteQueueOff).pointee = 0
+    for at in p.entries where at > 0 { recycle(at) }
+  }
+
+  /// The put failed before publishing: the counts stay this record's (the
+  /// caller gives them back).
+  static func abortPublish(_ p: Publish) {
+    for (at, off) in zip(p.entries, p.offsets) where at > 0 { Arena.shared.word(at).pointee = Int64(off) }
+    Arena.shared.word(first + noteQueueOff).pointee = 0
+  }
+
   /// For the reaper: whether the item a dead process's note names has left
-  /// its queue. The queue is still there: the process held it (its count
-  /// is in this record, given back only after this look). Were it gone,
-  /// its items' counts went with it: nothing pending is this record's.
-  static func noteItemTaken(_ f: Int) -> Bool {
+  /// its queue (`taken`), and whether it was ever published. The queue is
+  /// still there: the process held it (its count is in this record, given
+  /// back only after this look). Were it gone, its items' counts went with
+  /// it: nothing pending is this record's, and what was being published
+  /// still is.
+  static func noteItem(_ f: Int) -> (taken: Bool, published: Bool) {
     let q = Int(Arena.shared.word(f + noteQueueOff).pointee)
-    guard q != 0 else { return false }
+    guard q != 0 else { return (false, false) }
     let item = Arena.shared.word(f + noteItemOff).pointee
-    return Arena.shared.ifLiveBlock(q) { () -> Bool in
+    return Arena.shared.ifLiveBlock(q) { () -> (Bool, Bool) in
       let p = Arena.shared.at(q)
       // (At 0 it may be being freed: that process takes its items as gets do.)
-      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind) else { return false }
-      // Only the get lock's holder raises it, and a dead holder never will.
+      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind) else { return (false, false) }
+      // Only a lock's holder raises them, and a dead holder never will.
       let got = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.getCountOff))
-      return got > item
-    } ?? false
+      let put = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.putCountOff))
+      return (got > item, put > item)
+    } ?? (false, false)
   }
 
   /// By the reaper, once the process is dead: gives back every count its
@@ -187,7 +233,7 @@ enum ProcessRefs {
     // undone) by the arena's repair, entry included: before reading them.
     Arena.shared.settle()
     // Before any count goes: the queue the note names must still be there.
-    let taken = f != 0 && noteItemTaken(f)
+    let (taken, published) = f != 0 ? noteItem(f) : (false, false)
     var chunk = f
     var steps = 0
     while chunk != 0 && steps < 1 << 20 {
@@ -208,6 +254,9 @@ enum ProcessRefs {
         if off & Int(pendingTag) != 0 {
           off &= ~Int(pendingTag)
           if !taken { off = 0 }  // still the queued item's
+        } else if off & Int(publishingTag) != 0 {
+          off &= ~Int(publishingTag)
+          if published { off = 0 }  // the queued item's now
         }
         Arena.shared.word(at).pointee = 0
         if off != 0 {

@@ -137,7 +137,9 @@ public final class QueueHandle: SharedHandle {
         s.withUTF8 { u in if let b = u.baseAddress { (d + 2).copyMemory(from: b, byteCount: n) } }
       }
     default:
-      try putBytes(try Codec.encodeItem(v), timeout: timeout)
+      var e = Codec.Encoder()
+      try e.countedValue(v)
+      try putEncoded(e, timeout: timeout)
     }
   }
 
@@ -148,9 +150,27 @@ public final class QueueHandle: SharedHandle {
     }
   }
 
+  /// Puts a message written with `Encoder.countedValue`. The counts it
+  /// holds are this process's (its record's, in a child) until the store
+  /// that publishes it makes them the queue's (ProcessRefs.beginPublish);
+  /// a put that fails gives them back.
+  func putEncoded(_ e: Codec.Encoder, timeout: Double?) throws {
+    let publish = e.countedEntries.contains { $0 > 0 }
+      ? ProcessRefs.Publish(entries: e.countedEntries, offsets: e.counted) : nil
+    do {
+      try putRaw(count: e.bytes.count, timeout: timeout, publishing: publish) { d in
+        e.bytes.withUnsafeBytes { src in if let b = src.baseAddress { d.copyMemory(from: b, byteCount: src.count) } }
+      }
+    } catch {
+      SharedHandle.dropCounts(e.counted, entries: e.countedEntries)
+      throw error
+    }
+  }
+
   /// Puts an item of `count` bytes, which `write` writes where the queue
   /// keeps them (under the put lock: it must not throw or wait).
-  private func putRaw(count: Int, timeout: Double?, _ write: (UnsafeMutableRawPointer) -> Void) throws {
+  private func putRaw(count: Int, timeout: Double?, publishing: ProcessRefs.Publish? = nil,
+                      _ write: (UnsafeMutableRawPointer) -> Void) throws {
     if isClosed { throw MPError(.closed, "put on a closed queue") }
     let deadline = timeout.map { mp_now() + $0 }
     defer { ProcessTable.clearWaiting() }
@@ -163,12 +183,15 @@ public final class QueueHandle: SharedHandle {
       let n = Int(i64(QueueHandle.putCountOff).pointee)
       let max = maxsize
       if max == 0 || n - Int(mp_load_acquire(i64(QueueHandle.getCountOff))) < max {
+        if let publishing { ProcessRefs.beginPublish(queue: offset, item: n, publishing) }
         do {
           try QueueHandle.putItem(q, n, count: count, write)
         } catch {
+          if let publishing { ProcessRefs.abortPublish(publishing) }
           putLock.unlock()
           throw error
         }
+        if let publishing { ProcessRefs.finishPublish(publishing) }
         putLock.unlock()
         break
       }

@@ -246,9 +246,18 @@ public class SharedHandle: MPObject, Codec.Transferable {
     e.varint(offset)
     // The message holds a count until it is decoded.
     if !e.pinned {
-      mp_atomic_add(refcount, 1)
+      var at = 0
+      if e.recording { at = ProcessRefs.reserve() }
+      if at > 0 { Arena.shared.countIn(offset, entry: at) } else { mp_atomic_add(refcount, 1) }
       e.counted.append(offset)
+      e.countedEntries.append(at)
     }
+  }
+
+  /// Gives back the counts of a message that will not be sent: each
+  /// written down at its entry, or nowhere (0).
+  static func dropCounts(_ offsets: [Int], entries: [Int]) {
+    for (off, at) in zip(offsets, entries) { giveBack(off, entry: at) }
   }
 
   // MARK: hand-over

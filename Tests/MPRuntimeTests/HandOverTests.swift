@@ -6,9 +6,11 @@ import XCTest
 /// item and before it decoded it gave those counts back to nobody, and the
 /// objects stayed in the arena for ever. The taker now writes the counts
 /// in its own record as the item leaves the queue, so its reaper gives
-/// them back (docs/reference.md, "Processes that die").
+/// them back (docs/reference.md, "Processes that die"). The same holds
+/// on the other side: a producer's counts are its record's until the
+/// store that publishes its item.
 final class HandOverTests: XCTestCase {
-  static let batch = ScriptBatch("HandOverTests", [killedAtTheHandOver, killedAtRandom])
+  static let batch = ScriptBatch("HandOverTests", [killedAtTheHandOver, killedAtRandom, killedPublishing, producersKilledAtRandom, failedPuts])
 
   override class func tearDown() {
     batch.stop()
@@ -124,5 +126,98 @@ final class HandOverTests: XCTestCase {
 
   func testConsumersKilledAtRandomMomentsGiveBackTheItemsObjects() throws {
     XCTAssertEqual(try lines(Self.killedAtRandom), ["0"])
+  }
+
+  /// A producer dies (die_at) once its item's counts are tagged as being
+  /// published, or at each step of its put (queue_die_at: an item in its
+  /// slot, or in a block of its own): the item is in the queue whole, or
+  /// not at all, and the objects it carries (a lock main holds, a queue
+  /// the producer made) are freed with it either way.
+  static let killedPublishing = ScriptBatch.Script("testProducersKilledPuttingAnItemThatCarriesObjectsLeakNothing",
+                                                    env: ["MP_DEBUG": "1"], timeout: 60, """
+      fn producer(q, l, k, big) {
+        if k >= 0 { queue_die_at(k) }
+        q.put([l, queue(), big])
+        return 1
+      }
+      fn run(point, k, big) {
+        let q = queue()
+        let l = lock()
+        if point != "" { die_at(point, 1) }
+        let p = spawn(producer, q, l, k, big)
+        if point != "" { die_at(point, 0) }
+        let died = false
+        try { join(p) } catch e { died = true }
+        let n = q.size()
+        return [died, n]
+      }
+      run("", -1, "")
+      let before = arena_used()
+      print("none", run("", -1, ""), arena_used() - before)
+      print("publishing", run("queue item publishing", -1, ""), arena_used() - before)
+      for big in ["", "x" * 100] {
+        for k in range(12) {
+          print("step", len(big), k, run("", k, big), arena_used() - before)
+        }
+      }
+      """)
+
+  func testProducersKilledPuttingAnItemThatCarriesObjectsLeakNothing() throws {
+    let out = try lines(Self.killedPublishing)
+    XCTAssertEqual(Array(out.prefix(2)), ["none [false, 1] 0", "publishing [true, 0] 0"])
+    let steps = out.dropFirst(2)
+    XCTAssertEqual(steps.count, 24)
+    XCTAssertEqual(steps.filter { !$0.hasSuffix(" 0") }, [], "arena use after a death at a step")
+    XCTAssertTrue(steps.contains("step 100 6 [true, 1] 0"), "a death after the block item was published")
+  }
+
+  /// Producers of items that carry objects (held by main) killed at
+  /// random moments, round after round.
+  static let producersKilledAtRandom = ScriptBatch.Script("testProducersKilledAtRandomMomentsLeakNothing",
+                                                           env: ["MP_DEBUG": "1"], timeout: 60, """
+      fn producer(q, l, r, s) { let i = 0; while true { q.put([l, r, i, s]); i += 1 } }
+      fn round(t) {
+        let q = queue()
+        let l = lock()
+        let r = queue()
+        let s = semaphore(1)
+        let ps = []
+        for i in range(3) { ps.push(spawn(producer, q, l, r, s)) }
+        sleep(t)
+        for p in ps { p.kill() }
+        for p in ps { try { join(p) } catch e { } }
+      }
+      round(0.01)
+      let before = arena_used()
+      for i in range(\(TestSize.pick(30, 90))) { round(0.005 + 0.002 * (i % 7)) }
+      print(arena_used() - before)
+      """)
+
+  func testProducersKilledAtRandomMomentsLeakNothing() throws {
+    XCTAssertEqual(try lines(Self.producersKilledAtRandom), ["0"])
+  }
+
+  /// A put that timed out or found its queue closed kept the counts its
+  /// encoded item had taken, in main and in a child.
+  static let failedPuts = ScriptBatch.Script("testAFailedPutGivesBackTheObjectsItsItemCarries",
+                                              env: ["MP_DEBUG": "1"], timeout: 60, """
+      fn round() {
+        let q = queue(1)
+        q.put(1)
+        try { q.put([lock(), queue()], 0.001) } catch e { }
+        q.close()
+        try { q.put([lock(), queue()]) } catch e { }
+      }
+      fn child() { for i in range(5) { round() }; return 1 }
+      round()
+      let before = arena_used()
+      for i in range(5) { round() }
+      print(arena_used() - before)
+      join(spawn(child))
+      print(arena_used() - before)
+      """)
+
+  func testAFailedPutGivesBackTheObjectsItsItemCarries() throws {
+    XCTAssertEqual(try lines(Self.failedPuts), ["0", "0"])
   }
 }
