@@ -113,6 +113,12 @@ enum ProcessRefs {
   /// it is this record's only if the note's item has left its queue.
   static let pendingTag: Int64 = 1 << 62
 
+  /// The entries an item's counts were written at, beside their objects.
+  struct TakeOver {
+    var entries: [Int]
+    var offsets: [Int]
+  }
+
   /// Under the queue's get lock, before item `item` of the queue object
   /// at `queue` leaves it: one entry for each count the item carries on
   /// the objects at `offsets`, tagged pending, and the note naming the
@@ -123,11 +129,6 @@ enum ProcessRefs {
   /// after it, they are this record's. Returns the entries, or nil when
   /// the record cannot grow (the arena is full): the counts then travel
   /// in the item's bytes as they always did, unrecorded.
-  struct TakeOver {
-    var entries: [Int]
-    var offsets: [Int]
-  }
-
   static func beginTakeOver(queue: Int, item: Int, offsets: [Int]) -> TakeOver? {
     guard first != 0 else { return nil }
     var entries: [Int] = []
