@@ -41,6 +41,12 @@ public enum WaitGraph {
       return q.closed || q.max == 0 || q.count < q.max ? .proceeds : .anyone
     case .join:
       return .process(Int32(truncatingIfNeeded: w.waitTarget))
+    case .event:
+      // Set: the waiter returns at its next look, however long it takes
+      // to be scheduled (its entry says "waiting" until then).
+      guard let p = payload(w.waitTarget) else { return .proceeds }
+      let flag = mp_atomic_load32((p + EventHandle.flagOff).assumingMemoryBound(to: Int32.self))
+      return flag != 0 ? .proceeds : .anyone
     default:
       return .anyone
     }
