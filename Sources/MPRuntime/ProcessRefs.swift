@@ -117,6 +117,7 @@ enum ProcessRefs {
   struct TakeOver {
     var entries: [Int]
     var offsets: [Int]
+    var queue: Int
   }
 
   /// Under the queue's get lock, before item `item` of the queue object
@@ -141,14 +142,51 @@ enum ProcessRefs {
       }
       entries.append(at)
     }
-    // The item first: the reaper reads a note only when its queue is set.
-    // A note left from an earlier take cannot be seen here: `finishTakeOver`
-    // clears it, and pending entries without a note count for nothing.
-    Arena.shared.word(first + noteItemOff).pointee = Int64(item)
-    Arena.shared.word(first + noteQueueOff).pointee = Int64(queue)
+    writeNote(queue: queue, item: item, publishing: false)
     for (at, off) in zip(entries, offsets) { Arena.shared.word(at).pointee = Int64(off) | pendingTag }
     DiePoint.itemTaking.reach()
-    return TakeOver(entries: entries, offsets: offsets)
+    return TakeOver(entries: entries, offsets: offsets, queue: queue)
+  }
+
+  /// The note naming the item being handed over, first named in the
+  /// queue's own word for that side (QueueRing: getNoteOff, putNoteOff).
+  /// Why both: "the item has passed" is read from the queue's counter, and
+  /// once the lock of a process that died before its commit store is taken
+  /// over, other processes move that counter past the same item number.
+  /// So whoever repairs the lock first settles the note (`settleNote`),
+  /// before anything moves; and the reaper reads it under that lock.
+  /// The note first, then the queue's word: the word names a note only
+  /// while that note is set (it goes first, `clearNote`), and the lock's
+  /// repair, which a dead holder's reaper always makes before it frees
+  /// the record, clears it. Entries are tagged only once both are set.
+  private static func writeNote(queue: Int, item: Int, publishing: Bool) {
+    Arena.shared.word(first + noteItemOff).pointee = Int64(item)
+    Arena.shared.word(first + noteQueueOff).pointee = Int64(queue) | (publishing ? 1 : 0)
+    QueueHandle.noteWord(queue, publishing: publishing).pointee = Int64(first + noteQueueOff)
+  }
+
+  /// Before the note goes (after the commit store, where the counter stays
+  /// past the item for good, or once no entry depends on the note).
+  private static func clearNote(queue: Int, publishing: Bool) {
+    QueueHandle.noteWord(queue, publishing: publishing).pointee = 0
+  }
+
+  /// Settled notes: the item passed (any counter is above it) or not (none is).
+  static let passed = Int64.min, notPassed = Int64.max
+
+  /// By a process repairing a queue's lock after its holder died (nothing
+  /// has moved since): the note the queue's word names, if it is about
+  /// this queue and side, is settled by the counter as the dead holder left it.
+  static func settleNote(_ noteWord: UnsafeMutablePointer<Int64>, queue: Int, publishing: Bool, counter: Int64) {
+    let at = Int(noteWord.pointee)
+    guard at != 0 else { return }
+    if Arena.shared.word(at).pointee == Int64(queue) | (publishing ? 1 : 0) {
+      let item = Arena.shared.word(at + 8)
+      if item.pointee != passed && item.pointee != notPassed {
+        item.pointee = counter > item.pointee ? passed : notPassed
+      }
+    }
+    noteWord.pointee = 0
   }
 
   /// Right after the item left its queue: its counts are this record's
@@ -156,6 +194,7 @@ enum ProcessRefs {
   /// entries become plain before the note goes, and the decoding uses
   /// them (SharedHandle.owned).
   static func finishTakeOver(_ t: TakeOver) {
+    clearNote(queue: t.queue, publishing: false)
     for (at, off) in zip(t.entries, t.offsets) {
       Arena.shared.word(at).pointee = Int64(off)
       SharedHandle.owned[off, default: []].append(at)
@@ -183,8 +222,7 @@ enum ProcessRefs {
   /// them to the item if it was.
   static func beginPublish(queue: Int, item: Int, _ p: Publish) {
     guard first != 0 else { return }
-    Arena.shared.word(first + noteItemOff).pointee = Int64(item)
-    Arena.shared.word(first + noteQueueOff).pointee = Int64(queue)
+    writeNote(queue: queue, item: item, publishing: true)
     for (at, off) in zip(p.entries, p.offsets) where at > 0 {
       Arena.shared.word(at).pointee = Int64(off) | publishingTag
     }
@@ -193,7 +231,8 @@ enum ProcessRefs {
 
   /// Right after the item was published: the counts are the item's; the
   /// entries are crossed out before the note goes.
-  static func finishPublish(_ p: Publish) {
+  static func finishPublish(queue: Int, _ p: Publish) {
+    clearNote(queue: queue, publishing: true)
     for at in p.entries where at > 0 { Arena.shared.word(at).pointee = 0 }
     Arena.shared.word(first + noteQueueOff).pointee = 0
     for at in p.entries where at > 0 { recycle(at) }
@@ -201,30 +240,33 @@ enum ProcessRefs {
 
   /// The put failed before publishing: the counts stay this record's (the
   /// caller gives them back).
-  static func abortPublish(_ p: Publish) {
+  static func abortPublish(queue: Int, _ p: Publish) {
+    // Plain first: then no entry depends on the note.
     for (at, off) in zip(p.entries, p.offsets) where at > 0 { Arena.shared.word(at).pointee = Int64(off) }
+    clearNote(queue: queue, publishing: true)
     Arena.shared.word(first + noteQueueOff).pointee = 0
   }
 
   /// For the reaper: whether the item a dead process's note names has left
   /// its queue (`taken`), and whether it was ever published. The queue is
   /// still there: the process held it (its count is in this record, given
-  /// back only after this look). Were it gone, its items' counts went with
-  /// it: nothing pending is this record's, and what was being published
-  /// still is.
+  /// back only after this look). Read under the queue's lock for that side,
+  /// whose repair settles the note first if it was never taken over. Were
+  /// the queue gone, its items' counts went with it: nothing pending is
+  /// this record's, and what was being published still is.
   static func noteItem(_ f: Int) -> (taken: Bool, published: Bool) {
-    let q = Int(Arena.shared.word(f + noteQueueOff).pointee)
-    guard q != 0 else { return (false, false) }
-    let item = Arena.shared.word(f + noteItemOff).pointee
-    return Arena.shared.ifLiveBlock(q) { () -> (Bool, Bool) in
-      let p = Arena.shared.at(q)
-      // (At 0 it may be being freed: that process takes its items as gets do.)
-      guard p.load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind) else { return (false, false) }
-      // Only a lock's holder raises them, and a dead holder never will.
-      let got = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.getCountOff))
-      let put = mp_load_acquire(QueueHandle.word(p + SharedHandle.headerSize, QueueHandle.putCountOff))
-      return (got > item, put > item)
-    } ?? (false, false)
+    let named = Int(Arena.shared.word(f + noteQueueOff).pointee)
+    guard named != 0 else { return (false, false) }
+    let q = named & ~1, publishing = named & 1 != 0
+    let isQueue = Arena.shared.ifLiveBlock(q) {
+      Arena.shared.at(q).load(fromByteOffset: 8, as: Int32.self) == Int32(QueueHandle.kind)
+    } ?? false
+    guard isQueue else { return (false, false) }
+    let passed = QueueHandle.underLock(q, publishing: publishing) { counter -> Bool in
+      let item = Arena.shared.word(f + noteItemOff).pointee
+      return item == ProcessRefs.passed || (item != ProcessRefs.notPassed && counter > item)
+    } ?? false
+    return publishing ? (false, passed) : (passed, false)
   }
 
   /// By the reaper, once the process is dead: gives back every count its

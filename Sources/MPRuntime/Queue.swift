@@ -187,11 +187,11 @@ public final class QueueHandle: SharedHandle {
         do {
           try QueueHandle.putItem(q, n, count: count, write)
         } catch {
-          if let publishing { ProcessRefs.abortPublish(publishing) }
+          if let publishing { ProcessRefs.abortPublish(queue: offset, publishing) }
           putLock.unlock()
           throw error
         }
-        if let publishing { ProcessRefs.finishPublish(publishing) }
+        if let publishing { ProcessRefs.finishPublish(queue: offset, publishing) }
         putLock.unlock()
         break
       }

@@ -37,6 +37,9 @@ extension QueueHandle {
   static let getCountOff = 320
   static let maxOff = 384, closedOff = 392, dataSeqOff = 396, spaceSeqOff = 400, getWaitOff = 404, putWaitOff = 408
   static let formatOff = 412  // what the items are: values, or a pool's own messages (QueueItems.swift)
+  // Each side's hand-over note: where the record note of the lock's holder
+  // is while it moves an item's counts (ProcessRefs.writeNote).
+  static let putNoteOff = 88, getNoteOff = 216
   static let payloadSize = 448
 
   // A segment: next segment (Int64), number of its first item (Int64), slots.
@@ -54,6 +57,37 @@ extension QueueHandle {
   static func countStep() {
     if dieAtStep == 0 { _exit(9) }
     dieAtStep -= 1
+  }
+
+  /// The offset of the queue object whose payload is at `p`.
+  static func object(_ p: UnsafeMutableRawPointer) -> Int {
+    Int(bitPattern: p) - Int(bitPattern: Arena.shared.base) - SharedHandle.headerSize
+  }
+
+  /// The hand-over note word of one side of the queue object at `queue`.
+  static func noteWord(_ queue: Int, publishing: Bool) -> UnsafeMutablePointer<Int64> {
+    word(Arena.shared.at(queue + SharedHandle.headerSize), publishing ? putNoteOff : getNoteOff)
+  }
+
+  /// Runs `body` with the put count (publishing) or the get count, under
+  /// that side's lock, repairing it first if its holder died (a reaper
+  /// reading a dead process's note); nil if the lock cannot be had.
+  static func underLock<T>(_ queue: Int, publishing: Bool, _ body: (Int64) -> T) -> T? {
+    let p = Arena.shared.at(queue + SharedHandle.headerSize)
+    let m = publishing ? SharedMutex(mutex: p + putMutexOff, dirty: p + putDirtyOff)
+      : SharedMutex(mutex: p + getMutexOff, dirty: p + getDirtyOff)
+    guard let died = try? m.lock("a queue", interruptible: false) else { return nil }
+    defer { m.unlock() }
+    if died {
+      if publishing { repairPut(p) } else { repairGet(p) }
+      // Waiters may sleep on a state that changed: let them look again.
+      for off in [dataSeqOff, spaceSeqOff] {
+        let w = (p + off).assumingMemoryBound(to: Int32.self)
+        mp_atomic_add32(w, 1)
+        _ = mp_futex_wake(w, Int32.max)
+      }
+    }
+    return body(word(p, publishing ? putCountOff : getCountOff).pointee)
   }
 
   /// Items in the queue whose payload is at `p` (for ps() and deadlock reports).
@@ -141,6 +175,8 @@ extension QueueHandle {
   static func repairPut(_ p: UnsafeMutableRawPointer) {
     // The arena first: its own repair may finish a step that names a block here.
     Arena.shared.settle()
+    // Before anything moves the put count past the dead putter's item.
+    ProcessRefs.settleNote(word(p, putNoteOff), queue: object(p), publishing: true, counter: word(p, putCountOff).pointee)
     let tail = word(p, tailSegOff)
     if tail.pointee == 0 { tail.pointee = word(p, headSegOff).pointee }
     if tail.pointee != 0 {
@@ -216,6 +252,8 @@ extension QueueHandle {
   /// After a getter died holding the get lock.
   static func repairGet(_ p: UnsafeMutableRawPointer) {
     Arena.shared.settle()
+    // Before anything moves the get count past the dead getter's item.
+    ProcessRefs.settleNote(word(p, getNoteOff), queue: object(p), publishing: false, counter: word(p, getCountOff).pointee)
     let old = word(p, oldSegPendingOff)
     let o = Int(old.pointee)
     if o != 0 && Int64(o) != word(p, headSegOff).pointee && Arena.shared.isAllocated(o) {
@@ -244,7 +282,7 @@ extension QueueHandle {
     // An allocation cut short by a death names its block in a pending word
     // once the arena is repaired: before those words are read.
     Arena.shared.settle()
-    let object = Int(bitPattern: p) - Int(bitPattern: Arena.shared.base) - SharedHandle.headerSize
+    let object = QueueHandle.object(p)
     let format = (p + formatOff).load(as: Int32.self)
     var carried: [[UInt8]] = []
     defer { dropCounts(carried, format: format) }

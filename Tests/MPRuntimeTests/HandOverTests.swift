@@ -10,7 +10,7 @@ import XCTest
 /// on the other side: a producer's counts are its record's until the
 /// store that publishes its item.
 final class HandOverTests: XCTestCase {
-  static let batch = ScriptBatch("HandOverTests", [killedAtTheHandOver, killedAtRandom, killedPublishing, producersKilledAtRandom, failedPuts])
+  static let batch = ScriptBatch("HandOverTests", [killedAtTheHandOver, killedAtRandom, killedPublishing, producersKilledAtRandom, failedPuts, settledByTheNextGetter, settledByTheNextPutter])
 
   override class func tearDown() {
     batch.stop()
@@ -219,5 +219,88 @@ final class HandOverTests: XCTestCase {
 
   func testAFailedPutGivesBackTheObjectsItsItemCarries() throws {
     XCTAssertEqual(try lines(Self.failedPuts), ["0", "0"])
+  }
+
+  /// A consumer dies while it takes an item (holding the get lock), and
+  /// another takes that same item before the dead one is reaped (its
+  /// parent waits): the reaper must not take the get count, moved past
+  /// the item by the other consumer, for the dead one's. The lock's repair
+  /// settles the dead one's note first. Before, its counts were given back
+  /// twice and the arena was corrupted (a crash).
+  static let settledByTheNextGetter = ScriptBatch.Script("testAnItemTakenByAnotherGetterBeforeTheDeadOneIsReapedKeepsItsObjects",
+                                                          env: ["MP_DEBUG": "1"], timeout: 60, """
+      fn consumer(q) {
+        let x = q.get()
+        return type(x[0])
+      }
+      fn middle(q, point) {
+        die_at(point, 1)
+        let a = spawn(consumer, q)
+        die_at(point, 0)
+        sleep(0.4)
+        let died = false
+        try { join(a) } catch e { died = true }
+        return died
+      }
+      fn run(point) {
+        let q = queue()
+        for i in range(3) { q.put([lock(), queue(), semaphore(1)]) }
+        let m = spawn(middle, q, point)
+        sleep(0.15)
+        let b = spawn(consumer, q)
+        let got = join(b)
+        let died = join(m)
+        let left = q.size()
+        let rest = q.get()
+        return [died, got, left, type(rest[1])]
+      }
+      run("queue item taking")
+      let before = arena_used()
+      print(run("queue item taking"), arena_used() - before)
+      print(run("queue item taken"), arena_used() - before)
+      """)
+
+  func testAnItemTakenByAnotherGetterBeforeTheDeadOneIsReapedKeepsItsObjects() throws {
+    XCTAssertEqual(try lines(Self.settledByTheNextGetter), [
+      "[true, \"lock\", 2, \"queue\"] 0",
+      "[true, \"lock\", 1, \"queue\"] 0",
+    ])
+  }
+
+  /// The same on the put side: a producer dies while it publishes (holding
+  /// the put lock), another publishes its own item under that number
+  /// before the dead one is reaped: the dead one's counts are still its
+  /// record's (they leaked).
+  static let settledByTheNextPutter = ScriptBatch.Script("testAnItemNumberReusedBeforeTheDeadPutterIsReapedLeaksNothing",
+                                                          env: ["MP_DEBUG": "1"], timeout: 60, """
+      fn producer(q, l) {
+        q.put([l, queue()])
+        return 1
+      }
+      fn middle(q, l) {
+        die_at("queue item publishing", 1)
+        let a = spawn(producer, q, l)
+        die_at("queue item publishing", 0)
+        sleep(0.4)
+        let died = false
+        try { join(a) } catch e { died = true }
+        return died
+      }
+      fn run() {
+        let q = queue()
+        let l = lock()
+        let m = spawn(middle, q, l)
+        sleep(0.15)
+        join(spawn(producer, q, l))
+        let died = join(m)
+        return [died, q.size(), type(q.get()[1])]
+      }
+      run()
+      let before = arena_used()
+      print(run(), arena_used() - before)
+      """)
+
+  func testAnItemNumberReusedBeforeTheDeadPutterIsReapedLeaksNothing() throws {
+    XCTAssertEqual(try lines(Self.settledByTheNextPutter), ["[true, 1, \"queue\"] 0"])
   }
 }
