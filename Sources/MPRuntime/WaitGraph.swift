@@ -47,6 +47,18 @@ public enum WaitGraph {
       guard let p = payload(w.waitTarget) else { return .proceeds }
       let flag = mp_atomic_load32((p + EventHandle.flagOff).assumingMemoryBound(to: Int32.self))
       return flag != 0 ? .proceeds : .anyone
+    case .barrier:
+      // A waiter of the current round has its pid among the round's
+      // arrivals; one that is not was let go (or the barrier broke) and
+      // only has not run since.
+      guard let p = payload(w.waitTarget) else { return .proceeds }
+      let state = mp_atomic_load((p + BarrierHandle.stateOff).assumingMemoryBound(to: Int64.self))
+      if state & BarrierHandle.brokenBit != 0 { return .proceeds }
+      let parties = Int((p + BarrierHandle.partiesOff).load(as: Int32.self))
+      let arrived = min(Int(state & BarrierHandle.countMask), parties)
+      let pids = (p + BarrierHandle.pidsOff).assumingMemoryBound(to: Int32.self)
+      for i in 0..<arrived where mp_atomic_load32(pids + i) == w.pid { return .anyone }
+      return .proceeds
     default:
       return .anyone
     }

@@ -41,4 +41,29 @@ final class DeadlockFalseAlarmTests: XCTestCase {
     XCTAssertEqual(mp.wait(), 0, mp.errText)
     XCTAssertFalse(mp.errText.contains("deadlock"), mp.errText)
   }
+
+  /// The same for a barrier: a waiter let go by the last arrival, which has
+  /// not run since, while main joins it.
+  func testAWaiterLetGoByItsBarrierIsNotDeadlockedWhileItHasNotRun() throws {
+    let mp = try MPProcess(script: """
+      let b = barrier(2)
+      fn waiter(b) { return b.wait() }
+      let a = spawn(waiter, b)
+      while len([r for r in ps() if r["pid"] == a.pid and r["waits"] != ""]) == 0 { sleep(0.01) }
+      kill(a.pid, "STOP")
+      print(b.wait())
+      print(a.pid)
+      print(join(a))
+      """)
+    defer { mp.cleanup() }
+    XCTAssertEqual(mp.readLine(timeout: 30), "1", mp.errText)
+    let line = try XCTUnwrap(mp.readLine(timeout: 30), "no pid line; stderr: \(mp.errText)")
+    let waiter = try XCTUnwrap(pid_t(line))
+    waitUntilBlocked(mp.pid)
+    usleep(1_000_000)
+    XCTAssertEqual(kill(waiter, SIGCONT), 0)
+    XCTAssertEqual(mp.readLine(timeout: 20), "0", mp.errText)
+    XCTAssertEqual(mp.wait(), 0, mp.errText)
+    XCTAssertFalse(mp.errText.contains("deadlock"), mp.errText)
+  }
 }
