@@ -161,16 +161,14 @@ final class ArenaUseTests: XCTestCase {
 
   static let livePool = withArenaUsed("testALivePoolDoesNotGrowWithEveryCall", """
       fn sq(x) => x * x
-      # Workers finish their bookkeeping after a map has its results: read
-      # the arena once two readings 20 ms apart agree.
+      # Workers finish their bookkeeping after a map has its results (a
+      # worker lets go of its chunk and its count on the call's reply queue
+      # before it asks for the next task): read the arena once all three
+      # wait for a task. (Two equal readings 20 ms apart were not enough: a
+      # worker not scheduled for 20 ms on a loaded machine gave -32.)
       fn settled() {
-        let x = arena_used()
-        while true {
-          sleep(0.02)
-          let y = arena_used()
-          if y == x { return y }
-          x = y
-        }
+        while len([r for r in ps() if r["waits"] == "a task from its pool (none queued)"]) < 3 { sleep(0.005) }
+        return arena_used()
       }
       let p = pool(3)
       for i in range(20) { p.map(sq, range(40)) }

@@ -247,17 +247,15 @@ def soak_poolmaps(mp, scale):
     step = n // 10
     # A worker gives back its count on a call's reply queue (2,560 bytes)
     # just after sending the last results, so a map can return before the
-    # queue is freed: the arena is read once two readings 20 ms apart agree.
+    # queue is freed. A worker has let go of everything of its last chunk
+    # before it asks for the next task, so the arena is read once both
+    # workers wait for one. (Two equal readings 20 ms apart were not
+    # enough on a loaded machine: a worker can go 20 ms unscheduled.)
     prog = f"""
 fn sq(x) {{ return x * x }}
 fn settled() {{
-  let x = arena_used()
-  while true {{
-    sleep(0.02)
-    let y = arena_used()
-    if y == x {{ return y }}
-    x = y
-  }}
+  while len([r for r in ps() if r["waits"] == "a task from its pool (none queued)"]) < 2 {{ sleep(0.005) }}
+  return arena_used()
 }}
 let p = pool(2)
 let total = 0
