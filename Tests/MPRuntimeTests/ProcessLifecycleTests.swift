@@ -109,6 +109,7 @@ final class ProcessLifecycleTests: XCTestCase {
       fn one(i) => i * 2
       for i in range(5) { join(spawn(one, i)) }
       let gate = spawn(sleep, 60)
+      let looked = ps()
       print(gate.pid)
       while gate.alive { sleep(0.01) }
       let total = 0
@@ -116,6 +117,7 @@ final class ProcessLifecycleTests: XCTestCase {
       let ended = spawn(one, 1)
       let gate2 = spawn(sleep, 60)
       print(total)
+      looked = ps()
       print(gate2.pid)
       while gate2.alive { sleep(0.01) }
       """)
@@ -126,11 +128,13 @@ final class ProcessLifecycleTests: XCTestCase {
     mp.openGate(gate)
     XCTAssertEqual(mp.readLine(timeout: 30), "\(n * (n - 1))", mp.errText)
     let gate2 = try mp.gatePid()
-    // Two children may be left at the count: one ended (or is ending) but
-    // was never joined, and the last joined one may still be leaving (join
-    // returns once the result is in and reaps it later, docs/reference.md
-    // "join"). The other joined ones must all be gone.
-    XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 2)
+    // join returns once the result is in and reaps the child once it has
+    // left, at a later spawn or wait; on a loaded machine several joined
+    // children can still be leaving at once (3 at the count failed 1 run
+    // in ~40, up to 4 seen). ps() reaps every one of them first
+    // (docs/reference.md "join"), so the script calls it before printing
+    // each gate: then only `ended`, never joined, may be left.
+    XCTAssertLessThanOrEqual(zombieChildren(of: mp.pid), zombiesBefore + 1)
     XCTAssertLessThanOrEqual(openFds(of: mp.pid), fdsBefore + 2, "fds leaked across \(n) spawn/join cycles")
     mp.openGate(gate2)
     XCTAssertEqual(mp.wait(), 0, mp.errText)
