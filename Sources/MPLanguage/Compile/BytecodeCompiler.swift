@@ -55,9 +55,6 @@ struct BytecodeCompiler {
       case .retIfLtI, .retIfLeI, .retIfGtI, .retIfGeI, .retIfEqI, .retIfNeI:
         c.code[i].a = register(c.code[i].a)
         c.code[i].b = register(c.code[i].b)
-      case .sliceBounds:
-        c.code[i].a = register(c.code[i].a)
-        c.code[i].b = register(c.code[i].b)
       case .setIndex:
         c.code[i].a = register(c.code[i].a)
         c.code[i].b = register(c.code[i].b)
@@ -349,13 +346,17 @@ struct BytecodeCompiler {
       }
       if m != dst { emit(.move, dst, m, 0, loc) }
     case .slice(let a, let lo, let hi, let step, let loc):
-      // The object, then each bound, as with closures; a missing bound is
-      // the nil constant, so a local's slice copies nothing first.
-      let x = try operand(a)
-      var bounds: [Int32] = []
-      for bound in [lo, hi, step] { bounds.append(try bound.map { try operand($0) } ?? constant(.nil)) }
-      emit(.slice, dst, x, bounds[0], loc)
-      emit(.sliceBounds, bounds[1], bounds[2], 0, loc)
+      let base = nextTemp
+      for _ in 0..<4 { _ = temp() }
+      try exprInto(a, Int32(base))
+      for (j, bound) in [lo, hi, step].enumerated() {
+        if let bound {
+          try exprInto(bound, Int32(base + 1 + j))
+        } else {
+          emit(.move, Int32(base + 1 + j), constant(.nil), 0, loc)
+        }
+      }
+      emit(.slice, dst, Int32(base), 0, loc)
     case .unary(.not, let x, let loc):
       emit(.not, dst, try operand(x), 0, loc)
     case .unary(.negate, let x, let loc):

@@ -219,12 +219,8 @@ extension Interpreter {
             m[key] = at(fp, ins.c).pointee
           }
         case .slice:
-          let more = ip[1]
-          fp[Int(ins.a)] = try sliceValue(at(fp, ins.b).pointee, at(fp, ins.c).pointee, at(fp, more.a).pointee,
-                                          at(fp, more.b).pointee, loc(ip, bc).pointee)
-          ip += 1
-        case .sliceBounds:
-          break
+          let b = fp + Int(ins.b)
+          fp[Int(ins.a)] = try sliceValue(b[0], b[1], b[2], b[3], loc(ip, bc).pointee)
         case .index:
           let x = at(fp, ins.b), y = at(fp, ins.c)
           if case .list(let l) = x.pointee, case .int(let k) = y.pointee, k >= 0, k < l.items.count {

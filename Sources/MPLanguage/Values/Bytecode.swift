@@ -64,11 +64,8 @@ enum Opcode: UInt8 {
   case checkKey
   /// a[b] = c, a being a map just made and b a key checkKey passed
   case mapSet
-  /// a = b[c:x:y], x and y the a and b of the `sliceBounds` that follows
-  /// (nil constants for missing bounds)
+  /// a = b[b+1:b+2:b+3] (nil for a missing bound)
   case slice
-  /// The rest of a `slice`'s operands; never run by itself.
-  case sliceBounds
   /// a = b[c]
   case index
   /// a[b] = c
