@@ -287,39 +287,6 @@ final class BytecodeTests: XCTestCase {
     XCTAssertTrue(sameError("fn f(x) { return x.pop() }\nf([])").contains("t.mp:1:20: error: pop from an empty list"))
   }
 
-  func testListAndMapLiteralsAndSlices() {
-    same("""
-      fn merge(a, b) {
-        let out = []
-        let i = 0
-        let j = 0
-        while i < len(a) and j < len(b) {
-          if a[i] <= b[j] { out.push(a[i]); i += 1 } else { out.push(b[j]); j += 1 }
-        }
-        return out + a[i:] + b[j:]
-      }
-      fn sort(xs) {
-        if len(xs) <= 1 { return xs }
-        let mid = len(xs) // 2
-        return merge(sort(xs[:mid]), sort(xs[mid:]))
-      }
-      print(sort([5, 3, 9, 1, 1, 0, -4, 8]))
-      fn parts(xs, a, b) { return [xs[a:b], xs[::-1], xs[a:b:2], [], [a, [b]]] }
-      print(parts([1, 2, 3, 4, 5], 1, 4), parts("héllo", 1, 3))
-      fn record(a, b) { return {"x": a, b: [a], "x": 3} }
-      print(record(1, 2))
-      """, [
-        "[-4, 0, 1, 1, 3, 5, 8, 9]",
-        "[[2, 3, 4], [5, 4, 3, 2, 1], [2, 4], [], [1, [4]]] [\"él\", \"olléh\", \"é\", [], [1, [3]]]",
-        "{\"x\": 3, 2: [1]}",
-      ])
-    // A bad key stops the map before its value is computed.
-    let badKey = sameError("fn f(k) { return {k: print(\"computed\")} }\nf([1])")
-    XCTAssertTrue(badKey.contains("map keys must be strings, ints or bools, found list"), badKey)
-    XCTAssertTrue(sameError("fn f(xs) { return xs[::0] }\nf([1])").contains("slice step cannot be zero"))
-    XCTAssertTrue(sameError("fn f(xs) { return xs[\"a\":] }\nf([1])").contains("slice start must be an int"))
-  }
-
   func testForLoopErrorsAreTheSame() {
     XCTAssertTrue(sameError("""
       fn f(x) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random programs made of the functions mp compiles to bytecode (locals,
-constants, globals, arithmetic, comparisons, and/or/not, list and map
-literals, slices, indexing and storing into an index, method calls, if, while, for (over ranges, strings
+constants, globals, arithmetic, comparisons, and/or/not, indexing and
+storing into an index, method calls, if, while, for (over ranges, strings
 and whatever a variable holds), break, continue, return, calls of global
 functions; docs/reference.md, "How code
 runs"), each run twice: as usual and with MP_BYTECODE=0 (closures only).
@@ -61,18 +61,7 @@ class Gen:
         if k < 0.9:
             base = r.choice(names + ['"abc"']) if names else '"abc"'
             return f"{base}[{self.expr(names, depth + 1)}]"
-        if k < 0.96:
-            kind = r.random()
-            if kind < 0.35:
-                return f"[{', '.join(self.expr(names, depth + 1) for _ in range(r.randint(0, 3)))}]"
-            if kind < 0.6:
-                key = r.choice(['"k"', "1", "true", self.expr(names, depth + 1)])
-                return f"{{{key}: {self.expr(names, depth + 1)}}}"
-            base = r.choice(names + ['"abcd"']) if names else '"abcd"'
-            bounds = [r.choice(["", self.expr(names, depth + 1)]) for _ in range(2)]
-            step = r.choice(["", "", ":-1", ":2", f":{self.expr(names, depth + 1)}"])
-            return f"{base}[{bounds[0]}:{bounds[1]}{step}]"
-        if k < 0.98:
+        if k < 0.94:
             base = r.choice(names + ['"a b"']) if names else '"a b"'
             method = r.choice(["upper()", "pop()", 'find("b")', "count(1)", "keys()", "split()",
                                f"index({self.expr(names, depth + 1)})"])

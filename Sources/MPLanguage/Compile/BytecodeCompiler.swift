@@ -327,36 +327,6 @@ struct BytecodeCompiler {
     case .index(let a, let i, let loc):
       let x = try leftOperand(a, dst)
       emit(.index, dst, x, try operand(i), loc)
-    case .list(let items, let loc):
-      let base = nextTemp
-      for _ in items { _ = temp() }
-      for (i, item) in items.enumerated() { try exprInto(item, Int32(base + i)) }
-      emit(.makeList, dst, Int32(base), Int32(items.count), loc)
-    case .map(let entries, let loc):
-      // Each key is checked before its value is computed, as with closures;
-      // the map is built in a temporary, so `dst` is written last.
-      let m = isTemp(dst) ? dst : temp()
-      emit(.newMap, m, 0, 0, loc)
-      for (k, v) in entries {
-        let mark = nextTemp
-        let key = try operand(k)
-        emit(.checkKey, 0, key, 0, k.loc)
-        emit(.mapSet, m, key, try operand(v), loc)
-        nextTemp = mark
-      }
-      if m != dst { emit(.move, dst, m, 0, loc) }
-    case .slice(let a, let lo, let hi, let step, let loc):
-      let base = nextTemp
-      for _ in 0..<4 { _ = temp() }
-      try exprInto(a, Int32(base))
-      for (j, bound) in [lo, hi, step].enumerated() {
-        if let bound {
-          try exprInto(bound, Int32(base + 1 + j))
-        } else {
-          emit(.move, Int32(base + 1 + j), constant(.nil), 0, loc)
-        }
-      }
-      emit(.slice, dst, Int32(base), 0, loc)
     case .unary(.not, let x, let loc):
       emit(.not, dst, try operand(x), 0, loc)
     case .unary(.negate, let x, let loc):

@@ -202,25 +202,6 @@ extension Interpreter {
           continue
         case .callMethod:
           fp[Int(ins.a)] = try callMethodFromBytecode(at(fp, ins.b).pointee, ins.c, bc, fp, loc(ip, bc).pointee)
-        case .makeList:
-          var items: [Value] = []
-          items.reserveCapacity(Int(ins.c))
-          for i in 0..<Int(ins.c) { items.append(fp[Int(ins.b) + i]) }
-          fp[Int(ins.a)] = .list(ListRef(items))
-        case .newMap:
-          fp[Int(ins.a)] = .map(MapRef())
-        case .checkKey:
-          let k = at(fp, ins.b).pointee
-          if MapKey(k) == nil {
-            throw MPError(.type, "map keys must be strings, ints or bools, found \(k.typeName)", at: loc(ip, bc).pointee)
-          }
-        case .mapSet:
-          if case .map(let m) = fp[Int(ins.a)], let key = MapKey(at(fp, ins.b).pointee) {
-            m[key] = at(fp, ins.c).pointee
-          }
-        case .slice:
-          let b = fp + Int(ins.b)
-          fp[Int(ins.a)] = try sliceValue(b[0], b[1], b[2], b[3], loc(ip, bc).pointee)
         case .index:
           let x = at(fp, ins.b), y = at(fp, ins.c)
           if case .list(let l) = x.pointee, case .int(let k) = y.pointee, k >= 0, k < l.items.count {

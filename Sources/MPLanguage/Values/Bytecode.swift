@@ -1,7 +1,7 @@
 /// Register bytecode for small functions (docs/reference.md, "How code
 /// runs"): a function whose body uses only locals, constants, global reads,
-/// arithmetic, comparisons, indexing, slices, list and map literals, `if`,
-/// `while`, `for`, method calls and calls of global names runs in one loop (`Interpreter.runBytecode`) instead of as
+/// arithmetic, comparisons, indexing, `if`, `while`, `for`, method calls
+/// and calls of global names runs in one loop (`Interpreter.runBytecode`) instead of as
 /// nested closures, and a call from such a function to another one is made
 /// inside that loop, without a native call. Everything else keeps the
 /// closure compiler.
@@ -56,16 +56,6 @@ enum Opcode: UInt8 {
   case retIfLtI, retIfLeI, retIfGtI, retIfGeI, retIfEqI, retIfNeI
   /// a = method call c (a `BytecodeMethodSite`) on the object in b
   case callMethod
-  /// a = [b, b+1, ..., b+c-1]
-  case makeList
-  /// a = {}
-  case newMap
-  /// An error unless b can be a map key (before the entry's value is computed).
-  case checkKey
-  /// a[b] = c, a being a map just made and b a key checkKey passed
-  case mapSet
-  /// a = b[b+1:b+2:b+3] (nil for a missing bound)
-  case slice
   /// a = b[c]
   case index
   /// a[b] = c
