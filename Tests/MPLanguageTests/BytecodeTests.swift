@@ -262,31 +262,6 @@ final class BytecodeTests: XCTestCase {
     XCTAssertTrue(sameError("fn f(m) { return m[\"zz\"] }\nf({})").contains("key \"zz\" not found in map"))
   }
 
-  func testMethodCalls() {
-    same("""
-      fn words(s) {
-        let n = 0
-        for w in s.split(" ") { if w.startswith("b") { n += 1 } }
-        return n
-      }
-      fn squares(xs, n) {
-        for i in range(n) { xs.push(i * i) }
-        xs.append("end")
-        return xs
-      }
-      fn shout(s) { return s.upper() + "-".join(["a", "b"]) }
-      fn both(m) { return m.keys() + m.values() }
-      print(words("bob and bill bake"), squares([], 4), shout("hi"), both({"a": 1}))
-      """, [
-        "3 [0, 1, 4, 9, \"end\"] HIa-b [\"a\", 1]",
-      ])
-    XCTAssertTrue(sameError("fn f(x) { return x.nosuch(1) }\nf([1])").contains("list has no member 'nosuch'"))
-    XCTAssertTrue(sameError("fn f(x) { return x.push(1, 2) }\nf([1])").contains("push() takes 1 argument, got 2"))
-    XCTAssertTrue(sameError("fn f(x) { x.push(1) }\nf(5)").contains("int has no member 'push'"))
-    // The place is the method name's, as with closures.
-    XCTAssertTrue(sameError("fn f(x) { return x.pop() }\nf([])").contains("t.mp:1:20: error: pop from an empty list"))
-  }
-
   func testForLoopErrorsAreTheSame() {
     XCTAssertTrue(sameError("""
       fn f(x) {

@@ -13,7 +13,6 @@ struct BytecodeCompiler {
   private var constants: [Value] = []
   private var globals: [GlobalOperand] = []
   private var sites: [BytecodeCallSite] = []
-  private var methods: [BytecodeMethodSite] = []
   private var nextTemp: Int
   private var maxTemp: Int
   /// For each enclosing loop: where `continue` goes (a `while`'s test, a
@@ -45,8 +44,6 @@ struct BytecodeCompiler {
         break
       case .call:
         break
-      case .callMethod:
-        c.code[i].b = register(c.code[i].b)
       case .callSubK:
         c.code[i].c = register(c.code[i].c)
       case .addI, .subI, .mulI, .jumpUnlessLtI, .jumpUnlessLeI, .jumpUnlessGtI, .jumpUnlessGeI,
@@ -65,7 +62,7 @@ struct BytecodeCompiler {
       }
     }
     return Bytecode(code: c.code, locs: c.locs, constants: c.constants, firstConstant: first,
-                    globals: c.globals, sites: c.sites, methods: c.methods, frameSize: first + c.constants.count)
+                    globals: c.globals, sites: c.sites, frameSize: first + c.constants.count)
   }
 
   private init(compiler: Compiler, fn: FnNode) {
@@ -336,15 +333,6 @@ struct BytecodeCompiler {
       case .global, .unresolved: try call(ref, args, dst)
       default: throw Unsupported()
       }
-    case .call(.member(let obj, let name, let loc), let args, _):
-      // The object, then the arguments, as the closure path does.
-      let o = try operand(obj)
-      let base = nextTemp
-      for _ in args { _ = temp() }
-      for (i, a) in args.enumerated() { try exprInto(a, Int32(base + i)) }
-      methods.append(BytecodeMethodSite(name: name, argc: args.count, arguments: base,
-                                        isPush: args.count == 1 && (name == "push" || name == "append")))
-      emit(.callMethod, dst, o, Int32(methods.count - 1), loc)
     default:
       throw Unsupported()
     }

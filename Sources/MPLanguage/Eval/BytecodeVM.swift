@@ -200,8 +200,6 @@ extension Interpreter {
           if vm.pointee.ticks <= 0 { try slowTick(loc(ip, bc).pointee) }
           ip += Int(ins.a)
           continue
-        case .callMethod:
-          fp[Int(ins.a)] = try callMethodFromBytecode(at(fp, ins.b).pointee, ins.c, bc, fp, loc(ip, bc).pointee)
         case .index:
           let x = at(fp, ins.b), y = at(fp, ins.c)
           if case .list(let l) = x.pointee, case .int(let k) = y.pointee, k >= 0, k < l.items.count {
@@ -352,24 +350,6 @@ extension Interpreter {
       }
     } catch {
       throw unwindBytecode(error, to: bottom, bc, fp)
-    }
-  }
-
-  /// `obj.name(args)` from bytecode: what the closure path calls, with a
-  /// list's `push` made in place as it makes it.
-  @inline(never)
-  private func callMethodFromBytecode(_ o: Value, _ site: Int32, _ bc: Unmanaged<Bytecode>, _ fp: Frame,
-                                      _ loc: SourceLocation) throws -> Value {
-    try bc._withUnsafeGuaranteedRef { code in
-      let m = code.methods[Int(site)]
-      if m.isPush, case .list(let l) = o {
-        l.items.append(fp[m.arguments])
-        return .nil
-      }
-      var args: [Value] = []
-      args.reserveCapacity(m.argc)
-      for i in 0..<m.argc { args.append(fp[m.arguments + i]) }
-      return try callMethod(o, m.name, args, loc)
     }
   }
 

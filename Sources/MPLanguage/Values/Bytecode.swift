@@ -1,7 +1,7 @@
 /// Register bytecode for small functions (docs/reference.md, "How code
 /// runs"): a function whose body uses only locals, constants, global reads,
-/// arithmetic, comparisons, indexing, `if`, `while`, `for`, method calls
-/// and calls of global names runs in one loop (`Interpreter.runBytecode`) instead of as
+/// arithmetic, comparisons, indexing, `if`, `while`, `for` and calls of
+/// global names runs in one loop (`Interpreter.runBytecode`) instead of as
 /// nested closures, and a call from such a function to another one is made
 /// inside that loop, without a native call. Everything else keeps the
 /// closure compiler.
@@ -54,8 +54,6 @@ enum Opcode: UInt8 {
   case retAdd
   /// return a if b op c, with c an int in the instruction (`if n < 2 { return n }`)
   case retIfLtI, retIfLeI, retIfGtI, retIfGeI, retIfEqI, retIfNeI
-  /// a = method call c (a `BytecodeMethodSite`) on the object in b
-  case callMethod
   /// a = b[c]
   case index
   /// a[b] = c
@@ -118,16 +116,6 @@ struct BytecodeCallSite {
   }
 }
 
-/// What a method call instruction calls: `obj.name(args)`, the arguments
-/// in registers `arguments`, `arguments + 1`, ...
-struct BytecodeMethodSite {
-  let name: String
-  let argc: Int
-  let arguments: Int
-  /// `push`/`append` with one argument: a list is appended to in place.
-  let isPush: Bool
-}
-
 /// A function body compiled to bytecode. Never freed: protos live as long
 /// as the process (see `FunctionProto.all`), and so does their code.
 final class Bytecode {
@@ -143,7 +131,6 @@ final class Bytecode {
   let locs: UnsafeMutablePointer<SourceLocation>
   let globals: UnsafeMutablePointer<GlobalOperand>
   let sites: UnsafeMutablePointer<BytecodeCallSite>
-  let methods: [BytecodeMethodSite]
   /// Locals plus temporaries: the frame size of a call.
   let frameSize: Int
   /// The function this is the body of (set once the proto exists; protos
@@ -151,7 +138,7 @@ final class Bytecode {
   unowned(unsafe) var proto: FunctionProto! = nil
 
   init(code: [Instr], locs: [SourceLocation], constants: [Value], firstConstant: Int,
-       globals: [GlobalOperand], sites: [BytecodeCallSite], methods: [BytecodeMethodSite], frameSize: Int)
+       globals: [GlobalOperand], sites: [BytecodeCallSite], frameSize: Int)
   {
     func copy<T>(_ xs: [T]) -> UnsafeMutablePointer<T> {
       let p = UnsafeMutablePointer<T>.allocate(capacity: max(xs.count, 1))
@@ -167,7 +154,6 @@ final class Bytecode {
     constantsInline = constants.allSatisfy(\.isInline)
     self.globals = copy(globals)
     self.sites = copy(sites)
-    self.methods = methods
     self.frameSize = frameSize
   }
 }
