@@ -227,41 +227,6 @@ final class BytecodeTests: XCTestCase {
       ])
   }
 
-  func testIndexingAndStoringIntoAnIndex() {
-    same("""
-      fn at(xs, i) { return xs[i] }
-      print(at([1, 2, 3], 1), at([1, 2, 3], -1), at("héllo", 1), at({"x": 9}, "x"), at(range(10, 20), 3))
-      fn dot(xs, ys) {
-        let t = 0
-        for i in range(len(xs)) { t += xs[i] * ys[-1 - i] }
-        return t
-      }
-      print(dot([1, 2, 3], [4, 5, 6]))
-      fn bump(xs, n) {
-        for i in range(n) { xs[i % len(xs)] += i }
-        xs[0] = xs[1] - xs[2]
-        return xs
-      }
-      print(bump([0, 0, 0], 10))
-      fn fill(m) {
-        m["a"] = 1
-        m[2] = m["a"] + 1
-        m["a"] *= 5
-        return m
-      }
-      print(fill({}))
-      """, [
-        "2 3 é 9 13",
-        "28",
-        "[-3, 12, 15]",
-        "{\"a\": 5, 2: 2}",
-      ])
-    XCTAssertTrue(sameError("fn f(xs) { return xs[5] }\nf([1])").contains("list index 5 out of range (length 1)"))
-    XCTAssertTrue(sameError("fn f(xs) { xs[0] += \"a\" }\nf([1])").contains("unsupported operand types for '+'"))
-    XCTAssertTrue(sameError("fn f() { \"abc\"[0] = 1 }\nf()").contains("strings cannot be changed in place"))
-    XCTAssertTrue(sameError("fn f(m) { return m[\"zz\"] }\nf({})").contains("key \"zz\" not found in map"))
-  }
-
   func testForLoopErrorsAreTheSame() {
     XCTAssertTrue(sameError("""
       fn f(x) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Random programs made of the functions mp compiles to bytecode (locals,
-constants, globals, arithmetic, comparisons, and/or/not, indexing and
-storing into an index, if, while, for (over ranges, strings and whatever
-a variable holds), break, continue, return, calls of global functions; docs/reference.md, "How code
+constants, globals, arithmetic, comparisons, and/or/not, if, while, for
+(over ranges, strings and whatever a variable holds), break, continue,
+return, calls of global functions; docs/reference.md, "How code
 runs"), each run twice: as usual and with MP_BYTECODE=0 (closures only).
 Both runs must print the same lines, the same error (text, place and mp
 call stack) and exit the same way. Values mix ints, floats, strings, bools
@@ -24,9 +24,6 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 CONSTANTS = ["0", "1", "2", "-3", "7", "2.5", "-0.5", '"a"', '"bc"', "true", "false", "nil",
              "4611686018427387904", "100"]
-# Made at the top level (a list literal keeps a function out of bytecode)
-# and passed in, for indexing, storing into and iterating.
-LISTS = ["[1, 2, 3]", '[0, "x", 2.5]', "[]", '{"a": 1, 0: 2}']
 # Mostly ints, so that most programs get past their first type error.
 INTS = ["0", "1", "2", "3", "-3", "5", "7", "10"]
 ARITH = ["+", "-", "*", "/", "//", "%"]
@@ -57,9 +54,6 @@ class Gen:
             return f"(-{self.expr(names, depth + 1)})"
         if k < 0.85:
             return f"({r.choice(names) if names else 'n'} - {r.randint(1, 2)})"
-        if k < 0.9:
-            base = r.choice(names + ['"abc"']) if names else '"abc"'
-            return f"{base}[{self.expr(names, depth + 1)}]"
         if self.functions:
             name, arity = r.choice(self.functions)
             args = ", ".join(self.expr(names, depth + 1) for _ in range(arity))
@@ -81,11 +75,8 @@ class Gen:
                 v = f"v{len(names)}"
                 lines.append(f"{pad}let {v} = {self.expr(names)}")
                 names = names + [v]
-            elif k < 0.4 and names:
-                lines.append(f"{pad}{r.choice(names)} {r.choice(['=', '+=', '-=', '*='])} {self.expr(names)}")
             elif k < 0.45 and names:
-                target = f"{r.choice(names)}[{r.choice(INTS[:4] + names)}]"
-                lines.append(f"{pad}{target} {r.choice(['=', '+=', '-='])} {self.expr(names)}")
+                lines.append(f"{pad}{r.choice(names)} {r.choice(['=', '+=', '-=', '*='])} {self.expr(names)}")
             elif k < 0.6 and depth < 2:
                 lines.append(f"{pad}if {self.cond(names)} {{")
                 self.block(names, depth + 1, in_loop, lines, indent + 1)
@@ -144,7 +135,7 @@ class Gen:
             out += self.function(i)
         for _ in range(r.randint(2, 6)):
             name, arity = r.choice(self.functions)
-            args = ", ".join(r.choice(CONSTANTS[:8] + LISTS) for _ in range(arity))
+            args = ", ".join(r.choice(CONSTANTS[:8]) for _ in range(arity))
             out.append(f"try {{ print({name}({args})) }} catch e {{ print(\"caught\", e) }}")
         name, arity = r.choice(self.functions)
         out.append(f"print({name}({', '.join(r.choice(CONSTANTS[:6]) for _ in range(arity))}))")

@@ -52,10 +52,6 @@ struct BytecodeCompiler {
       case .retIfLtI, .retIfLeI, .retIfGtI, .retIfGeI, .retIfEqI, .retIfNeI:
         c.code[i].a = register(c.code[i].a)
         c.code[i].b = register(c.code[i].b)
-      case .setIndex:
-        c.code[i].a = register(c.code[i].a)
-        c.code[i].b = register(c.code[i].b)
-        c.code[i].c = register(c.code[i].c)
       default:
         c.code[i].b = register(c.code[i].b)
         c.code[i].c = register(c.code[i].c)
@@ -129,19 +125,6 @@ struct BytecodeCompiler {
         emit(try arithmetic(op), slot, slot, v, loc)
       } else {
         try exprInto(e, slot)
-      }
-    case .assign(.index(let obj, let idx, let iloc), let op, let e, let loc):
-      // The list and the index first, then (for `+=`) the old item, then
-      // the value: the closure path's order.
-      let x = try operand(obj), y = try operand(idx)
-      if let op {
-        let t = temp()
-        emit(.index, t, x, y, iloc)
-        let v = try operand(e)
-        emit(try arithmetic(op), t, t, v, loc)
-        emit(.setIndex, x, y, t, iloc)
-      } else {
-        emit(.setIndex, x, y, try operand(e), iloc)
       }
     case .ret(.binary(.arithmetic(.add), let a, let b, let addLoc)?, _):
       let x = try operand(a), y = try operand(b)
@@ -321,9 +304,6 @@ struct BytecodeCompiler {
       try exprInto(b, t)
       patch([skip])
       if t != dst { emit(.move, dst, t, 0, loc) }
-    case .index(let a, let i, let loc):
-      let x = try leftOperand(a, dst)
-      emit(.index, dst, x, try operand(i), loc)
     case .unary(.not, let x, let loc):
       emit(.not, dst, try operand(x), 0, loc)
     case .unary(.negate, let x, let loc):

@@ -200,15 +200,6 @@ extension Interpreter {
           if vm.pointee.ticks <= 0 { try slowTick(loc(ip, bc).pointee) }
           ip += Int(ins.a)
           continue
-        case .index:
-          let x = at(fp, ins.b), y = at(fp, ins.c)
-          if case .list(let l) = x.pointee, case .int(let k) = y.pointee, k >= 0, k < l.items.count {
-            fp[Int(ins.a)] = l.items[k]
-          } else {
-            fp[Int(ins.a)] = try indexValue(x.pointee, y.pointee, loc(ip, bc).pointee)
-          }
-        case .setIndex:
-          try setIndex(at(fp, ins.a).pointee, at(fp, ins.b).pointee, at(fp, ins.c).pointee, loc(ip, bc).pointee)
         case .forPrep:
           try forPrep(fp + Int(ins.a), loc(ip, bc).pointee)
         case .forNext:

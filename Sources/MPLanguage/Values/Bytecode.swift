@@ -1,10 +1,9 @@
 /// Register bytecode for small functions (docs/reference.md, "How code
 /// runs"): a function whose body uses only locals, constants, global reads,
-/// arithmetic, comparisons, indexing, `if`, `while`, `for` and calls of
-/// global names runs in one loop (`Interpreter.runBytecode`) instead of as
-/// nested closures, and a call from such a function to another one is made
-/// inside that loop, without a native call. Everything else keeps the
-/// closure compiler.
+/// arithmetic, comparisons, `if`, `while`, `for` and calls of global names runs
+/// in one loop (`Interpreter.runBytecode`) instead of as nested closures,
+/// and a call from such a function to another one is made inside that loop,
+/// without a native call. Everything else keeps the closure compiler.
 ///
 /// Registers are frame slots: a function's own locals first, then the
 /// temporaries its expressions need, then its constants (copied into the
@@ -54,10 +53,6 @@ enum Opcode: UInt8 {
   case retAdd
   /// return a if b op c, with c an int in the instruction (`if n < 2 { return n }`)
   case retIfLtI, retIfLeI, retIfGtI, retIfGeI, retIfEqI, retIfNeI
-  /// a = b[c]
-  case index
-  /// a[b] = c
-  case setIndex
   /// `for`: the iterable in register a becomes the loop's state in a, a+1
   /// and a+2 (`BytecodeLoopState`); an error if it cannot be iterated.
   case forPrep
