@@ -53,18 +53,12 @@ final class BytecodeTests: XCTestCase {
         for x in xs { s += x }
         return s
       }
-      fn pairs(xs) {
-        let s = 0
-        for a, b in xs { s += a }
-        return s
-      }
       fn inner() { return fn(x) => x }
       fn withDefault(a, b = 1) { return a + b }
       """
     XCTAssertNotNil(try proto("fib", in: src).bytecode)
     XCTAssertNotNil(try proto("loop", in: src).bytecode)
-    XCTAssertNotNil(try proto("each", in: src).bytecode)
-    XCTAssertNil(try proto("pairs", in: src).bytecode, "for loops that unpack stay closures")
+    XCTAssertNil(try proto("each", in: src).bytecode, "for loops stay closures")
     XCTAssertNil(try proto("inner", in: src).bytecode, "functions that make functions stay closures")
     XCTAssertNil(try proto("withDefault", in: src).bytecode, "default values stay closures")
   }
@@ -143,111 +137,6 @@ final class BytecodeTests: XCTestCase {
         "4 0",
         "nil",
       ])
-  }
-
-  func testForLoopsOverEveryKindOfIterable() {
-    same("""
-      fn total(xs) {
-        let t = 0
-        for x in xs { t += x }
-        return t
-      }
-      print(total(range(5)), total(range(10, 0, -3)), total(range(3, 3)), total([1, 2.5]))
-      fn count(s, c) {
-        let n = 0
-        for ch in s { if ch == c { n += 1 } }
-        return n
-      }
-      print(count("banana", "a"), count("", "a"), count("héé", "é"))
-      fn keys(m) {
-        let out = ""
-        for k in m { out = out + str(k) }
-        return out
-      }
-      print(keys({"b": 1, 2: 3, true: 4}))
-      fn edge(a, b, step) {
-        let last = nil
-        let n = 0
-        for i in range(a, b, step) { last = i; n += 1 }
-        return [n, last]
-      }
-      print(edge(9223372036854775800, 9223372036854775807, 3), edge(-9223372036854775806, -9223372036854775808, -1))
-      fn control(xs) {
-        let seen = 0
-        for x in xs {
-          if x == 2 { continue }
-          if x == 5 { break }
-          seen = seen * 10 + x
-        }
-        return seen
-      }
-      print(control(range(10)), control([4, 2, 1]))
-      fn first(xs) {
-        for x in xs { return x }
-        return "none"
-      }
-      print(first([]), first("xy"), first(range(7, 9)))
-      fn nested(n) {
-        let t = 0
-        for i in range(n) {
-          for j in range(i) { t += j }
-          let k = 0
-          while k < i { k += 1 }
-          t += k
-        }
-        return t
-      }
-      print(nested(6))
-      fn grow(xs) { xs.push(len(xs)) }
-      fn growing(xs) {
-        let n = 0
-        for x in xs {
-          if len(xs) < 6 { grow(xs) }
-          n += 1
-        }
-        return n
-      }
-      print(growing([0]))
-      fn rebind(xs) {
-        let n = 0
-        for x in xs { xs = [9, 9, 9, 9]; n += x }
-        return n
-      }
-      print(rebind([1, 2]))
-      """, [
-        "10 22 0 3.5",
-        "3 0 2",
-        "b2true",
-        "[3, 9223372036854775806] [2, -9223372036854775807]",
-        "134 41",
-        "none x 7",
-        "35",
-        "6",
-        "3",
-      ])
-  }
-
-  func testForLoopErrorsAreTheSame() {
-    XCTAssertTrue(sameError("""
-      fn f(x) {
-        for i in x { print(i) }
-      }
-      f(5)
-      """).contains("cannot iterate over a value of type int"))
-    XCTAssertTrue(sameError("""
-      fn f(n) {
-        let t = 0
-        for i in range(n) { t += 10 / (2 - i) }
-        return t
-      }
-      f(4)
-      """).contains("division by zero"))
-    XCTAssertTrue(sameError("""
-      fn f(n) {
-        for i in range(n) { }
-      }
-      f("3")
-      """).contains("range() needs ints"))
   }
 
   func testCallsBetweenBytecodeClosuresAndBuiltins() {

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """Random programs made of the functions mp compiles to bytecode (locals,
-constants, globals, arithmetic, comparisons, and/or/not, if, while, for
-(over ranges, strings and whatever a variable holds), break, continue,
-return, calls of global functions; docs/reference.md, "How code
+constants, globals, arithmetic, comparisons, and/or/not, if, while, break,
+continue, return, calls of global functions; docs/reference.md, "How code
 runs"), each run twice: as usual and with MP_BYTECODE=0 (closures only).
 Both runs must print the same lines, the same error (text, place and mp
 call stack) and exit the same way. Values mix ints, floats, strings, bools
@@ -93,16 +92,6 @@ class Gen:
                 lines.append(f"{pad}while {c} < {r.randint(0, 3)} {{")
                 lines.append(f"{pad}  {c} += 1")
                 self.block(names + [c], depth + 1, True, lines, indent + 1)
-                lines.append(f"{pad}}}")
-            elif k < 0.72 and depth < 2:
-                v = f"i{len(lines)}"
-                small = lambda: r.choice(INTS + [f"({r.choice(names)} % 7)"] if names else INTS)
-                it = r.choice([f"range({small()})", f"range({small()}, {small()})",
-                               f"range({small()}, {small()}, {r.choice(['1', '2', '-1', '-2', '0'])})",
-                               '"ab"', '""', f"range({r.choice(CONSTANTS)})",
-                               r.choice(names) if names else "nil"])
-                lines.append(f"{pad}for {v} in {it} {{")
-                self.block(names + [v], depth + 1, True, lines, indent + 1)
                 lines.append(f"{pad}}}")
             elif k < 0.75 and in_loop:
                 lines.append(f"{pad}if {self.cond(names)} {{ {r.choice(['break', 'continue'])} }}")

@@ -15,8 +15,7 @@ struct BytecodeCompiler {
   private var sites: [BytecodeCallSite] = []
   private var nextTemp: Int
   private var maxTemp: Int
-  /// For each enclosing loop: where `continue` goes (a `while`'s test, a
-  /// `for`'s next item) and the jumps of its `break`s.
+  /// For each enclosing `while`: its first instruction and the jumps of its `break`s.
   private var loops: [(top: Int, breaks: [Int])] = []
 
   /// Thrown for anything the bytecode does not run; never escapes `compile`.
@@ -166,26 +165,6 @@ struct BytecodeCompiler {
       emit(.loop, Int32(top - code.count), 0, 0, loc)
       patch(exit)
       patch(loops.removeLast().breaks)
-    case .forLoop(.single(let d), let iter, let body, let loc):
-      // Three registers of state for the loop's whole length (see
-      // BytecodeLoopState); the body's temporaries come after them.
-      guard !d.isCaptured, case .local(let slot) = d.storage else { throw Unsupported() }
-      let state = temp()
-      _ = temp()
-      _ = temp()
-      try exprInto(iter, state)
-      compiler.localNames.append(d.name)
-      emit(.forPrep, state, 0, 0, loc)
-      let top = code.count
-      let exit = emit(.forNext, 0, state, Int32(slot), loc)
-      loops.append((top, []))
-      try block(body)
-      emit(.loop, Int32(top - code.count), 0, 0, loc)
-      patch([exit])
-      patch(loops.removeLast().breaks)
-      // The iterable goes when the loop ends, as with closures, not when
-      // the function returns.
-      emit(.move, state, constant(.nil), 0, loc)
     case .breakLoop(let loc):
       guard !loops.isEmpty else { throw Unsupported() }
       loops[loops.count - 1].breaks.append(emit(.jump, 0, 0, 0, loc))

@@ -200,36 +200,6 @@ extension Interpreter {
           if vm.pointee.ticks <= 0 { try slowTick(loc(ip, bc).pointee) }
           ip += Int(ins.a)
           continue
-        case .forPrep:
-          try forPrep(fp + Int(ins.a), loc(ip, bc).pointee)
-        case .forNext:
-          let s = fp + Int(ins.b)
-          switch s.pointee {
-          case .int(let stop):
-            guard case .int(let i) = s[1], case .int(let step) = s[2], step > 0 ? i < stop : i > stop else {
-              ip += Int(ins.a)
-              continue
-            }
-            put(fp + Int(ins.c), .int(i))
-            let (n, o) = i.addingReportingOverflow(step)
-            if o { s.pointee = .nil } else { put(s + 1, .int(n)) }
-          case .list(let l):
-            guard case .int(let i) = s[1], i < l.items.count else {
-              ip += Int(ins.a)
-              continue
-            }
-            fp[Int(ins.c)] = l.items[i]
-            put(s + 1, .int(i &+ 1))
-          case .object(let o):
-            guard let x = try unsafeDowncast(o, to: IteratorBox.self).next() else {
-              ip += Int(ins.a)
-              continue
-            }
-            fp[Int(ins.c)] = x
-          default:
-            ip += Int(ins.a)
-            continue
-          }
         case .needGlobal:
           let site = bc._withUnsafeGuaranteedRef { $0.sites } + Int(ins.b)
           guard site.pointee.global.defined[site.pointee.global.index] else { throw site.pointee.global.info.undefined() }
@@ -341,36 +311,6 @@ extension Interpreter {
       }
     } catch {
       throw unwindBytecode(error, to: bottom, bc, fp)
-    }
-  }
-
-  /// A `for` loop's start: the iterable at `s` becomes the loop's state
-  /// (BytecodeLoopState), as the closure path's `for` reads it: the same
-  /// items, the same errors.
-  @inline(never)
-  private func forPrep(_ s: UnsafeMutablePointer<Value>, _ loc: SourceLocation) throws {
-    let v = s.pointee
-    switch v {
-    case .list:
-      s[1] = .int(0)
-    case .str(let str):
-      s.pointee = .list(ListRef(stringChars(str)))
-      s[1] = .int(0)
-    case .map(let m):
-      s.pointee = .list(ListRef(m.keys.map(\.value)))
-      s[1] = .int(0)
-    case .object(let o):
-      if let r = o as? RangeObject {
-        s.pointee = .int(r.stop)
-        s[1] = .int(r.start)
-        s[2] = .int(r.step)
-      } else if let next = try o.makeIterator(self) {
-        s.pointee = .object(IteratorBox(next))
-      } else {
-        throw MPError(.type, "cannot iterate over a \(o.typeName)", at: loc)
-      }
-    default:
-      throw MPError(.type, "cannot iterate over a value of type \(v.typeName) (expected a list, string, map, range or queue)", at: loc)
     }
   }
 

@@ -1,6 +1,6 @@
 /// Register bytecode for small functions (docs/reference.md, "How code
 /// runs"): a function whose body uses only locals, constants, global reads,
-/// arithmetic, comparisons, `if`, `while`, `for` and calls of global names runs
+/// arithmetic, comparisons, `if`, `while` and calls of global names runs
 /// in one loop (`Interpreter.runBytecode`) instead of as nested closures,
 /// and a call from such a function to another one is made inside that loop,
 /// without a native call. Everything else keeps the closure compiler.
@@ -53,28 +53,6 @@ enum Opcode: UInt8 {
   case retAdd
   /// return a if b op c, with c an int in the instruction (`if n < 2 { return n }`)
   case retIfLtI, retIfLeI, retIfGtI, retIfGeI, retIfEqI, retIfNeI
-  /// `for`: the iterable in register a becomes the loop's state in a, a+1
-  /// and a+2 (`BytecodeLoopState`); an error if it cannot be iterated.
-  case forPrep
-  /// `for`: the next item of the state at b into local c, or a jump to a
-  /// when there is none.
-  case forNext
-}
-
-/// What a bytecode `for` keeps in its three registers, by what the first
-/// one holds (read by `forNext` without a cast on the common paths):
-/// - an int: a range; it is the stop, then the next value and the step;
-/// - a list: the list (strings and maps are turned into the list of their
-///   characters or keys, as the closure path iterates those), then the
-///   next index;
-/// - an `IteratorBox`: any other iterable object (a queue, a pipe...);
-/// - nil: a range whose next value would overflow, so it is done.
-enum BytecodeLoopState {}
-
-/// The next-item function of an iterable object, kept in a register.
-final class IteratorBox: MPObject {
-  let next: () throws -> Value?
-  init(_ next: @escaping () throws -> Value?) { self.next = next }
 }
 
 /// What a call instruction calls: a global name.
