@@ -207,13 +207,7 @@ extension QueueHandle {
     if n >= first + segSlots {
       // Linked before item n was published.
       let next = Int(mp_load_acquire(Arena.shared.word(seg)))
-      let old = word(p, oldSegPendingOff)
-      mp_store_first(old, Int64(seg))
-      step()
-      mp_store_release(head, Int64(next))
-      step()
-      Arena.shared.free(seg, clearing: old)
-      step()
+      dropHeadSegment(p, seg, next: next)
       seg = next
       first = n
     }
@@ -221,6 +215,19 @@ extension QueueHandle {
   }
 
   /// The bytes of the item in `slot`, and its block (0 when inline).
+  /// The head segment `seg` leaves the queue for `next` and is freed, one
+  /// step each way: named in the get side's pending word first, so a
+  /// process that dies between the steps leaves it to its reaper.
+  static func dropHeadSegment(_ p: UnsafeMutableRawPointer, _ seg: Int, next: Int) {
+    let old = word(p, oldSegPendingOff)
+    mp_store_first(old, Int64(seg))
+    step()
+    mp_store_release(word(p, headSegOff), Int64(next))
+    step()
+    Arena.shared.free(seg, clearing: old)
+    step()
+  }
+
   static func itemBytes(_ slot: UnsafeMutableRawPointer) -> (UnsafeRawBufferPointer, Int) {
     let w = Int(slot.load(as: Int64.self))
     if w >= 0 { return (UnsafeRawBufferPointer(start: slot + 8, count: min(w, inlineMax)), 0) }
@@ -317,16 +324,9 @@ extension QueueHandle {
     // Nothing is put any more. The segments go one at a time, each named
     // in the get side's pending word first (as when a get leaves one).
     word(p, tailSegOff).pointee = 0
-    let old = word(p, oldSegPendingOff)
     while head.pointee != 0 {
       let seg = Int(head.pointee)
-      let next = Int(Arena.shared.word(seg).pointee)
-      mp_store_first(old, Int64(seg))
-      step()
-      mp_store_release(head, Int64(next))
-      step()
-      Arena.shared.free(seg, clearing: old)
-      step()
+      dropHeadSegment(p, seg, next: Int(Arena.shared.word(seg).pointee))
     }
   }
 }
